@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: MIT
+using System;
+using Tmds.Linux;
+
+namespace VirtioLoopback.Sys;
+
+/// <summary>
+/// An <c>eventfd(2)</c> counter: the kick, call and err notifications of vhost-user, and the wake-up
+/// fd of worker loops.
+/// </summary>
+public sealed unsafe class EventFd : IDisposable
+{
+    private EventFd(FileDescriptor handle) => Handle = handle;
+
+    /// <summary>The descriptor (readable while the counter is non-zero).</summary>
+    public FileDescriptor Handle { get; }
+
+    /// <summary>Creates a non-blocking, close-on-exec eventfd with a zero counter.</summary>
+    /// <param name="semaphore"><c>EFD_SEMAPHORE</c>: each read takes 1 instead of the whole count.</param>
+    public static EventFd Create(bool semaphore = false)
+    {
+        int flags = LibC.EFD_NONBLOCK | LibC.EFD_CLOEXEC | (semaphore ? LibC.EFD_SEMAPHORE : 0);
+        int fd = LibC.eventfd(0, flags);
+        if (fd < 0)
+        {
+            Errno.Throw("eventfd");
+        }
+
+        return new EventFd(FileDescriptor.Adopt(fd));
+    }
+
+    /// <summary>
+    /// Wraps an eventfd received from a peer; the returned object owns <paramref name="handle"/>.
+    /// </summary>
+    /// <remarks>
+    /// The descriptor keeps the blocking mode the peer gave it (changing it would change the peer's
+    /// file description too). Call <see cref="TryRead"/> on such an fd only after epoll reports it
+    /// readable, or it may block.
+    /// </remarks>
+    public static EventFd Adopt(FileDescriptor handle)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        return new EventFd(handle);
+    }
+
+    /// <summary>
+    /// Adds <paramref name="value"/> to the counter. A full counter (<c>EAGAIN</c>) is not an error:
+    /// the reader has not consumed earlier signals yet, so it will wake up anyway.
+    /// </summary>
+    public void Signal(ulong value = 1)
+    {
+        using FdRef r = new(Handle);
+        while (true)
+        {
+            long n = LibC.write(r.Fd, &value, sizeof(ulong));
+            if (n == sizeof(ulong))
+            {
+                return;
+            }
+
+            int errno = LibC.errno;
+            if (n < 0 && errno == LibC.EINTR)
+            {
+                continue;
+            }
+
+            if (n < 0 && errno == LibC.EAGAIN)
+            {
+                return;
+            }
+
+            Errno.Throw("write(eventfd)", errno);
+        }
+    }
+
+    /// <summary>Reads and resets the counter (or takes 1 in semaphore mode).</summary>
+    /// <returns><see langword="false"/> when the counter is zero.</returns>
+    public bool TryRead(out ulong value)
+    {
+        ulong v = 0;
+        using FdRef r = new(Handle);
+        while (true)
+        {
+            long n = LibC.read(r.Fd, &v, sizeof(ulong));
+            if (n == sizeof(ulong))
+            {
+                value = v;
+                return true;
+            }
+
+            int errno = LibC.errno;
+            if (n < 0 && errno == LibC.EINTR)
+            {
+                continue;
+            }
+
+            value = 0;
+            if (n < 0 && errno == LibC.EAGAIN)
+            {
+                return false;
+            }
+
+            Errno.Throw("read(eventfd)", errno);
+        }
+    }
+
+    /// <summary>Closes the descriptor.</summary>
+    public void Dispose() => Handle.Dispose();
+}

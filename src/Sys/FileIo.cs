@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: MIT
+using System;
+using System.Runtime.InteropServices;
+using Tmds.Linux;
+using VirtioLoopback.Sys.Interop;
+
+namespace VirtioLoopback.Sys;
+
+/// <summary>
+/// Positional file I/O and file-level calls used by the block device and the random source.
+/// Every call retries <c>EINTR</c> and throws <see cref="SysException"/> on any other failure.
+/// </summary>
+public static unsafe class FileIo
+{
+    /// <summary>The kernel's limit on entries per vectored call (<c>IOV_MAX</c>).</summary>
+    public const int MaxIoVecs = 1024;
+
+    /// <summary>
+    /// <c>preadv(2)</c>: reads into the buffers of <paramref name="iov"/> from <paramref name="offset"/>.
+    /// </summary>
+    /// <returns>Bytes read; fewer than requested at end of file (a short read is not retried).</returns>
+    public static long PReadV(FileDescriptor fd, ReadOnlySpan<IoVec> iov, long offset)
+    {
+        CheckVectors(iov, offset);
+        using FdRef r = new(fd);
+        fixed (IoVec* p = iov)
+        {
+            nint n;
+            do
+            {
+                n = NativeMethods.preadv(r.Fd, p, iov.Length, offset);
+            }
+            while (n < 0 && Marshal.GetLastPInvokeError() == LibC.EINTR);
+
+            if (n < 0)
+            {
+                Errno.Throw("preadv", Marshal.GetLastPInvokeError());
+            }
+
+            return n;
+        }
+    }
+
+    /// <summary>
+    /// <c>pwritev(2)</c>: writes the buffers of <paramref name="iov"/> at <paramref name="offset"/>.
+    /// </summary>
+    /// <returns>Bytes written; may be fewer than requested (for example on a full disk).</returns>
+    public static long PWriteV(FileDescriptor fd, ReadOnlySpan<IoVec> iov, long offset)
+    {
+        CheckVectors(iov, offset);
+        using FdRef r = new(fd);
+        fixed (IoVec* p = iov)
+        {
+            nint n;
+            do
+            {
+                n = NativeMethods.pwritev(r.Fd, p, iov.Length, offset);
+            }
+            while (n < 0 && Marshal.GetLastPInvokeError() == LibC.EINTR);
+
+            if (n < 0)
+            {
+                Errno.Throw("pwritev", Marshal.GetLastPInvokeError());
+            }
+
+            return n;
+        }
+    }
+
+    /// <summary><c>pread(2)</c> into <paramref name="buffer"/> from <paramref name="offset"/>.</summary>
+    /// <returns>Bytes read; fewer than <c>buffer.Length</c> only at end of file.</returns>
+    public static int PRead(FileDescriptor fd, Span<byte> buffer, long offset)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        using FdRef r = new(fd);
+        int total = 0;
+        fixed (byte* p = buffer)
+        {
+            // Regular files return short counts only at EOF, but a signal can still split a large
+            // read, so keep going until the buffer is full or the file ends.
+            while (total < buffer.Length)
+            {
+                nint n = NativeMethods.pread(r.Fd, p + total, (nuint)(buffer.Length - total), offset + total);
+                if (n < 0)
+                {
+                    int errno = Marshal.GetLastPInvokeError();
+                    if (errno == LibC.EINTR)
+                    {
+                        continue;
+                    }
+
+                    Errno.Throw("pread", errno);
+                }
+
+                if (n == 0)
+                {
+                    break;
+                }
+
+                total += (int)n;
+            }
+        }
+
+        return total;
+    }
+
+    /// <summary><c>pwrite(2)</c> of all of <paramref name="data"/> at <paramref name="offset"/>.</summary>
+    public static void PWrite(FileDescriptor fd, ReadOnlySpan<byte> data, long offset)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        using FdRef r = new(fd);
+        int total = 0;
+        fixed (byte* p = data)
+        {
+            while (total < data.Length)
+            {
+                nint n = NativeMethods.pwrite(r.Fd, p + total, (nuint)(data.Length - total), offset + total);
+                if (n < 0)
+                {
+                    int errno = Marshal.GetLastPInvokeError();
+                    if (errno == LibC.EINTR)
+                    {
+                        continue;
+                    }
+
+                    Errno.Throw("pwrite", errno);
+                }
+
+                total += (int)n;
+            }
+        }
+    }
+
+    /// <summary><c>fdatasync(2)</c>: flushes the file's data (and the metadata needed to read it back).</summary>
+    public static void FDataSync(FileDescriptor fd)
+    {
+        using FdRef r = new(fd);
+        while (LibC.fdatasync(r.Fd) != 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno != LibC.EINTR)
+            {
+                Errno.Throw("fdatasync", errno);
+            }
+        }
+    }
+
+    /// <summary>
+    /// <c>fallocate(2)</c>. Discard is <c>PunchHole | KeepSize</c>; write-zeroes is <c>ZeroRange</c>.
+    /// Throws with errno <c>EOPNOTSUPP</c> when the file system lacks the mode, so callers can fall back.
+    /// </summary>
+    public static void Fallocate(FileDescriptor fd, FallocateMode mode, long offset, long length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
+        using FdRef r = new(fd);
+        while (NativeMethods.fallocate(r.Fd, (int)mode, offset, length) != 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno != LibC.EINTR)
+            {
+                Errno.Throw("fallocate", errno);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Fills <paramref name="buffer"/> from the kernel's random source (<c>getrandom(2)</c>, flags 0:
+    /// blocks only until the pool is initialised at boot).
+    /// </summary>
+    public static void GetRandom(Span<byte> buffer)
+    {
+        fixed (byte* p = buffer)
+        {
+            int total = 0;
+
+            // Requests above 256 bytes may return short counts; loop until the buffer is full.
+            while (total < buffer.Length)
+            {
+                nint n = NativeMethods.getrandom(p + total, (nuint)(buffer.Length - total), 0);
+                if (n < 0)
+                {
+                    int errno = Marshal.GetLastPInvokeError();
+                    if (errno == LibC.EINTR)
+                    {
+                        continue;
+                    }
+
+                    Errno.Throw("getrandom", errno);
+                }
+
+                total += (int)n;
+            }
+        }
+    }
+
+    /// <summary>Sets or clears <c>O_NONBLOCK</c> on <paramref name="fd"/> (<c>fcntl(F_SETFL)</c>).</summary>
+    /// <remarks>
+    /// The flag belongs to the open file description, so on a descriptor received from a peer it
+    /// changes the peer's view too.
+    /// </remarks>
+    public static void SetNonBlocking(FileDescriptor fd, bool nonBlocking)
+    {
+        using FdRef r = new(fd);
+        int flags = LibC.fcntl(r.Fd, LibC.F_GETFL);
+        if (flags < 0)
+        {
+            Errno.Throw("fcntl(F_GETFL)");
+        }
+
+        int wanted = nonBlocking ? flags | LibC.O_NONBLOCK : flags & ~LibC.O_NONBLOCK;
+        if (wanted != flags && LibC.fcntl(r.Fd, LibC.F_SETFL, wanted) < 0)
+        {
+            Errno.Throw("fcntl(F_SETFL)");
+        }
+    }
+
+    private static void CheckVectors(ReadOnlySpan<IoVec> iov, long offset)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        if (iov.IsEmpty || iov.Length > MaxIoVecs)
+        {
+            throw new ArgumentOutOfRangeException(nameof(iov), iov.Length, $"Between 1 and {MaxIoVecs} entries are allowed.");
+        }
+    }
+}
