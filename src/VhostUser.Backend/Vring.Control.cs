@@ -170,7 +170,20 @@ public sealed partial class Vring
     /// </summary>
     internal void SetMemory(GuestMemoryMap memory) => Worker.Invoke(() =>
     {
+        // A device may have asynchronous work (blk's I/O threads) writing into the old regions
+        // outside this thread. Quiesce it before the caller unmaps them, and resume afterwards.
+        bool quiesce = IsStarted && !IsBroken;
+        if (quiesce)
+        {
+            _device.Stop(this);
+        }
+
         _queue.Memory = memory;
+        if (quiesce)
+        {
+            _device.Start(this);
+        }
+
         if (!_hasAddress)
         {
             return;
