@@ -173,7 +173,7 @@ public sealed class BackendCommandLine
 
     /// <summary>
     /// The <c>--print-capabilities</c> document, as QEMU's <c>docs/interop/vhost-user.json</c> defines it:
-    /// <c>{"type": ..., "features": [...]}</c>.
+    /// <c>{"type": ..., "features": [...]}</c>, without <c>features</c> when the program declares none.
     /// </summary>
     public string CapabilitiesJson()
     {
@@ -182,13 +182,19 @@ public sealed class BackendCommandLine
         {
             writer.WriteStartObject();
             writer.WriteString("type", _backendType);
-            writer.WriteStartArray("features");
-            foreach (string feature in _capabilities)
+
+            // Types without a features struct in the schema (rng) carry only "type".
+            if (_capabilities.Count > 0)
             {
-                writer.WriteStringValue(feature);
+                writer.WriteStartArray("features");
+                foreach (string feature in _capabilities)
+                {
+                    writer.WriteStringValue(feature);
+                }
+
+                writer.WriteEndArray();
             }
 
-            writer.WriteEndArray();
             writer.WriteEndObject();
         }
 

@@ -41,7 +41,7 @@ public sealed partial class BackendHandler : IDisposable
 
     /// <summary>Protocol features offered whatever the device is.</summary>
     public const ProtocolFeatures BaseProtocolFeatures =
-        ProtocolFeatures.Mq | ProtocolFeatures.ReplyAck | ProtocolFeatures.Config | ProtocolFeatures.BackendReq
+        ProtocolFeatures.Mq | ProtocolFeatures.ReplyAck | ProtocolFeatures.BackendReq
         | ProtocolFeatures.ResetDevice | ProtocolFeatures.Status | ProtocolFeatures.ConfigureMemSlots;
 
     private readonly IVirtioDevice _device;
@@ -124,7 +124,12 @@ public sealed partial class BackendHandler : IDisposable
         | ProtocolFeatureBits.VhostUserFProtocolFeatures;
 
     /// <summary>The protocol features offered in <c>GET_PROTOCOL_FEATURES</c>.</summary>
-    public ProtocolFeatures OfferedProtocolFeatures => BaseProtocolFeatures | _device.ProtocolFeatures;
+    /// <remarks>
+    /// CONFIG is offered only by devices that have a config space: QEMU warns about a back end that
+    /// offers it for a device (rng) whose front end never asks for config.
+    /// </remarks>
+    public ProtocolFeatures OfferedProtocolFeatures =>
+        BaseProtocolFeatures | _device.ProtocolFeatures | (_device.ConfigSize > 0 ? ProtocolFeatures.Config : ProtocolFeatures.None);
 
     /// <summary>
     /// Receives and handles one message from <paramref name="channel"/> (blocking until it is

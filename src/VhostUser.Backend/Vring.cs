@@ -27,7 +27,7 @@ namespace VirtioLoopback.VhostUser.Backend;
 /// <c>SET_VRING_ENABLE</c> or by <c>SET_FEATURES</c> without <c>VHOST_USER_F_PROTOCOL_FEATURES</c>.
 /// </para>
 /// </remarks>
-public sealed partial class Vring : IDisposable
+public sealed partial class Vring : IVirtqueue, IDisposable
 {
     private readonly SplitQueue _queue = new();
     private readonly IVirtioDevice _device;

@@ -22,14 +22,15 @@ internal sealed class FakeDevice : IVirtioDevice
     // Protects every recorded list and counter below: the back end calls from worker threads and
     // the control thread while the test thread reads.
     private readonly object _lock = new();
-    private readonly byte[] _config = new byte[16];
+    private readonly byte[] _config;
     private readonly Dictionary<int, DescriptorChain> _chains = new();
     private readonly List<(int Queue, ushort Head)> _popped = new();
     private readonly List<(int Queue, ushort Head)> _held = new();
     private readonly List<string> _calls = new();
 
-    public FakeDevice()
+    public FakeDevice(int configSize = 16)
     {
+        _config = new byte[configSize];
         for (int i = 0; i < _config.Length; i++)
         {
             _config[i] = (byte)(0xa0 + i);

@@ -48,9 +48,19 @@ public sealed class NegotiationTests
     {
         using var h = new BackendHarness(negotiate: false);
         ProtocolFeatures offered = h.Frontend.GetProtocolFeatures();
-        Assert.That(offered, Is.EqualTo(BackendHandler.BaseProtocolFeatures | ProtocolFeatures.InflightShmfd));
+        // The fake device has a config space, so CONFIG is offered on top of the base set.
+        Assert.That(offered, Is.EqualTo(BackendHandler.BaseProtocolFeatures | ProtocolFeatures.Config | ProtocolFeatures.InflightShmfd));
         Assert.That(offered.HasFlag(ProtocolFeatures.Mq | ProtocolFeatures.ReplyAck | ProtocolFeatures.Config | ProtocolFeatures.BackendReq
             | ProtocolFeatures.ResetDevice | ProtocolFeatures.Status | ProtocolFeatures.ConfigureMemSlots), Is.True);
+    }
+
+    [Test]
+    public void GetProtocolFeatures_DeviceWithoutConfigSpace_DoesNotOfferConfig()
+    {
+        using var h = new BackendHarness(new FakeDevice(configSize: 0), negotiate: false);
+        ProtocolFeatures offered = h.Frontend.GetProtocolFeatures();
+        Assert.That(offered.HasFlag(ProtocolFeatures.Config), Is.False);
+        Assert.That(offered.HasFlag(BackendHandler.BaseProtocolFeatures), Is.True);
     }
 
     [Test]

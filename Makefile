@@ -1,0 +1,112 @@
+# SPDX-License-Identifier: MIT
+#
+# virtio-loopback: the one build entry point.
+#
+#   make            publish every program with NativeAOT for linux-x64 and
+#                   linux-arm64 into out/<rid>/
+#   make test       unit + integration tests (dotnet test), then the QEMU
+#                   guest tests against our back ends
+#   make demo       boot a QEMU guest whose virtio-rng and virtio-blk are
+#                   served by our back ends and show what the guest saw
+#   make deps       install the Debian packages the build and tests need
+#   make clean      remove build output, test results and the QEMU cache
+#
+# Extra targets:
+#   make vm-test          only the QEMU guest tests (tests/qemu/run-vm-tests.sh)
+#   make vm-test-qsd      the same guest tests with Debian's qemu-storage-daemon
+#                         as the vhost-user-blk back end (harness reference run)
+#   make arm64-smoke      download the Debian arm64 kernel and boot it once in
+#                         qemu-system-aarch64 (prints uname -m)
+
+# Programs published for every RID, from src/<name>/<name>.csproj.
+PROGRAMS   := vhost-user-rng vhost-user-blk vhost-user-input
+# Test tools from tests/tools/<name>/<name>.csproj, published when present.
+TEST_TOOLS := vhost-user-probe uinput-feeder
+RIDS       := linux-x64 linux-arm64
+
+DOTNET        ?= dotnet
+CONFIGURATION ?= Release
+SOLUTION      := VirtioLoopback.sln
+OUT           := out
+RESULTS       := TestResults
+
+# Cross-publishing to arm64 uses the host's clang/lld with the Debian arm64
+# cross toolchain (see shared/notes/TOOLCHAIN.md).
+PUBLISH_FLAGS_linux-x64   :=
+PUBLISH_FLAGS_linux-arm64 := -p:SysRoot=/ -p:LinkerFlavor=lld -p:ObjCopyName=aarch64-linux-gnu-objcopy
+
+# Debian packages for building, cross-building and the QEMU tests.
+APT_PACKAGES := clang lld gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
+	binutils-aarch64-linux-gnu qemu-system-x86 qemu-system-arm qemu-utils \
+	qemu-system-common busybox-static cpio kmod e2fsprogs linux-image-amd64 \
+	linux-headers-amd64 fio evtest zstd xz-utils
+
+# ---------------------------------------------------------------------------
+
+TOOLS_PRESENT := $(foreach t,$(TEST_TOOLS),$(if $(wildcard tests/tools/$(t)/$(t).csproj),$(t)))
+project_of     = $(if $(filter $(1),$(PROGRAMS)),src/$(1)/$(1).csproj,tests/tools/$(1)/$(1).csproj)
+
+# Anything that can change a published binary (the probe uses TestDriver).
+# Not packages.lock.json: restore rewrites it, and the package versions come
+# from the props files.
+SOURCES := $(shell find src tests/tools tests/TestDriver -type f \( -name '*.cs' -o -name '*.csproj' \) \
+	-not -path '*/obj/*' -not -path '*/bin/*' 2>/dev/null) \
+	$(wildcard Directory.*.props Directory.*.targets global.json nuget.config)
+
+BINARIES := $(foreach r,$(RIDS),$(foreach p,$(PROGRAMS) $(TOOLS_PRESENT),$(OUT)/$(r)/$(p)))
+
+.PHONY: all test dotnet-test vm-test vm-test-qsd demo deps arm64-smoke clean
+# dotnet builds of programs that share library projects must not overlap.
+.NOTPARALLEL:
+
+all: $(BINARIES)
+
+# out/<rid>/<program>: one NativeAOT publish per program and RID into its own
+# folder under obj/publish (a publish folder also gets the .pdb files of the
+# referenced libraries), then only the ELF is copied to out/<rid>/.
+PUBLISH_DIR := obj/publish
+rid = $(patsubst $(OUT)/%/,%,$(dir $@))
+$(BINARIES): $(OUT)/%: $(SOURCES)
+	$(DOTNET) publish $(call project_of,$(notdir $@)) -c $(CONFIGURATION) -r $(rid) \
+		-o $(PUBLISH_DIR)/$* -nologo $(PUBLISH_FLAGS_$(rid))
+	@mkdir -p $(@D)
+	cp $(PUBLISH_DIR)/$*/$(notdir $@) $@
+
+deps:
+	@scripts/install-deps.sh $(APT_PACKAGES)
+
+# The README's test command: unit + integration, then the QEMU guest tests.
+# Both halves run even if the first fails; the last line sums them up.
+test: deps all
+	@rm -f $(VM_SUMMARIES); rc=0; \
+	$(MAKE) --no-print-directory dotnet-test || rc=1; \
+	$(MAKE) --no-print-directory vm-test || rc=1; \
+	scripts/test-summary.sh $(RESULTS) $(VM_SUMMARIES) || rc=1; \
+	exit $$rc
+
+dotnet-test:
+	rm -rf $(RESULTS)
+	$(DOTNET) test $(SOLUTION) -c $(CONFIGURATION) --nologo \
+		--results-directory $(RESULTS) --logger trx \
+		--logger "console;verbosity=normal"
+
+# The guest tests; the input test skips itself until the test tools exist.
+VM_SUMMARIES := tests/qemu/work/vm-tests/summary tests/qemu/work/input-test/summary
+vm-test: $(filter $(OUT)/linux-x64/%,$(BINARIES))
+	@rc=0; \
+	tests/qemu/run-vm-tests.sh || rc=1; \
+	tests/qemu/run-input-test.sh || rc=1; \
+	exit $$rc
+
+vm-test-qsd:
+	BLK_BACKEND=qsd tests/qemu/run-vm-tests.sh
+
+demo: deps all
+	tests/qemu/demo.sh
+
+arm64-smoke:
+	bash -c '. tests/qemu/lib.sh && boot_arm64 && summary'
+
+clean:
+	rm -rf $(OUT) $(PUBLISH_DIR) $(RESULTS) .cache tests/qemu/work
+	$(DOTNET) clean $(SOLUTION) -nologo -v q || true
