@@ -15,8 +15,8 @@
 #   tests/qemu/run-input-test.sh          the full test
 #   tests/qemu/run-input-test.sh smoke    uinput-feeder alone (guest/uinput-smoke.sh)
 #
-# Binaries come from out/linux-x64 (BIN_DIR); the test skips, with a note,
-# while one of them is not built. Output: tests/qemu/work/input-test/.
+# Binaries come from out/linux-x64 (BIN_DIR; `make` builds them); a missing
+# one fails the test. Output: tests/qemu/work/input-test/.
 
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -35,10 +35,10 @@ QEMU_WORK_DIR=$W
 bins=()
 for p in "${tools[@]}"; do
     if [[ ! -x $BIN_DIR/$p ]]; then
-        log "input test skipped: $BIN_DIR/$p not built (run 'make')"
-        echo "0 passed, 0 failed" >"$W/summary"
+        log "input test: $BIN_DIR/$p is not built (run 'make')"
+        echo "0 passed, 1 failed" >"$W/summary"
         cat "$W/summary"
-        exit 0
+        exit 1
     fi
     bins+=("$BIN_DIR/$p")
 done

@@ -4,7 +4,6 @@ using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
-using System.Security.Cryptography;
 using System.Text;
 using VirtioLoopback.TestDriver;
 using VirtioLoopback.VhostUser.Protocol;
@@ -223,7 +222,7 @@ internal static class Commands
 
         var distinct = new HashSet<byte>(data);
         Console.WriteLine($"RNG_BYTES {got} in {requests} requests, {clock.ElapsedMilliseconds} ms");
-        Console.WriteLine($"RNG_SHA256 {Convert.ToHexStringLower(SHA256.HashData(data))}");
+        Console.WriteLine($"RNG_SHA256 {Sha256.HexDigest(data)}");
         Console.WriteLine($"RNG_DISTINCT {distinct.Count}");
         Console.WriteLine($"RNG_FIRST16 {Convert.ToHexStringLower(data.AsSpan(0, Math.Min(16, data.Length)))}");
         Console.WriteLine($"STOPPED {s.Stop()}");
@@ -244,7 +243,8 @@ internal static class Commands
         }
 
         ProbeQueue q = s.Start(BlkFFlush, o.QueueSize, 0)[0];
-        byte[] data = RandomNumberGenerator.GetBytes(o.Sectors * SectorSize);
+        byte[] data = new byte[o.Sectors * SectorSize];
+        Random.Shared.NextBytes(data);
         byte[] back = new byte[data.Length];
         ulong header = s.Memory.Alloc(16, 16);
         ulong status = s.Memory.Alloc(1, 1);
@@ -278,7 +278,7 @@ internal static class Commands
             throw new ProbeException($"read-back differs from what was written at byte {mismatch} (sector {o.StartSector + (mismatch / SectorSize)})");
         }
 
-        Console.WriteLine($"BLK_OK {Convert.ToHexStringLower(SHA256.HashData(data))} {o.Sectors} sectors {clock.ElapsedMilliseconds} ms");
+        Console.WriteLine($"BLK_OK {Sha256.HexDigest(data)} {o.Sectors} sectors {clock.ElapsedMilliseconds} ms");
         Console.WriteLine($"STOPPED {s.Stop()}");
     }
 
