@@ -531,7 +531,16 @@ public sealed class BlkRequestProcessor
         return PrepareOutcome.Submit;
     }
 
-    private bool ReadAll(BlkRequest request)
+    private bool ReadAll(BlkRequest request) => TransferAll(request, write: false);
+
+    private bool WriteAll(BlkRequest request) => TransferAll(request, write: true) && (!request.Writethrough || Sync());
+
+    /// <summary>
+    /// Moves the request's whole data range with preadv/pwritev straight between the image and guest
+    /// memory, resuming after short transfers. Zero bytes moved means the image shrank under us: the
+    /// sectors asked for no longer exist.
+    /// </summary>
+    private bool TransferAll(BlkRequest request, bool write)
     {
         IoVec[] iov = request.IoVecs;
         int first = 0;
@@ -540,10 +549,10 @@ public sealed class BlkRequestProcessor
         long remaining = request.DataLength;
         while (remaining > 0)
         {
-            long n = FileIo.PReadV(_image.Handle, iov.AsSpan(first, end - first), offset);
+            ReadOnlySpan<IoVec> pending = iov.AsSpan(first, end - first);
+            long n = write ? FileIo.PWriteV(_image.Handle, pending, offset) : FileIo.PReadV(_image.Handle, pending, offset);
             if (n <= 0)
             {
-                // The image shrank under us: the sectors asked for no longer exist.
                 Log.ShortIo(_logger, request.Type, request.Sector, remaining);
                 return false;
             }
@@ -554,30 +563,6 @@ public sealed class BlkRequestProcessor
         }
 
         return true;
-    }
-
-    private bool WriteAll(BlkRequest request)
-    {
-        IoVec[] iov = request.IoVecs;
-        int first = 0;
-        int end = request.IoVecCount;
-        long offset = (long)(request.Sector * BlkImage.SectorSize);
-        long remaining = request.DataLength;
-        while (remaining > 0)
-        {
-            long n = FileIo.PWriteV(_image.Handle, iov.AsSpan(first, end - first), offset);
-            if (n <= 0)
-            {
-                Log.ShortIo(_logger, request.Type, request.Sector, remaining);
-                return false;
-            }
-
-            remaining -= n;
-            offset += n;
-            first = Advance(iov, first, end, n);
-        }
-
-        return !request.Writethrough || Sync();
     }
 
     private bool Sync()

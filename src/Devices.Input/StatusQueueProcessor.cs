@@ -31,18 +31,7 @@ internal sealed class StatusQueueProcessor(ILogger logger)
         queue.DisableNotification();
         while (!queue.IsBroken)
         {
-            PopResult result = queue.TryPop(chain);
-            if (result == PopResult.Empty)
-            {
-                if (queue.EnableNotification())
-                {
-                    queue.DisableNotification();
-                    continue;
-                }
-
-                break;
-            }
-
+            PopResult result = queue.PopNextInBatch(chain);
             if (result != PopResult.Popped)
             {
                 break;

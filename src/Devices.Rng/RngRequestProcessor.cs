@@ -58,20 +58,7 @@ internal sealed class RngRequestProcessor
                 }
             }
 
-            PopResult result = queue.TryPop(chain);
-            if (result == PopResult.Empty)
-            {
-                // Re-arm kicks, then look once more: a buffer added between the pop and the
-                // re-arm would otherwise wait for a kick that never comes.
-                if (queue.EnableNotification())
-                {
-                    queue.DisableNotification();
-                    continue;
-                }
-
-                break;
-            }
-
+            PopResult result = queue.PopNextInBatch(chain);
             if (result != PopResult.Popped)
             {
                 break;
