@@ -38,6 +38,21 @@ public sealed unsafe class MappedMemory : SafeHandle
         void* p;
         using (FdRef r = new(fd))
         {
+            // mmap accepts a range past the end of a regular file (a memfd is one), but the first
+            // touch beyond it raises SIGBUS and kills the process. The peer chooses sizes and offsets,
+            // so refuse such a range here. Other kinds of fd (devices) police their own mmap.
+            stat st;
+            if (LibC.fstat(r.Fd, &st) != 0)
+            {
+                Errno.Throw("fstat");
+            }
+
+            if (LibC.S_ISREG(st.st_mode) && (length > long.MaxValue || offset > (long)st.st_size - (long)length))
+            {
+                throw new SysException(
+                    $"mmap: offset {offset} + length {length} is past the end of the file ({(long)st.st_size} bytes)");
+            }
+
             p = LibC.mmap(null, (size_t)length, prot, LibC.MAP_SHARED, r.Fd, offset);
         }
 

@@ -109,10 +109,22 @@ public sealed partial class Vring
         {
             if (IsStarted)
             {
+                // Attach the new fd before letting go of the old one: an fd epoll refuses (not an
+                // eventfd) then leaves the running ring as it was, and the caller closes the new fd.
                 Worker.DetachKick();
+                try
+                {
+                    Worker.AttachKick(kick);
+                }
+                catch (SysException e)
+                {
+                    Worker.AttachKick(_kick!);
+                    error = $"the kick fd cannot be polled: {e.Message}";
+                    return;
+                }
+
                 _kick?.Dispose();
                 _kick = kick;
-                Worker.AttachKick(kick);
                 Worker.ScheduleProcess();
             }
             else
@@ -324,8 +336,18 @@ public sealed partial class Vring
             }
         }
 
+        // Attach first: an fd epoll refuses (not an eventfd) must not become the ring's kick fd, or
+        // nobody would close it.
+        try
+        {
+            Worker.AttachKick(kick);
+        }
+        catch (SysException e)
+        {
+            return $"the kick fd cannot be polled: {e.Message}";
+        }
+
         _kick = kick;
-        Worker.AttachKick(kick);
         IsStarted = true;
         KickPending = false;
         Log.VringStarted(Logger, Index, Size, _queue.NextAvail, usedIdx, IsEnabled);
