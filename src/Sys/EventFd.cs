@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 using System;
+using System.IO;
 using Tmds.Linux;
 
 namespace VirtioLoopback.Sys;
@@ -41,6 +42,28 @@ public sealed unsafe class EventFd : IDisposable
     {
         ArgumentNullException.ThrowIfNull(handle);
         return new EventFd(handle);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="handle"/> is an eventfd, judged by its <c>/proc/self/fd</c> link. A peer
+    /// may send any fd where an eventfd belongs; writing 8-byte counters into a memfd or a pipe would
+    /// go unnoticed. True when <c>/proc</c> is not mounted and the question cannot be answered.
+    /// </summary>
+    public static bool IsEventFd(FileDescriptor handle)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        using FdRef r = new(handle);
+        string? target;
+        try
+        {
+            target = new FileInfo($"/proc/self/fd/{r.Fd}").LinkTarget;
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+
+        return target is null || target == "anon_inode:[eventfd]";
     }
 
     /// <summary>

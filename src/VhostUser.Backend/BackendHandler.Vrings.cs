@@ -54,5 +54,20 @@ public sealed partial class BackendHandler
     }
 
     /// <summary>The message's eventfd, or null when the NOFD bit says there is none (the gate matched the count).</summary>
-    private EventFd? AdoptEventFd(VringIndexWithFd value) => value.NoFd ? null : EventFd.Adopt(TakeFd(0));
+    private EventFd? AdoptEventFd(VringIndexWithFd value)
+    {
+        if (value.NoFd)
+        {
+            return null;
+        }
+
+        FileDescriptor fd = TakeFd(0);
+        if (!EventFd.IsEventFd(fd))
+        {
+            fd.Dispose();
+            throw new VhostUserException("the fd sent for the vring is not an eventfd");
+        }
+
+        return EventFd.Adopt(fd);
+    }
 }

@@ -144,6 +144,23 @@ public sealed class RingStateTests
     }
 
     [Test]
+    public void SetVringCall_WithAMemfd_IsRefusedAndTheRunningCallStays()
+    {
+        using var h = new BackendHarness();
+        var (queue, kick, call) = h.StartRing(0);
+        Wait.Until(() => call.TryRead(out _), 200);
+        using FileDescriptor memfd = MemFd.Create("not-an-eventfd", 4096);
+        Span<byte> body = stackalloc byte[8];
+        new U64Payload(0).Write(body);
+        Assert.That(h.SendWithAck(FrontendRequest.SetVringCall, body, [memfd]), Is.Not.EqualTo(0UL));
+
+        // The refused fd was not kept: the old call fd still signals completions.
+        ushort head = h.Submit(queue, kick, 1);
+        Assert.That(Wait.Until(() => queue.TryGetUsed(out ushort id, out _) && id == head), Is.True);
+        Assert.That(Wait.Until(() => call.TryRead(out _)), Is.True);
+    }
+
+    [Test]
     public void NoFdCall_MeansNoNotification_ButTheRingRuns()
     {
         using var h = new BackendHarness();

@@ -26,6 +26,25 @@ public unsafe class SysTests
     }
 
     [Test]
+    public void EventFd_IsEventFd_TellsAnEventFdFromAMemfd()
+    {
+        using EventFd e = EventFd.Create();
+        using FileDescriptor m = MemFd.Create("plain", 4096);
+        Assert.That(EventFd.IsEventFd(e.Handle), Is.True);
+        Assert.That(EventFd.IsEventFd(m), Is.False);
+    }
+
+    [Test]
+    public void MappedMemory_PastTheEndOfAMemfd_IsRefused()
+    {
+        using FileDescriptor m = MemFd.Create("short", 4096);
+        Assert.Throws<SysException>(() => MappedMemory.Map(m, 0, 8192, writable: true));
+        Assert.Throws<SysException>(() => MappedMemory.Map(m, 4096, 4096, writable: true));
+        using MappedMemory ok = MappedMemory.Map(m, 0, 4096, writable: true);
+        Assert.That(ok.Length, Is.EqualTo(4096UL));
+    }
+
+    [Test]
     public void EventFd_SemaphoreReadsOneAtATime()
     {
         using EventFd e = EventFd.Create(semaphore: true);
