@@ -1,0 +1,114 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Guest side of run-qemu-test.sh: a virtio-input keyboard served by
+# vl-input-test. The driver's probe writes select/subsel and reads back the
+# answers, so its name proves the synchronous config-write path; then a key
+# press travels the event queue to /dev/input/eventN.
+# EXPECT: vi_insmod vi_probe vi_event vi_remove vi_timeout vi_timeout_remove vi_kill_midprobe vi_rmmod vi_dmesg
+. /lib/guest-lib.sh
+
+dmesg -n 7 2>/dev/null
+if insmod /lib/modules/virtio_loopback.ko; then pass vi_insmod; else fail vi_insmod; fi
+wait_for /dev/virtio-loopback 5
+
+/bin/vl-input-test /tmp/inject 60 >/tmp/vi.log 2>&1 &
+pid=$!
+
+dev=
+i=0
+while [ $i -lt 100 ] && [ -z "$dev" ]; do
+    for n in /sys/class/input/input*; do
+        [ "$(cat "$n/name" 2>/dev/null)" = vl-test-input ] && dev=$n
+    done
+    usleep 100000; i=$((i + 1))
+done
+if [ -n "$dev" ]; then
+    pass vi_probe "name='$(cat "$dev/name")' phys='$(cat "$dev/phys")' uniq='$(cat "$dev/uniq")' bustype=$(cat "$dev/id/bustype") key_bits=$(cat "$dev/capabilities/key" | tr ' ' '_')"
+else
+    fail vi_probe "no input device named vl-test-input"
+fi
+
+ev=$(ls -d "$dev"/event* 2>/dev/null | head -n1)
+ev=/dev/input/${ev##*/}
+if [ -c "$ev" ]; then
+    dd if="$ev" of=/tmp/ev.bin bs=24 count=4 2>/dev/null &
+    ddpid=$!
+    usleep 500000
+    touch /tmp/inject
+    i=0
+    while [ $i -lt 100 ] && kill -0 $ddpid 2>/dev/null; do usleep 100000; i=$((i + 1)); done
+    kill $ddpid 2>/dev/null
+    # struct input_event on 64-bit: 16 bytes time, u16 type, u16 code, s32 value
+    words=$(od -An -v -tu2 /tmp/ev.bin | tr -s ' \n' ' ')
+    info "events (u16 words): $words"
+    set -- $words
+    if [ $# -ge 48 ] && [ "$9" = 1 ] && [ "${10}" = 30 ] && [ "${11}" = 1 ]; then
+        pass vi_event "$ev: EV_KEY KEY_A value 1, then SYN/release"
+    else
+        fail vi_event "unexpected events: $words"
+    fi
+else
+    fail vi_event "no event node for $dev"
+fi
+
+kill -TERM $pid
+wait $pid
+echo "---- vl-input-test output"
+cat /tmp/vi.log
+echo "----"
+if grep -q vl-test-input /sys/class/input/input*/name 2>/dev/null; then
+    fail vi_remove "input device still present"
+else
+    pass vi_remove "input device gone after close"
+fi
+
+# An adapter that never answers a config write: bounded wait, device broken.
+t0=$(cut -d. -f1 /proc/uptime)
+VL_NO_CONFIG_REPLY=1 /bin/vl-input-test /tmp/none 60 >/tmp/vi-nr.log 2>&1 &
+pid=$!
+i=0
+while [ $i -lt 100 ] && ! dmesg | grep -q 'no reply to config write'; do usleep 100000; i=$((i + 1)); done
+msg=$(dmesg | grep 'no reply to config write' | tail -n1)
+if [ -n "$msg" ]; then
+    pass vi_timeout "$msg (ignored: $(grep -c 'ignoring CONFIG_WRITE' /tmp/vi-nr.log) writes, only the first waited)"
+else
+    fail vi_timeout "no timeout message; $(tail -n 3 /tmp/vi-nr.log)"
+fi
+usleep 500000
+kill -TERM $pid
+wait $pid
+t1=$(cut -d. -f1 /proc/uptime)
+if [ -z "$(ls /sys/bus/virtio/devices 2>/dev/null)" ]; then
+    pass vi_timeout_remove "broken device removed on close, $((t1 - t0)) s in all"
+else
+    fail vi_timeout_remove "virtio device left: $(ls /sys/bus/virtio/devices)"
+fi
+
+# The adapter dies (SIGKILL) while the driver's probe waits for a config
+# write reply: release() must remove the device at once, not after a timeout.
+VL_NO_CONFIG_REPLY=1 /bin/vl-input-test /tmp/none 60 >/tmp/vi-kill.log 2>&1 &
+pid=$!
+i=0
+while [ $i -lt 50 ] && ! grep -q 'ignoring CONFIG_WRITE' /tmp/vi-kill.log; do usleep 20000; i=$((i + 1)); done
+before=$(dmesg | grep -c 'no reply to config write')
+kill -KILL $pid
+wait $pid 2>/dev/null
+i=0
+while [ $i -lt 50 ] && [ -n "$(ls /sys/bus/virtio/devices 2>/dev/null)" ]; do usleep 20000; i=$((i + 1)); done
+after=$(dmesg | grep -c 'no reply to config write')
+if [ -z "$(ls /sys/bus/virtio/devices 2>/dev/null)" ] && [ "$before" = "$after" ]; then
+    pass vi_kill_midprobe "device removed within $((i * 20)) ms of SIGKILL, no timeout needed"
+else
+    fail vi_kill_midprobe "devices: $(ls /sys/bus/virtio/devices) timeouts before/after: $before/$after"
+fi
+if rmmod virtio_loopback; then pass vi_rmmod; else fail vi_rmmod; fi
+echo "---- dmesg (virtio/loopback/input lines)"
+dmesg | grep -iE 'virtio|loopback|input' | tail -n 20
+echo "----"
+if dmesg | grep -qE 'WARNING|BUG|Oops|Call Trace|refcount'; then
+    dmesg | grep -E -A5 'WARNING|BUG|Oops|Call Trace|refcount' | head -n 40
+    fail vi_dmesg "kernel trouble in dmesg"
+else
+    pass vi_dmesg "dmesg clean (no warnings, bugs or oopses)"
+fi

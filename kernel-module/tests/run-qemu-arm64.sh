@@ -1,0 +1,54 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# The guest-rng.sh, guest-input.sh and guest-blk.sh checks on the Debian arm64 kernel under
+# qemu-system-aarch64 -M virt (TCG), through tests/qemu/lib.sh boot_arm64.
+# Needs out/modules/<arm64 release>/virtio_loopback.ko (build-all.sh) and the
+# arm64 kernel modules from fetch-kernels.sh bookworm:arm64.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO_ROOT=$(cd "$HERE/../.." && pwd)
+export QEMU_WORK_DIR=${QEMU_WORK_DIR:-/tmp/vl-qemu-work}
+# shellcheck source=../../tests/qemu/lib.sh
+. "$REPO_ROOT/tests/qemu/lib.sh"
+fetch_arm64_kit
+KERNELS_DIR=${KERNELS_DIR:-$REPO_ROOT/.cache/kernels}
+mods=$KERNELS_DIR/$ARM64_KVER/root/lib/modules/$ARM64_KVER
+[[ -d $mods ]] || mods=$ARM64_MODDIR
+ko=$REPO_ROOT/out/modules/$ARM64_KVER/virtio_loopback.ko
+[[ -f $ko ]] || die "$ko missing: run kernel-module/scripts/build-all.sh"
+
+w=$QEMU_WORK_DIR/arm64-kit
+rm -rf "$w"
+mkdir -p "$w"
+cp "$ko" "$w/"
+# virtio core and rng-core are built in on arm64; these are modules.
+for m in drivers/char/hw_random/virtio-rng drivers/virtio/virtio_input drivers/input/evdev drivers/block/virtio_blk; do
+	f=$(ls "$mods/kernel/$m.ko"* | head -n1)
+	case $f in
+		*.xz) xz -dc "$f" >"$w/$(basename "$m").ko" ;;
+		*) cp "$f" "$w/$(basename "$m").ko" ;;
+	esac
+done
+for t in vl-rng-test vl-input-test vl-blk-test; do
+	aarch64-linux-gnu-gcc -static -O2 -Wall -Wextra -Werror \
+		-I"$HERE/../include/uapi" -o "$w/$t" "$HERE/$t.c"
+done
+cp "$HERE/guest-rng.sh" "$HERE/guest-input.sh" "$HERE/guest-blk.sh" "$w/"
+{
+	echo '#!/bin/sh'
+	echo '# SPDX-License-Identifier: GPL-2.0-only'
+	sed -n 's/^# EXPECT:/# EXPECT:/p' "$HERE/guest-rng.sh" "$HERE/guest-input.sh" "$HERE/guest-blk.sh"
+	echo 'mkdir -p /lib/modules && ln -s /bin/virtio_loopback.ko /lib/modules/virtio_loopback.ko'
+	echo 'for m in virtio-rng virtio_input evdev virtio_blk; do insmod /bin/$m.ko || echo "INIT insmod $m failed"; done'
+	echo 'echo "INFO arch $(uname -m) kernel $(uname -r)"'
+	echo 'sh /bin/guest-rng.sh'
+	echo 'sh /bin/guest-input.sh'
+	echo 'sh /bin/guest-blk.sh'
+} >"$w/guest.sh"
+chmod +x "$w"/*
+boot_arm64 "$w/guest.sh" "$w"/virtio_loopback.ko "$w"/virtio-rng.ko \
+	"$w"/virtio_input.ko "$w"/evdev.ko "$w"/virtio_blk.ko "$w"/vl-rng-test \
+	"$w"/vl-input-test "$w"/vl-blk-test "$w"/guest-rng.sh "$w"/guest-input.sh \
+	"$w"/guest-blk.sh || true
+summary
