@@ -92,25 +92,17 @@ public sealed class VhostUserChannel : IDisposable
     /// reported as <see cref="ReceiveStatus.Malformed"/> with its fds closed but its header filled in
     /// (so the caller can still send a negative acknowledgement).
     /// </summary>
-    public ReceiveResult TryReceiveFrontendRequest(out VhostUserHeader header, Span<byte> payload, List<FileDescriptor> fds)
-    {
-        ArgumentNullException.ThrowIfNull(fds);
-        int firstFd = fds.Count;
-        ReceiveResult result = TryReceive(out header, payload, fds);
-        if (result.Status != ReceiveStatus.Message)
-        {
-            return result;
-        }
-
-        MessageError error = MessageRules.ValidateFrontendRequest(header, payload[..(int)header.PayloadSize], fds.Count - firstFd);
-        return error == MessageError.None ? result : Reject(fds, firstFd, error);
-    }
+    public ReceiveResult TryReceiveFrontendRequest(out VhostUserHeader header, Span<byte> payload, List<FileDescriptor> fds) =>
+        TryReceiveValidated(out header, payload, fds, fromFrontend: true);
 
     /// <summary>
     /// <see cref="TryReceive"/>, then the validation gate for a request from the back end
     /// (<see cref="MessageRules.ValidateBackendRequest"/>); see <see cref="TryReceiveFrontendRequest"/>.
     /// </summary>
-    public ReceiveResult TryReceiveBackendRequest(out VhostUserHeader header, Span<byte> payload, List<FileDescriptor> fds)
+    public ReceiveResult TryReceiveBackendRequest(out VhostUserHeader header, Span<byte> payload, List<FileDescriptor> fds) =>
+        TryReceiveValidated(out header, payload, fds, fromFrontend: false);
+
+    private ReceiveResult TryReceiveValidated(out VhostUserHeader header, Span<byte> payload, List<FileDescriptor> fds, bool fromFrontend)
     {
         ArgumentNullException.ThrowIfNull(fds);
         int firstFd = fds.Count;
@@ -120,7 +112,11 @@ public sealed class VhostUserChannel : IDisposable
             return result;
         }
 
-        MessageError error = MessageRules.ValidateBackendRequest(header, payload[..(int)header.PayloadSize], fds.Count - firstFd);
+        ReadOnlySpan<byte> body = payload[..(int)header.PayloadSize];
+        int fdCount = fds.Count - firstFd;
+        MessageError error = fromFrontend
+            ? MessageRules.ValidateFrontendRequest(header, body, fdCount)
+            : MessageRules.ValidateBackendRequest(header, body, fdCount);
         return error == MessageError.None ? result : Reject(fds, firstFd, error);
     }
 
