@@ -1,0 +1,47 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# virtio-blk features under real QEMU (guest checks: guest/blk-features.sh):
+# write-zeroes, discard, limits, serial, cache mode, and a live resize. When
+# the guest prints RESIZE-NOW, this script grows the image from 64 to 128 MiB
+# and sends SIGHUP to vhost-user-blk, which tells QEMU through the back-end
+# channel (CONFIG_CHANGE_MSG). Ends with "N passed, M failed".
+
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+W=$QEMU_WORK_DIR/blk-features
+rm -rf "$W"; mkdir -p "$W"
+QEMU_WORK_DIR=$W
+trap stop_backends EXIT
+
+find_kernel
+IMG=$W/rw.img
+truncate -s 64M "$IMG"
+start_backend blk "$W/blk.sock" "$BIN_DIR/vhost-user-blk" --socket-path "$W/blk.sock" \
+    --blk-file "$IMG" --serial features-serial
+PID=$BACKEND_PID
+GUEST_QEMU_ARGS=(-chardev "socket,id=blk0,path=$W/blk.sock" -device "vhost-user-blk-pci,chardev=blk0,num-queues=1")
+
+# The resize trigger: wait for the guest's marker in the console log.
+(
+    for _ in $(seq 1 3000); do
+        if grep -q '^RESIZE-NOW' "$W"/*.log 2>/dev/null; then
+            truncate -s 128M "$IMG"
+            kill -HUP "$PID"
+            exit 0
+        fi
+        sleep 0.1
+    done
+) &
+WATCHER=$!
+
+rc=0
+run_guest blk-features "$QEMU_LIB_DIR/guest/blk-features.sh" \
+    /usr/sbin/blkdiscard:/opt/ul/blkdiscard /usr/bin/fallocate:/opt/ul/fallocate || rc=1
+kill "$WATCHER" 2>/dev/null || true
+stop_process blk "$PID" || rc=1
+BACKEND_PIDS=()
+summary >"$W/summary" || rc=1
+cat "$W/summary"
+exit $rc
