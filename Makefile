@@ -92,14 +92,17 @@ dotnet-test:
 		--logger "console;verbosity=normal"
 
 # The guest tests: rng + blk under QEMU vhost-user (and blk's discard, write
-# zeroes, cache mode and live resize), input inside a guest, and
+# zeroes, cache mode, live resize, and a back end killed and restarted under
+# I/O), input inside a guest, and
 # the arm64 programs inside an aarch64 guest.
 VM_SUMMARIES := tests/qemu/work/vm-tests/summary tests/qemu/work/blk-features/summary \
+	tests/qemu/work/blk-restart/summary \
 	tests/qemu/work/input-test/summary tests/qemu/work/arm64-test/summary
 vm-test: $(BINARIES)
 	@rc=0; \
 	tests/qemu/run-vm-tests.sh || rc=1; \
 	tests/qemu/run-blk-features-test.sh || rc=1; \
+	tests/qemu/run-blk-restart-test.sh || rc=1; \
 	tests/qemu/run-input-test.sh || rc=1; \
 	tests/qemu/run-arm64-test.sh || rc=1; \
 	exit $$rc

@@ -86,18 +86,15 @@ public sealed partial class BackendHandler
     }
 
     /// <summary>
-    /// <c>SET_STATUS</c>: the status byte is stored for <c>GET_STATUS</c>. Zero is a device reset
-    /// (QEMU sends it after stopping the rings when the guest resets the device).
+    /// <c>SET_STATUS</c>: the status byte is stored for <c>GET_STATUS</c>, nothing more. Zero is
+    /// deliberately not a reset here: QEMU's <c>vhost_dev_stop</c> sends <c>SET_STATUS(0)</c>
+    /// <em>before</em> <c>GET_VRING_BASE</c> and keeps the base it gets back (VM stop/cont, guest
+    /// reset, back-end reconnect), so the rings and the inflight area must survive it. A full reset
+    /// is <c>RESET_DEVICE</c>, or the end of the connection.
     /// </summary>
     private string? SetStatus(byte status)
     {
         Log.StatusSet(_logger, status);
-        if (status == 0)
-        {
-            ResetDeviceState("status 0");
-            return null;
-        }
-
         _status = status;
         return null;
     }
