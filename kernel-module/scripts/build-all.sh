@@ -39,7 +39,7 @@ build_one() {
 	work=$BUILD_DIR/$krel
 	rm -rf "$work"
 	mkdir -p "$work"
-	cp -r "$SRC/Kbuild" "$SRC/Makefile" "$SRC"/*.c "$SRC/include" "$work/"
+	cp -r "$SRC/Kbuild" "$SRC/Makefile" "$SRC"/*.c "$SRC"/*.h "$SRC/include" "$work/"
 	local CC_CHECK=gcc
 	[[ $arch == arm64 ]] && CC_CHECK=aarch64-linux-gnu-gcc
 	local -a mk=(make -C "$work" KERNEL_SRC="$tree" W=1 -j"$JOBS")

@@ -4,8 +4,10 @@
 # Guest side of run-qemu-test.sh: a virtio-blk RAM disk served by
 # vl-blk-test with a 256 KiB pool: 4 MiB written and read back through
 # bounce buffers, indirect descriptors and pool back-pressure; fsync sends
-# FLUSH.
-# EXPECT: vb_insmod vb_disk vb_rw vb_backpressure vb_flush vb_remove vb_rmmod vb_dmesg
+# FLUSH. Then a back end that dies with O_DIRECT writes in flight: closing
+# its control fd must fail them (EIO) and remove the disk promptly.
+# EXPECT: vb_insmod vb_disk vb_rw vb_backpressure vb_flush vb_remove
+# EXPECT: vb_dead_stall vb_dead_eio vb_dead_remove vb_rmmod vb_dmesg
 . /lib/guest-lib.sh
 
 dmesg -n 7 2>/dev/null
@@ -54,6 +56,50 @@ else
     fail vb_flush "no FLUSH seen: $(grep 'VL served' /tmp/vb.log)"
 fi
 if [ -e /sys/block/vda ]; then fail vb_remove "vda still present"; else pass vb_remove "vda gone after close (idle queue)"; fi
+# ---- a back end that stops serving, then dies with requests in flight
+/bin/vl-blk-test 120 40 >/tmp/vbd.log 2>&1 &
+pid=$!
+if ! wait_for /sys/block/vda 20 || ! wait_for /dev/vda 5; then
+    fail vb_dead_stall "no /dev/vda; $(tail -n 3 /tmp/vbd.log)"
+fi
+dd if=/dev/zero of=/dev/vda bs=65536 count=128 oflag=direct >/tmp/dd-dead.err 2>&1 &
+ddpid=$!
+i=0
+while ! grep -q 'VL stalled' /tmp/vbd.log && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+sleep 1
+if grep -q 'VL stalled' /tmp/vbd.log && kill -0 $ddpid 2>/dev/null; then
+    pass vb_dead_stall "$(grep 'VL stalled' /tmp/vbd.log); dd blocked"
+else
+    fail vb_dead_stall "back end never stalled with dd in flight: $(tail -n 3 /tmp/vbd.log)"
+fi
+t0=$(cut -d' ' -f1 /proc/uptime)
+kill -TERM $pid
+# The back end's close() returns once the device is gone.
+i=0
+while kill -0 $pid 2>/dev/null && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
+t1=$(cut -d' ' -f1 /proc/uptime)
+i=0
+while kill -0 $ddpid 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+if kill -0 $ddpid 2>/dev/null; then
+    fail vb_dead_eio "dd still blocked 5 s after the close"
+    kill -9 $ddpid 2>/dev/null
+else
+    wait $ddpid
+    rc=$?
+    if [ $rc -ne 0 ] && grep -qiE 'I/O error|Input/output error' /tmp/dd-dead.err; then
+        pass vb_dead_eio "dd exit $rc: $(grep -i 'error' /tmp/dd-dead.err | head -n 1)"
+    else
+        fail vb_dead_eio "dd exit $rc: $(cat /tmp/dd-dead.err)"
+    fi
+fi
+if kill -0 $pid 2>/dev/null; then
+    fail vb_dead_remove "close() of the control fd hangs ($t0..$t1 s)"
+elif [ -e /sys/block/vda ]; then
+    fail vb_dead_remove "vda still present after close"
+else
+    pass vb_dead_remove "control fd closed and vda gone in $t0..$t1 s uptime: $(grep 'VL closed' /tmp/vbd.log)"
+fi
+dmesg | grep -E 'virtio|vda|I/O error' | tail -n 6 | sed 's/^/dmesg: /'
 if rmmod virtio_loopback; then pass vb_rmmod; else fail vb_rmmod; fi
 if dmesg | grep -qE 'WARNING|BUG|Oops|Call Trace|refcount'; then
     dmesg | grep -E -A5 'WARNING|BUG|Oops|Call Trace|refcount' | head -n 40

@@ -5,7 +5,11 @@
  * VIRTIO_RING_F_INDIRECT_DESC and a deliberately small pool, so large writes
  * exercise bounce buffering, indirect tables and pool back-pressure.
  *
- * Usage: vl-blk-test [SECONDS]
+ * Usage: vl-blk-test [SECONDS [STALL_AFTER]]
+ *
+ * With STALL_AFTER, it serves that many requests and then stops serving
+ * (a dead back end): later requests stay in flight until SIGTERM closes the
+ * control fd, which must fail them (EIO) and remove the disk.
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -54,6 +58,8 @@ static uint64_t dma_base;
 static uint32_t handle;
 static unsigned long n_in, n_out, n_flush, n_other, n_indirect, n_bad;
 static unsigned long max_inflight_bytes;
+static unsigned long stall_after, n_served;
+static int stalled;
 
 static struct {
 	int ready;
@@ -180,15 +186,23 @@ static void serve_queue(void)
 	uint16_t avail_idx, used_idx;
 	int n = 0;
 
-	if (!q.ready)
+	if (!q.ready || stalled)
 		return;
 	avail_idx = __atomic_load_n(&q.avail[1], __ATOMIC_ACQUIRE);
 	used_idx = q.used[1];
 	while (q.last_avail != avail_idx) {
 		uint16_t head = q.avail[2 + q.last_avail % q.size];
 		uint32_t *ue = (uint32_t *)&q.used[2] + 2 * (used_idx % q.size);
-		int ns = walk(head, segs);
+		int ns;
 
+		if (stall_after && n_served >= stall_after) {
+			stalled = 1;
+			printf("VL stalled after %lu requests, %u left queued\n",
+			       n_served, (uint16_t)(avail_idx - q.last_avail));
+			break;
+		}
+		n_served++;
+		ns = walk(head, segs);
 		ue[0] = head;
 		ue[1] = ns > 0 ? serve(segs, ns) : (n_bad++, 0);
 		used_idx++;
@@ -254,6 +268,8 @@ int main(int argc, char **argv)
 	uint64_t cfg[8] = { DISK_SIZE / 512 };	/* capacity in sectors */
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc > 2)
+		stall_after = strtoul(argv[2], NULL, 0);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	disk = calloc(1, DISK_SIZE);

@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * virtio-loopback: device lifecycle. CREATE_DEVICE builds the pool, the DMA
+ * parent and the virtio device, registered from a work item; DESTROY_DEVICE
+ * and closing the control fd fail what is in flight and unregister.
+ */
+
+#include "vl.h"
+
+/* Numbers the DMA devices' names; unique across control fds. */
+static atomic_t vl_next_id = ATOMIC_INIT(0);
+
+static void vl_dev_free(struct vl_dev *d)
+{
+	unsigned int i;
+
+	for (i = 0; i < d->num_queues; i++) {
+		struct vl_queue *q = &d->queues[i];
+
+		if (q->kick_ctx)
+			eventfd_ctx_put(q->kick_ctx);
+		if (q->call_ctx)
+			eventfd_ctx_put(q->call_ctx);
+		if (q->call_file)
+			fput(q->call_file);
+	}
+	kfree(d);
+}
+
+static void vl_vdev_release(struct device *dev)
+{
+	vl_dev_free(to_vl_dev(dev_to_virtio(dev)));
+}
+
+static void vl_register_work(struct work_struct *work)
+{
+	struct vl_dev *d = container_of(work, struct vl_dev, register_work);
+	enum vl_reg_state state = VL_REG_SKIPPED;
+	int err;
+
+	if (!READ_ONCE(d->removing)) {
+		err = register_virtio_device(&d->vdev);
+		state = err ? VL_REG_FAILED : VL_REG_DONE;
+		if (err)
+			dev_err(&d->dma->dev, "register_virtio_device: %d\n",
+				err);
+	}
+	mutex_lock(&d->lock);
+	d->reg_state = state;
+	mutex_unlock(&d->lock);
+}
+
+/*
+ * The back end is gone: stop delivering its interrupts and fail what it left
+ * queued, before the driver unbinds. The device is not broken: a broken ring
+ * would hide these completions from the driver, and a request it queues
+ * during removal is failed from vl_kick_work() (@removing is set).
+ */
+static void vl_dev_fail_inflight(struct vl_dev *d)
+{
+	unsigned int i;
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 0, 0)
+	/* A sync-request timeout broke it: the module now answers instead. */
+	if (READ_ONCE(d->broken))
+		__virtio_unbreak_device(&d->vdev);
+#endif
+	mutex_lock(&d->lock);
+	for (i = 0; i < d->num_queues; i++) {
+		vl_call_disarm(&d->queues[i]);
+		vl_queue_fail_pending(&d->queues[i]);
+	}
+	mutex_unlock(&d->lock);
+}
+
+/*
+ * Remove a device whose handle is already gone from its control fd. The
+ * driver unbinds; requests in flight fail (vl_dev_fail_inflight()).
+ */
+void vl_dev_destroy(struct vl_dev *d)
+{
+	struct vl_dma_dev *dma = d->dma;
+	unsigned long flags;
+	unsigned int i;
+
+	spin_lock_irqsave(&d->sync_lock, flags);
+	d->removing = true;
+	spin_unlock_irqrestore(&d->sync_lock, flags);
+	wake_up_all(&d->sync_wq);
+
+	flush_work(&d->register_work);
+
+	switch (d->reg_state) {
+	case VL_REG_DONE:
+		vl_dev_fail_inflight(d);
+		get_device(&d->vdev.dev);
+		unregister_virtio_device(&d->vdev);
+		break;
+	case VL_REG_FAILED:
+		break;
+	default:
+		vl_dev_free(d);
+		d = NULL;
+		break;
+	}
+	if (d) {
+		/* The driver's del_vqs disarmed the watches; be sure. */
+		mutex_lock(&d->lock);
+		for (i = 0; i < d->num_queues; i++)
+			vl_call_disarm(&d->queues[i]);
+		mutex_unlock(&d->lock);
+		/* Outside d->lock: a kick work item takes it while removing. */
+		for (i = 0; i < d->num_queues; i++)
+			cancel_work_sync(&d->queues[i].kick_work);
+		put_device(&d->vdev.dev);	/* frees d */
+	}
+	device_unregister(&dma->dev);
+}
+
+struct vl_dev *vl_lookup(struct vl_ctrl *ctrl, u32 handle)
+{
+	return xa_load(&ctrl->devices, handle);
+}
+
+int vl_ioctl_create(struct vl_ctrl *ctrl,
+			   struct virtio_loopback_create __user *uarg)
+{
+	struct virtio_loopback_create arg;
+	struct vl_dma_dev *dma;
+	struct vl_pool *pool;
+	struct file *file;
+	struct vl_dev *d;
+	unsigned int i;
+	u32 handle;
+	int ret, fd;
+
+	ret = -EFAULT;
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return ret;
+	ret = -EINVAL;
+	if (!arg.device_id || arg.flags ||
+	    memchr_inv(arg.reserved_in, 0, sizeof(arg.reserved_in)) ||
+	    arg.num_queues < 1 || arg.num_queues > VL_MAX_QUEUES ||
+	    arg.max_queue_size < 2 || arg.max_queue_size > VL_MAX_QUEUE_SIZE ||
+	    !is_power_of_2(arg.max_queue_size) ||
+	    arg.pool_size < VL_MIN_POOL_SIZE ||
+	    arg.pool_size > VL_MAX_POOL_SIZE ||
+	    !PAGE_ALIGNED(arg.pool_size) ||
+	    arg.config_size > VIRTIO_LOOPBACK_CONFIG_MAX)
+		return ret;
+
+	ret = -ENOMEM;
+	d = kzalloc(struct_size(d, queues, arg.num_queues), GFP_KERNEL);
+	if (!d)
+		return ret;
+	ret = -EFAULT;
+	if (arg.config_size &&
+	    copy_from_user(d->config, u64_to_user_ptr(arg.config_addr),
+			   arg.config_size))
+		goto err_free_dev;
+
+	d->ctrl = ctrl;
+	d->config_size = arg.config_size;
+	d->num_queues = arg.num_queues;
+	d->max_queue_size = arg.max_queue_size;
+	/* Bit 30 is vhost-user's PROTOCOL_FEATURES, not a virtio feature. */
+	d->device_features = (arg.device_features & ~BIT_ULL(30)) |
+			     BIT_ULL(VIRTIO_F_VERSION_1) |
+			     BIT_ULL(VIRTIO_F_ACCESS_PLATFORM);
+	mutex_init(&d->lock);
+	mutex_init(&d->sync_mutex);
+	spin_lock_init(&d->config_lock);
+	spin_lock_init(&d->sync_lock);
+	init_waitqueue_head(&d->sync_wq);
+	INIT_WORK(&d->register_work, vl_register_work);
+	for (i = 0; i < d->num_queues; i++) {
+		struct vl_queue *q = &d->queues[i];
+
+		q->dev = d;
+		q->index = i;
+		spin_lock_init(&q->kick_lock);
+		INIT_WORK(&q->kick_work, vl_kick_work);
+	}
+	d->vdev.id.device = arg.device_id;
+	d->vdev.id.vendor = arg.vendor_id;
+	d->vdev.config = &vl_config_ops;
+	d->vdev.dev.release = vl_vdev_release;
+
+	ret = -ENOMEM;
+	pool = vl_pool_create(arg.pool_size);
+	if (!pool)
+		goto err_free_dev;
+
+	dma = kzalloc(sizeof(*dma), GFP_KERNEL);
+	if (!dma)
+		goto err_put_pool;
+	/* From here the DMA device's release drops the pool and module refs. */
+	__module_get(THIS_MODULE);
+	dma->pool = pool;
+	device_initialize(&dma->dev);
+	dma->dev.parent = vl_misc.this_device;
+	dma->dev.release = vl_dma_dev_release;
+	dma->dev.groups = vl_dma_groups;
+	dma->dev.dma_mask = &dma->dma_mask;
+	dma->dev.coherent_dma_mask = DMA_BIT_MASK(64);
+	dma->dma_mask = DMA_BIT_MASK(64);
+	set_dma_ops(&dma->dev, &vl_dma_ops);
+
+	ret = -ENOSPC;
+	if (xa_alloc(&ctrl->devices, &handle, d,
+		     XA_LIMIT(1, VL_MAX_DEVICES), GFP_KERNEL))
+		goto err_put_dma;
+	d->handle = handle;
+	ret = dev_set_name(&dma->dev, "virtio-loopback.%u",
+			   atomic_inc_return(&vl_next_id));
+	if (ret)
+		goto err_erase;
+	ret = device_add(&dma->dev);
+	if (ret)
+		goto err_erase;
+	d->dma = dma;
+	d->vdev.dev.parent = &dma->dev;
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	ret = fd;
+	if (fd < 0)
+		goto err_del_dma;
+	kref_get(&pool->ref);
+	file = anon_inode_getfile("[virtio-loopback-pool]", &vl_pool_fops,
+				  pool, O_RDWR);
+	if (IS_ERR(file)) {
+		ret = PTR_ERR(file);
+		vl_pool_put(pool);
+		goto err_put_fd;
+	}
+
+	arg.handle = handle;
+	arg.pool_fd = fd;
+	arg.pool_dma_base = VL_POOL_DMA_BASE;
+	memset(arg.reserved_out, 0, sizeof(arg.reserved_out));
+	ret = -EFAULT;
+	if (copy_to_user(uarg, &arg, sizeof(arg)))
+		goto err_fput;
+
+	fd_install(fd, file);
+	/* Probing may wait for the adapter: keep it off the per-CPU pool. */
+	queue_work(system_unbound_wq, &d->register_work);
+	return 0;
+
+err_fput:
+	fput(file);
+err_put_fd:
+	put_unused_fd(fd);
+err_del_dma:
+	device_del(&dma->dev);
+err_erase:
+	xa_erase(&ctrl->devices, handle);
+err_put_dma:
+	put_device(&dma->dev);	/* drops pool and module references */
+	pool = NULL;
+err_put_pool:
+	if (pool)
+		vl_pool_put(pool);
+err_free_dev:
+	kfree(d);
+	return ret;
+}
+
+int vl_ioctl_destroy(struct vl_ctrl *ctrl, void __user *uarg)
+{
+	struct virtio_loopback_handle arg;
+	struct vl_dev *d;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	if (arg.flags || arg.reserved)
+		return -EINVAL;
+	d = xa_erase(&ctrl->devices, arg.handle);
+	if (!d)
+		return -ENOENT;
+	vl_dev_destroy(d);
+	return 0;
+}
