@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: MIT
+using System;
+using Microsoft.Extensions.Logging;
+
+namespace VirtioLoopback.Loopback;
+
+/// <summary>Source-generated log messages. Event ids: 1-19 device lifecycle, 20-29 events, 30-39 back end.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Device {DeviceId} created: handle {Handle}, {Queues} queue(s) of up to {QueueSize}, features 0x{Features:x}, pool {PoolSize} bytes at DMA 0x{DmaBase:x}, config {ConfigSize} bytes")]
+    internal static partial void Created(ILogger logger, uint deviceId, uint handle, uint queues, uint queueSize, ulong features, ulong poolSize, ulong dmaBase, int configSize);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Device handle {Handle} destroyed")]
+    internal static partial void Destroyed(ILogger logger, uint handle);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Debug, Message = "Back end offers features 0x{Features:x}, protocol features 0x{Protocol:x} (using 0x{Used:x})")]
+    internal static partial void BackendFeatures(ILogger logger, ulong features, ulong protocol, ulong used);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "Queue {Queue} started: size {Size}, base {Base}, desc 0x{Desc:x} avail 0x{Avail:x} used 0x{Used:x}")]
+    internal static partial void QueueStarted(ILogger logger, uint queue, uint size, uint @base, ulong desc, ulong avail, ulong used);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Debug, Message = "Queue {Queue} stopped at avail index {Base}")]
+    internal static partial void QueueStopped(ILogger logger, uint queue, uint @base);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Warning, Message = "Queue {Queue} is not ready at DRIVER_OK; left stopped")]
+    internal static partial void QueueNotReady(ILogger logger, uint queue);
+
+    [LoggerMessage(EventId = 20, Level = LogLevel.Debug, Message = "Event {Type} seq {Seq} flags {Flags}")]
+    internal static partial void Event(ILogger logger, LoopbackEventType type, ulong seq, uint flags);
+
+    [LoggerMessage(EventId = 21, Level = LogLevel.Error, Message = "Handling event {Type} seq {Seq} failed")]
+    internal static partial void EventFailed(ILogger logger, LoopbackEventType type, ulong seq, Exception exception);
+
+    [LoggerMessage(EventId = 22, Level = LogLevel.Debug, Message = "Driver accepted features 0x{Features:x}")]
+    internal static partial void FeaturesOk(ILogger logger, ulong features);
+
+    [LoggerMessage(EventId = 23, Level = LogLevel.Debug, Message = "Config write of {Size} bytes at {Offset} forwarded")]
+    internal static partial void ConfigWritten(ILogger logger, uint size, uint offset);
+
+    [LoggerMessage(EventId = 24, Level = LogLevel.Information, Message = "Back end changed its config space; driver notified")]
+    internal static partial void ConfigChanged(ILogger logger);
+
+    [LoggerMessage(EventId = 30, Level = LogLevel.Warning, Message = "Back end lost; the kernel device stays and waits for a reconnection")]
+    internal static partial void BackendLost(ILogger logger);
+
+    [LoggerMessage(EventId = 31, Level = LogLevel.Information, Message = "Back end reconnected; set-up replayed")]
+    internal static partial void BackendRestored(ILogger logger);
+
+    [LoggerMessage(EventId = 32, Level = LogLevel.Debug, Message = "Reconnection attempt failed: {Reason}")]
+    internal static partial void ReconnectFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 33, Level = LogLevel.Warning, Message = "The reconnected back end offers features 0x{Now:x}, not 0x{Before:x}")]
+    internal static partial void FeaturesDiffer(ILogger logger, ulong now, ulong before);
+
+    [LoggerMessage(EventId = 34, Level = LogLevel.Warning, Message = "Stopping the back end's rings failed")]
+    internal static partial void StopFailed(ILogger logger, Exception exception);
+}

@@ -1,0 +1,427 @@
+// SPDX-License-Identifier: MIT
+using System;
+using System.IO;
+using System.Threading;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using VirtioLoopback.Sys;
+using VirtioLoopback.VhostUser.Protocol;
+
+namespace VirtioLoopback.Loopback;
+
+/// <summary>
+/// One kernel virtio device served by one vhost-user back end: the control-plane state machine.
+/// </summary>
+/// <remarks>
+/// <para>All methods run on the adapter's loop thread. The only thing that happens elsewhere is the
+/// back end's <c>CONFIG_CHANGE_MSG</c>, which sets a flag and calls the wake-up callback; the loop
+/// then calls <see cref="ProcessPendingWork"/>.</para>
+/// <para>The data plane never passes through here: the kick and call eventfds and the pool go to the
+/// module and to the back end unchanged.</para>
+/// </remarks>
+public sealed class LoopbackDevice : IDisposable
+{
+    /// <summary><c>VIRTIO_F_ACCESS_PLATFORM</c>: the module's, never the back end's.</summary>
+    public const ulong AccessPlatform = 1UL << 33;
+
+    /// <summary><c>VHOST_USER_F_PROTOCOL_FEATURES</c>.</summary>
+    public const ulong ProtocolFeaturesBit = ProtocolFeatureBits.VhostUserFProtocolFeatures;
+
+    /// <summary>The protocol features the adapter uses when the back end offers them.</summary>
+    public const ProtocolFeatures WantedProtocolFeatures =
+        ProtocolFeatures.Mq | ProtocolFeatures.ReplyAck | ProtocolFeatures.Config | ProtocolFeatures.BackendReq;
+
+    private const int EIO = 5;
+
+    private readonly ILoopbackControl _control;
+    private readonly LoopbackDeviceOptions _options;
+    private readonly Func<IBackendLink> _connect;
+    private readonly Action? _wake;
+    private readonly ILogger _logger;
+    private IBackendLink? _link;
+    private FileDescriptor? _poolFd;
+    private PoolMapping? _pool;
+    private EventFd[] _kicks = [];
+    private EventFd[] _calls = [];
+    private LoopbackQueueInfo[] _queues = [];
+    private bool[] _running = [];
+    private byte[] _config = [];
+    private ProtocolFeatures _protocol;
+    private ulong _backendFeatures;
+    private ulong? _negotiated;
+    private bool _driverOk;
+    private bool _memTableSent;
+    private int _configChanged;
+
+    /// <summary>Creates the state machine; nothing happens until <see cref="Create"/>.</summary>
+    /// <param name="control">The control channel the device lives on.</param>
+    /// <param name="options">The device type and sizes.</param>
+    /// <param name="connect">Connects to the back end (called again after a hang-up); throws when it cannot.</param>
+    /// <param name="wake">Called from another thread when <see cref="ProcessPendingWork"/> has work.</param>
+    /// <param name="logger">Where to log.</param>
+    public LoopbackDevice(ILoopbackControl control, LoopbackDeviceOptions options, Func<IBackendLink> connect, Action? wake = null, ILogger? logger = null)
+    {
+        _control = control ?? throw new ArgumentNullException(nameof(control));
+        _options = options ?? throw new ArgumentNullException(nameof(options));
+        _connect = connect ?? throw new ArgumentNullException(nameof(connect));
+        _wake = wake;
+        _logger = logger ?? NullLogger.Instance;
+    }
+
+    /// <summary>The device's handle on the control fd (0 before <see cref="Create"/>).</summary>
+    public uint Handle { get; private set; }
+
+    /// <summary>The number of queues.</summary>
+    public uint QueueCount { get; private set; }
+
+    /// <summary>The features the kernel device was created with.</summary>
+    public ulong DeviceFeatures { get; private set; }
+
+    /// <summary>Whether the back end is connected.</summary>
+    public bool IsBackendConnected => _link is { IsConnected: true };
+
+    /// <summary>Whether the driver set DRIVER_OK since the last reset.</summary>
+    public bool IsDriverOk => _driverOk;
+
+    /// <summary>The current config space as the kernel has it.</summary>
+    public ReadOnlySpan<byte> Config => _config;
+
+    /// <summary>
+    /// Connects to the back end, learns its features, queues and config, creates the kernel device,
+    /// maps the pool and attaches one kick and one call eventfd per queue.
+    /// </summary>
+    public void Create()
+    {
+        if (Handle != 0)
+        {
+            throw new InvalidOperationException("The device exists already.");
+        }
+
+        _link = _connect();
+        Handshake(_link, first: true);
+
+        var create = new LoopbackCreate
+        {
+            DeviceId = _options.DeviceId,
+            VendorId = _options.VendorId,
+            DeviceFeatures = DeviceFeatures,
+            NumQueues = QueueCount,
+            MaxQueueSize = _options.MaxQueueSize,
+            PoolSize = _options.PoolSize,
+        };
+        _poolFd = _control.CreateDevice(ref create, _config);
+        Handle = create.Handle;
+        _pool = PoolMapping.Map(_poolFd, _options.PoolSize, create.PoolDmaBase);
+        _kicks = new EventFd[QueueCount];
+        _calls = new EventFd[QueueCount];
+        _queues = new LoopbackQueueInfo[QueueCount];
+        _running = new bool[QueueCount];
+        for (uint q = 0; q < QueueCount; q++)
+        {
+            _kicks[q] = EventFd.Create();
+            _calls[q] = EventFd.Create();
+            _control.SetQueueFds(Handle, q, _kicks[q].Handle, _calls[q].Handle);
+        }
+
+        Log.Created(_logger, _options.DeviceId, Handle, QueueCount, _options.MaxQueueSize, DeviceFeatures, _options.PoolSize, create.PoolDmaBase, _config.Length);
+    }
+
+    /// <summary>Handles one event of this device; replies with EVENT_DONE when the module waits.</summary>
+    public void HandleEvent(in LoopbackEvent e)
+    {
+        Log.Event(_logger, e.Type, e.Seq, e.Flags);
+        uint status = 0;
+        try
+        {
+            switch (e.Type)
+            {
+                case LoopbackEventType.Reset:
+                    StopRings();
+                    _driverOk = false;
+                    _negotiated = null;
+                    break;
+                case LoopbackEventType.FeaturesOk:
+                    _negotiated = e.Features;
+                    Log.FeaturesOk(_logger, e.Features);
+                    break;
+                case LoopbackEventType.DriverOk:
+                    _driverOk = true;
+                    if (IsBackendConnected)
+                    {
+                        StartRings(restoring: false);
+                    }
+
+                    break;
+                case LoopbackEventType.ConfigWrite:
+                    ForwardConfigWrite(e);
+                    break;
+                default:
+                    break;
+            }
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or ObjectDisposedException)
+        {
+            // VhostUserException and SysException are IOExceptions.
+            Log.EventFailed(_logger, e.Type, e.Seq, ex);
+            status = EIO;
+        }
+
+        if (e.NeedsReply)
+        {
+            _control.EventDone(Handle, e.Seq, status);
+        }
+    }
+
+    /// <summary>Work queued from other threads: a back-end config change.</summary>
+    public void ProcessPendingWork()
+    {
+        if (Interlocked.Exchange(ref _configChanged, 0) != 0 && _link is { IsConnected: true } link && _config.Length != 0)
+        {
+            link.GetConfig(0, _config);
+            _control.SetConfig(Handle, 0, _config, notify: true);
+            Log.ConfigChanged(_logger);
+        }
+    }
+
+    /// <summary>The back end hung up: forget its state; the kernel device stays and its I/O waits.</summary>
+    public void OnBackendLost()
+    {
+        Log.BackendLost(_logger);
+        _link?.Dispose();
+        _link = null;
+        Array.Clear(_running);
+        _memTableSent = false;
+    }
+
+    /// <summary>
+    /// One reconnection attempt after <see cref="OnBackendLost"/>: connect, repeat the handshake and,
+    /// if the driver is live, restart the rings from the used indices in the pool.
+    /// </summary>
+    /// <returns>Whether the back end is connected again.</returns>
+    public bool TryReconnect()
+    {
+        if (IsBackendConnected)
+        {
+            return true;
+        }
+
+        try
+        {
+            _link?.Dispose();
+            _link = _connect();
+            Handshake(_link, first: false);
+            if (_driverOk)
+            {
+                StartRings(restoring: true);
+            }
+
+            Log.BackendRestored(_logger);
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or TimeoutException or InvalidOperationException)
+        {
+            Log.ReconnectFailed(_logger, ex.Message);
+            _link?.Dispose();
+            _link = null;
+            return false;
+        }
+    }
+
+    /// <summary>DESTROY_DEVICE, then releases everything.</summary>
+    public void Destroy()
+    {
+        if (Handle != 0)
+        {
+            _control.DestroyDevice(Handle);
+            Log.Destroyed(_logger, Handle);
+            Handle = 0;
+        }
+
+        Dispose();
+    }
+
+    /// <summary>Releases the back-end connection, the pool and the eventfds (the kernel device goes with the control fd).</summary>
+    public void Dispose()
+    {
+        _link?.Dispose();
+        _link = null;
+        _pool?.Dispose();
+        _poolFd?.Dispose();
+        foreach (EventFd fd in _kicks)
+        {
+            fd.Dispose();
+        }
+
+        foreach (EventFd fd in _calls)
+        {
+            fd.Dispose();
+        }
+
+        _kicks = [];
+        _calls = [];
+    }
+
+    private void Handshake(IBackendLink link, bool first)
+    {
+        ulong features = link.GetFeatures();
+        ProtocolFeatures protocol = ProtocolFeatures.None;
+        if ((features & ProtocolFeaturesBit) != 0)
+        {
+            ProtocolFeatures offered = link.GetProtocolFeatures();
+            protocol = offered & WantedProtocolFeatures;
+            link.SetProtocolFeatures(protocol);
+            Log.BackendFeatures(_logger, features, (ulong)offered, (ulong)protocol);
+        }
+
+        link.SetOwner();
+        if (!first)
+        {
+            if (features != _backendFeatures)
+            {
+                Log.FeaturesDiffer(_logger, features, _backendFeatures);
+            }
+
+            _protocol = protocol;
+            SubscribeConfigChanges(link);
+            return;
+        }
+
+        _backendFeatures = features;
+        _protocol = protocol;
+        uint queues = _options.QueueCount ?? LoopbackDeviceOptions.DefaultQueueCount(_options.DeviceId);
+        if ((protocol & ProtocolFeatures.Mq) != 0 && _options.QueueCount is null)
+        {
+            ulong max = link.GetQueueNum();
+            queues = (uint)Math.Clamp(max, 1, _control.ApiInfo.MaxQueues == 0 ? 64 : _control.ApiInfo.MaxQueues);
+        }
+
+        QueueCount = queues;
+        uint configSize = _options.ConfigSize ?? LoopbackDeviceOptions.DefaultConfigSize(_options.DeviceId, features);
+        _config = new byte[Math.Min(configSize, (uint)LoopbackUapi.ConfigMax)];
+        if (_config.Length != 0 && (protocol & ProtocolFeatures.Config) != 0)
+        {
+            link.GetConfig(0, _config);
+        }
+
+        // The module adds VERSION_1 and ACCESS_PLATFORM itself; the back end must never see the latter.
+        DeviceFeatures = features & ~(ProtocolFeaturesBit | AccessPlatform);
+        SubscribeConfigChanges(link);
+    }
+
+    private void SubscribeConfigChanges(IBackendLink link)
+    {
+        if ((_protocol & ProtocolFeatures.BackendReq) == 0)
+        {
+            return;
+        }
+
+        link.ConfigChanged += (_, _) =>
+        {
+            Interlocked.Exchange(ref _configChanged, 1);
+            _wake?.Invoke();
+        };
+        link.SetBackendReqFd();
+    }
+
+    private void StartRings(bool restoring)
+    {
+        IBackendLink link = _link ?? throw new InvalidOperationException("No back end.");
+        PoolMapping pool = _pool ?? throw new InvalidOperationException("No device.");
+        ulong negotiated = _negotiated ?? DeviceFeatures;
+        ulong features = negotiated & ~AccessPlatform;
+        if ((_backendFeatures & ProtocolFeaturesBit) != 0)
+        {
+            features |= ProtocolFeaturesBit;
+        }
+
+        link.SetFeatures(features);
+        if (!_memTableSent)
+        {
+            link.SetMemTable(new MemoryRegion(pool.DmaBase, pool.Length, pool.UserAddress, 0), _poolFd!);
+            _memTableSent = true;
+        }
+
+        for (uint q = 0; q < QueueCount; q++)
+        {
+            LoopbackQueueInfo info = _control.GetQueueInfo(Handle, q);
+            _queues[q] = info;
+            if (!info.IsReady || info.Size == 0)
+            {
+                Log.QueueNotReady(_logger, q);
+                continue;
+            }
+
+            if (!pool.TryTranslate(info.DescAddr, 16UL * info.Size, out ulong desc)
+                || !pool.TryTranslate(info.AvailAddr, 6 + (2UL * info.Size), out ulong avail)
+                || !pool.TryTranslate(info.UsedAddr, 6 + (8UL * info.Size), out ulong used))
+            {
+                throw new InvalidOperationException($"Queue {q}'s rings lie outside the pool.");
+            }
+
+            uint vringBase = 0;
+            if (restoring && pool.TryReadU16(info.UsedAddr + 2, out ushort usedIdx))
+            {
+                vringBase = usedIdx;
+            }
+
+            link.SetVringNum(q, info.Size);
+            link.SetVringAddr(new VringAddress(q, 0, desc, used, avail, 0));
+            link.SetVringBase(q, vringBase);
+            link.SetVringCall(q, _calls[q].Handle);
+            link.SetVringKick(q, _kicks[q].Handle);
+            if ((_backendFeatures & ProtocolFeaturesBit) != 0)
+            {
+                link.SetVringEnable(q, true);
+            }
+
+            _running[q] = true;
+            Log.QueueStarted(_logger, q, info.Size, vringBase, info.DescAddr, info.AvailAddr, info.UsedAddr);
+        }
+
+    }
+
+    private void StopRings()
+    {
+        if (_link is not { IsConnected: true } link)
+        {
+            Array.Clear(_running);
+            return;
+        }
+
+        for (uint q = 0; q < _running.Length; q++)
+        {
+            if (!_running[q])
+            {
+                continue;
+            }
+
+            _running[q] = false;
+            uint vringBase = link.GetVringBase(q);
+            Log.QueueStopped(_logger, q, vringBase);
+        }
+    }
+
+    private void ForwardConfigWrite(in LoopbackEvent e)
+    {
+        uint size = Math.Min(e.ConfigSize, (uint)LoopbackUapi.ConfigWriteMax);
+        IBackendLink link = _link is { IsConnected: true } l ? l : throw new InvalidOperationException("The back end is not connected.");
+        Span<byte> data = stackalloc byte[LoopbackUapi.ConfigWriteMax];
+        ReadConfigData(e, data);
+        link.SetConfig(e.ConfigOffset, data[..(int)size]);
+        if (_config.Length != 0)
+        {
+            link.GetConfig(0, _config);
+            _control.SetConfig(Handle, 0, _config, notify: false);
+        }
+
+        Log.ConfigWritten(_logger, size, e.ConfigOffset);
+    }
+
+    private static unsafe void ReadConfigData(in LoopbackEvent e, Span<byte> destination)
+    {
+        fixed (byte* p = e.ConfigData)
+        {
+            new ReadOnlySpan<byte>(p, LoopbackUapi.ConfigWriteMax).CopyTo(destination);
+        }
+    }
+}

@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: MIT
+using System;
+using System.Collections.Generic;
+using System.Runtime.InteropServices;
+using NUnit.Framework;
+using VirtioLoopback.Loopback;
+using VirtioLoopback.Sys;
+using VirtioLoopback.VhostUser.Protocol;
+
+namespace VirtioLoopback.Tests;
+
+/// <summary>The device state machine against a fake control channel and a fake back end.</summary>
+[TestFixture]
+public class LoopbackDeviceTests
+{
+    private const ulong PoolSize = 1 << 20;
+    private FakeControl _control = null!;
+    private List<FakeLink> _links = null!;
+    private LoopbackDevice _device = null!;
+    private int _wakes;
+
+    [SetUp]
+    public void SetUp()
+    {
+        _control = new FakeControl();
+        _links = [];
+        _wakes = 0;
+    }
+
+    [TearDown]
+    public void TearDown()
+    {
+        _device?.Dispose();
+        _control.Dispose();
+    }
+
+    [Test]
+    public void Create_HandshakesThenCreatesAndAttachesEventfds()
+    {
+        Create(LoopbackDeviceOptions.RngId, new FakeLink { QueueNum = 1 });
+        FakeLink link = _links[0];
+        Assert.That(link.Calls, Is.EqualTo(new[]
+        {
+            "GET_FEATURES", "GET_PROTOCOL_FEATURES", "SET_PROTOCOL_FEATURES", "SET_OWNER", "GET_QUEUE_NUM", "SET_BACKEND_REQ_FD",
+        }), "rng has no config space: no GET_CONFIG");
+        Assert.Multiple(() =>
+        {
+            Assert.That(link.SetProtocolValue, Is.EqualTo(ProtocolFeatures.Mq | ProtocolFeatures.ReplyAck | ProtocolFeatures.Config | ProtocolFeatures.BackendReq));
+            Assert.That(_control.Created.DeviceId, Is.EqualTo(4u));
+            Assert.That(_control.Created.DeviceFeatures & (1UL << 30), Is.Zero, "VHOST_USER_F_PROTOCOL_FEATURES is not a virtio feature");
+            Assert.That(_control.Created.DeviceFeatures & (1UL << 32), Is.Not.Zero, "VERSION_1 kept");
+            Assert.That(_control.Created.NumQueues, Is.EqualTo(1u));
+            Assert.That(_control.Created.MaxQueueSize, Is.EqualTo(256u));
+            Assert.That(_control.Created.PoolSize, Is.EqualTo(PoolSize));
+            Assert.That(_control.Created.ConfigSize, Is.Zero);
+            Assert.That(_control.QueueFds, Is.EqualTo(new[] { (0u, true, true) }));
+            Assert.That(_device.Handle, Is.EqualTo(7u));
+        });
+    }
+
+    [Test]
+    public void Create_Input_FetchesConfigAndQueueCount()
+    {
+        var link = new FakeLink { QueueNum = 2 };
+        link.ConfigSpace[0] = 0x11;
+        link.ConfigSpace[135] = 0x22;
+        Create(LoopbackDeviceOptions.InputId, link);
+        Assert.That(link.Calls, Does.Contain("GET_CONFIG 0 136"));
+        Assert.That(_control.InitialConfig, Has.Length.EqualTo(136));
+        Assert.That((_control.InitialConfig[0], _control.InitialConfig[135]), Is.EqualTo(((byte)0x11, (byte)0x22)));
+        Assert.That(_control.QueueFds, Has.Count.EqualTo(2));
+    }
+
+    [Test]
+    public void FirstReset_IsAnsweredWithEventDone()
+    {
+        Create(LoopbackDeviceOptions.RngId, new FakeLink());
+        _device.HandleEvent(Event(LoopbackEventType.Reset, seq: 1, needReply: true));
+        Assert.That(_control.Done, Is.EqualTo(new[] { (7u, 1UL, 0u) }));
+        Assert.That(_links[0].Calls, Has.None.StartsWith("GET_VRING_BASE"), "no ring runs yet");
+    }
+
+    [Test]
+    public void DriverOk_StartsRingsWithUserAddressesInThePool()
+    {
+        Create(LoopbackDeviceOptions.RngId, new FakeLink());
+        FakeLink link = _links[0];
+        _control.Queues[0] = Queue(size: 256, desc: 0x0, avail: 0x1000, used: 0x1240);
+        link.Calls.Clear();
+        _device.HandleEvent(Event(LoopbackEventType.Reset, 1, true));
+        _device.HandleEvent(Event(LoopbackEventType.FeaturesOk, 2, false, features: (1UL << 33) | (1UL << 32) | (1UL << 29)));
+        _device.HandleEvent(Event(LoopbackEventType.DriverOk, 3, false, features: 1));
+
+        Assert.That(link.Calls, Is.EqualTo(new[]
+        {
+            "SET_FEATURES", "SET_MEM_TABLE", "SET_VRING_NUM 0 256", "SET_VRING_ADDR 0", "SET_VRING_BASE 0 0",
+            "SET_VRING_CALL 0", "SET_VRING_KICK 0", "SET_VRING_ENABLE 0 1",
+        }));
+        MemoryRegion region = link.MemTable!.Value.Region;
+        VringAddress a = link.Addresses[0];
+        Assert.Multiple(() =>
+        {
+            Assert.That(link.SetFeaturesValue, Is.EqualTo((1UL << 32) | (1UL << 30) | (1UL << 29)), "ACCESS_PLATFORM cleared, PROTOCOL_FEATURES set");
+            Assert.That(region.GuestPhysAddr, Is.EqualTo(FakeControl.DmaBase));
+            Assert.That(region.MemorySize, Is.EqualTo(PoolSize));
+            Assert.That(region.MmapOffset, Is.Zero);
+            Assert.That(region.UserAddr, Is.Not.Zero);
+            Assert.That(a.DescUserAddr, Is.EqualTo(region.UserAddr));
+            Assert.That(a.AvailUserAddr, Is.EqualTo(region.UserAddr + 0x1000));
+            Assert.That(a.UsedUserAddr, Is.EqualTo(region.UserAddr + 0x1240));
+        });
+    }
+
+    [Test]
+    public void ResetAfterDriverOk_StopsRingsBeforeReplying()
+    {
+        StartRng();
+        FakeLink link = _links[0];
+        link.Calls.Clear();
+        _control.Calls.Clear();
+        _device.HandleEvent(Event(LoopbackEventType.Reset, 4, true));
+        Assert.That(link.Calls, Is.EqualTo(new[] { "GET_VRING_BASE 0" }));
+        Assert.That(_control.Calls, Is.EqualTo(new[] { "EVENT_DONE 4" }));
+
+        // Start again: the memory table is not sent twice.
+        link.Calls.Clear();
+        _device.HandleEvent(Event(LoopbackEventType.FeaturesOk, 5, false, features: 1UL << 32));
+        _device.HandleEvent(Event(LoopbackEventType.DriverOk, 6, false, features: 1));
+        Assert.That(link.Calls, Has.No.Member("SET_MEM_TABLE"));
+        Assert.That(link.Calls, Does.Contain("SET_VRING_KICK 0"));
+    }
+
+    [Test]
+    public void BackendFailureDuringReset_ReportsEio()
+    {
+        StartRng();
+        _links[0].FailGetVringBase = true;
+        _device.HandleEvent(Event(LoopbackEventType.Reset, 9, true));
+        Assert.That(_control.Done[^1], Is.EqualTo((7u, 9UL, 5u)));
+    }
+
+    [Test]
+    public void ConfigWrite_IsForwardedFetchedPushedThenAnswered()
+    {
+        var link = new FakeLink { QueueNum = 2 };
+        Create(LoopbackDeviceOptions.InputId, link);
+        link.Calls.Clear();
+        _device.HandleEvent(ConfigWrite(seq: 3, offset: 0, 0x01, 0x02));
+        Assert.That(link.Calls, Is.EqualTo(new[] { "SET_CONFIG 0 2", "GET_CONFIG 0 136" }));
+        Assert.That(_control.Configs, Has.Count.EqualTo(1));
+        Assert.Multiple(() =>
+        {
+            Assert.That(_control.Configs[0].Data[0x80], Is.EqualTo(2), "the back end's answer reaches the kernel");
+            Assert.That(_control.Configs[0].Notify, Is.False);
+            Assert.That(_control.Calls[^1], Is.EqualTo("EVENT_DONE 3"), "the reply comes last");
+        });
+    }
+
+    [Test]
+    public void BackendConfigChange_IsPushedWithNotify()
+    {
+        var link = new FakeLink();
+        Create(LoopbackDeviceOptions.BlockId, link);
+        Assert.That(_control.InitialConfig, Has.Length.EqualTo(60));
+        link.ConfigSpace[0] = 0x40;
+        link.RaiseConfigChanged();
+        Assert.That(_wakes, Is.EqualTo(1));
+        _device.ProcessPendingWork();
+        Assert.That(_control.Configs, Has.Count.EqualTo(1));
+        Assert.That((_control.Configs[0].Data[0], _control.Configs[0].Notify), Is.EqualTo(((byte)0x40, true)));
+    }
+
+    [Test]
+    public void Reconnect_ReplaysSetupFromTheUsedIndex()
+    {
+        StartRng();
+        _links[0].Connected = false;
+        _device.OnBackendLost();
+
+        // The driver's used index in the pool is where the new back end starts.
+        using (MappedMemory pool = MappedMemory.Map(_control.Pool!, 0, PoolSize, writable: true))
+        {
+            MemoryMarshal.Write(pool.GetSpan(0x1240 + 2, 2), (ushort)17);
+        }
+
+        _links.Add(new FakeLink());
+        Assert.That(_device.TryReconnect(), Is.True);
+        FakeLink link = _links[1];
+        Assert.That(link.Calls, Is.EqualTo(new[]
+        {
+            "GET_FEATURES", "GET_PROTOCOL_FEATURES", "SET_PROTOCOL_FEATURES", "SET_OWNER", "SET_BACKEND_REQ_FD",
+            "SET_FEATURES", "SET_MEM_TABLE", "SET_VRING_NUM 0 256", "SET_VRING_ADDR 0", "SET_VRING_BASE 0 17",
+            "SET_VRING_CALL 0", "SET_VRING_KICK 0", "SET_VRING_ENABLE 0 1",
+        }));
+        Assert.That(_control.Calls, Has.Exactly(1).EqualTo("CREATE_DEVICE"), "the kernel device stays");
+    }
+
+    [Test]
+    public void ResetWhileBackendLost_StillAnswers()
+    {
+        StartRng();
+        _links[0].Connected = false;
+        _device.OnBackendLost();
+        _device.HandleEvent(Event(LoopbackEventType.Reset, 8, true));
+        Assert.That(_control.Done[^1], Is.EqualTo((7u, 8UL, 0u)));
+    }
+
+    [Test]
+    public void Destroy_DestroysTheKernelDevice()
+    {
+        Create(LoopbackDeviceOptions.RngId, new FakeLink());
+        _device.Destroy();
+        Assert.That(_control.Calls[^1], Is.EqualTo("DESTROY_DEVICE 7"));
+        Assert.That(_links[0].Calls[^1], Is.EqualTo("CLOSE"));
+    }
+
+    private void StartRng()
+    {
+        Create(LoopbackDeviceOptions.RngId, new FakeLink());
+        _control.Queues[0] = Queue(256, 0x0, 0x1000, 0x1240);
+        _device.HandleEvent(Event(LoopbackEventType.Reset, 1, true));
+        _device.HandleEvent(Event(LoopbackEventType.FeaturesOk, 2, false, features: 1UL << 32));
+        _device.HandleEvent(Event(LoopbackEventType.DriverOk, 3, false, features: 1));
+    }
+
+    private void Create(uint deviceId, FakeLink first)
+    {
+        _links.Add(first);
+        int next = 0;
+        _device = new LoopbackDevice(
+            _control,
+            new LoopbackDeviceOptions(deviceId, 256, PoolSize),
+            () => _links[next++],
+            () => _wakes++);
+        _device.Create();
+    }
+
+    private static LoopbackQueueInfo Queue(uint size, ulong desc, ulong avail, ulong used) => new()
+    {
+        Handle = 7,
+        Size = size,
+        Ready = LoopbackUapi.QueueReady,
+        DescAddr = FakeControl.DmaBase + desc,
+        AvailAddr = FakeControl.DmaBase + avail,
+        UsedAddr = FakeControl.DmaBase + used,
+    };
+
+    private static LoopbackEvent Event(LoopbackEventType type, ulong seq, bool needReply, ulong features = 0) => new()
+    {
+        Type = type,
+        Handle = 7,
+        Seq = seq,
+        Flags = needReply ? LoopbackEvent.FlagNeedReply : 0,
+        Features = features,
+    };
+
+    private static unsafe LoopbackEvent ConfigWrite(ulong seq, uint offset, params byte[] data)
+    {
+        LoopbackEvent e = Event(LoopbackEventType.ConfigWrite, seq, true);
+        e.ConfigOffset = offset;
+        e.ConfigSize = (uint)data.Length;
+        for (int i = 0; i < data.Length; i++)
+        {
+            e.ConfigData[i] = data[i];
+        }
+
+        return e;
+    }
+}
