@@ -336,6 +336,25 @@ run_guest() {
     check_log "$name" "$GUEST_LOG" "$rc" "${expect[@]}"
 }
 
+# begin_run NAME: this run's work folder, fresh: W=$QEMU_WORK_DIR/NAME, which
+# becomes QEMU_WORK_DIR for everything after (logs, images, sockets), and the
+# back ends started with start_backend are stopped on exit.
+begin_run() {
+    W=$QEMU_WORK_DIR/$1
+    rm -rf "$W"; mkdir -p "$W"
+    QEMU_WORK_DIR=$W
+    trap stop_backends EXIT
+}
+
+# end_run RC: write the closing line to $W/summary (scripts/test-summary.sh adds
+# them up), print it, and exit non-zero if RC is or anything failed.
+end_run() {
+    local rc=$1
+    summary >"$W/summary" || rc=1
+    cat "$W/summary"
+    exit "$rc"
+}
+
 # summary: the closing line over everything checked so far; non-zero when
 # anything failed.
 summary() {

@@ -14,9 +14,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 ARM64_BIN_DIR=${ARM64_BIN_DIR:-$REPO_ROOT/out/linux-arm64}
-W=$QEMU_WORK_DIR/arm64-test
-rm -rf "$W"; mkdir -p "$W"
-QEMU_WORK_DIR=$W
+begin_run arm64-test
 
 bins=()
 for p in vhost-user-rng vhost-user-blk vhost-user-input vhost-user-probe; do
@@ -30,5 +28,4 @@ done
 
 rc=0
 boot_arm64 "$QEMU_LIB_DIR/guest/arm64-backends.sh" "${bins[@]}" || rc=1
-summary | tee "$W/summary" || rc=1
-exit $rc
+end_run $rc

@@ -10,10 +10,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-W=$QEMU_WORK_DIR/blk-features
-rm -rf "$W"; mkdir -p "$W"
-QEMU_WORK_DIR=$W
-trap stop_backends EXIT
+begin_run blk-features
 
 find_kernel
 IMG=$W/rw.img
@@ -42,6 +39,4 @@ run_guest blk-features "$QEMU_LIB_DIR/guest/blk-features.sh" \
 kill "$WATCHER" 2>/dev/null || true
 stop_process blk "$PID" || rc=1
 BACKEND_PIDS=()
-summary >"$W/summary" || rc=1
-cat "$W/summary"
-exit $rc
+end_run $rc

@@ -10,10 +10,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-W=$QEMU_WORK_DIR/blk-restart
-rm -rf "$W"; mkdir -p "$W"
-QEMU_WORK_DIR=$W
-trap stop_backends EXIT
+begin_run blk-restart
 
 find_kernel
 IMG=$W/rw.img
@@ -62,6 +59,4 @@ else
     rc=1
 fi
 BACKEND_PIDS=()
-summary >"$W/summary" || rc=1
-cat "$W/summary"
-exit $rc
+end_run $rc

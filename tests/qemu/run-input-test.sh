@@ -28,9 +28,7 @@ case $mode in
     *) echo "usage: $0 [full|smoke]" >&2; exit 2 ;;
 esac
 
-W=$QEMU_WORK_DIR/input-test
-rm -rf "$W"; mkdir -p "$W"
-QEMU_WORK_DIR=$W
+begin_run input-test
 
 bins=()
 for p in "${tools[@]}"; do
@@ -51,6 +49,4 @@ t0=$(now_ms)
 run_guest "input-$mode" "$script" "${bins[@]}" || rc=1
 log "input-$mode: total $(( $(now_ms) - t0 )) ms; guest log $GUEST_LOG"
 grep -E '^INFO ' "$GUEST_LOG" >"$W/info.txt" || true
-summary >"$W/summary" || rc=1
-cat "$W/summary"
-exit "$rc"
+end_run "$rc"

@@ -29,11 +29,7 @@ BLK_QUEUES=${BLK_QUEUES:-1}
 RW_MIB=64
 RO_MIB=16
 
-W=$QEMU_WORK_DIR/vm-tests
-rm -rf "$W"; mkdir -p "$W"
-QEMU_WORK_DIR=$W
-
-trap stop_backends EXIT
+begin_run vm-tests
 
 T_START=$(now_ms)
 find_kernel
@@ -92,8 +88,4 @@ BACKEND_PIDS=()
 
 T_END=$(now_ms)
 log "timings: setup $((T_KIT - T_START)) ms, kit $((T_BOOT - T_KIT)) ms, qemu run ${GUEST_RUN_MS} ms (guest userland at ${GUEST_BOOT_MS:-?} ms), host checks $((T_END - T_HOST)) ms, total $((T_END - T_START)) ms"
-# The closing line, also kept for scripts/test-summary.sh.
-rc=0
-summary >"$W/summary" || rc=$?
-cat "$W/summary"
-exit "$rc"
+end_run 0
