@@ -15,11 +15,14 @@
 #   make vm-test          only the QEMU guest tests (tests/qemu/run-vm-tests.sh)
 #   make vm-test-qsd      the same guest tests with Debian's qemu-storage-daemon
 #                         as the vhost-user-blk back end (harness reference run)
+#   make module           build kernel-module/ against the Debian 6.1 amd64
+#                         headers of the guest kernel the QEMU tests boot into
+#                         out/modules/<ver>/virtio_loopback.ko
 #   make arm64-smoke      download the Debian arm64 kernel and boot it once in
 #                         qemu-system-aarch64 (prints uname -m)
 
 # Programs published for every RID, from src/<name>/<name>.csproj.
-PROGRAMS   := vhost-user-rng vhost-user-blk vhost-user-input
+PROGRAMS   := vhost-user-rng vhost-user-blk vhost-user-input virtio-loopback-adapter
 # Test tools from tests/tools/<name>/<name>.csproj, published when present.
 TEST_TOOLS := vhost-user-probe uinput-feeder
 RIDS       := linux-x64 linux-arm64
@@ -55,7 +58,7 @@ SOURCES := $(shell find src tests/tools tests/TestDriver -type f \( -name '*.cs'
 
 BINARIES := $(foreach r,$(RIDS),$(foreach p,$(PROGRAMS) $(TOOLS_PRESENT),$(OUT)/$(r)/$(p)))
 
-.PHONY: all test dotnet-test vm-test vm-test-qsd demo deps arm64-smoke clean
+.PHONY: all test dotnet-test vm-test vm-test-qsd demo deps arm64-smoke clean module
 # dotnet builds of programs that share library projects must not overlap.
 .NOTPARALLEL:
 
@@ -76,6 +79,22 @@ $(BINARIES): $(OUT)/%: $(SOURCES)
 deps:
 	@scripts/install-deps.sh $(APT_PACKAGES)
 
+# The guest kernel of the QEMU tests (tests/qemu/lib.sh find_kernel: the newest
+# /boot/vmlinuz-6.1.*-amd64, or KERNEL_VERSION) and its headers from
+# linux-headers-amd64.
+GUEST_KVER    ?= $(or $(KERNEL_VERSION),$(patsubst /boot/vmlinuz-%,%,$(lastword $(shell ls /boot/vmlinuz-6.1.*-amd64 2>/dev/null | sort -V))))
+MODULE_KO     := $(OUT)/modules/$(GUEST_KVER)/virtio_loopback.ko
+MODULE_SOURCES := $(wildcard kernel-module/*.c kernel-module/*.h kernel-module/include/*/*.h \
+	kernel-module/include/*/*/*.h kernel-module/Kbuild kernel-module/Makefile kernel-module/scripts/build-all.sh)
+
+module: $(MODULE_KO)
+
+$(MODULE_KO): $(MODULE_SOURCES)
+	@test -n "$(GUEST_KVER)" || { echo "no /boot/vmlinuz-6.1.*-amd64: run 'make deps'"; exit 1; }
+	@test -d /usr/src/linux-headers-$(GUEST_KVER) || { echo "/usr/src/linux-headers-$(GUEST_KVER) missing: run 'make deps'"; exit 1; }
+	OUT_DIR=$(CURDIR)/$(OUT)/modules kernel-module/scripts/build-all.sh /usr/src/linux-headers-$(GUEST_KVER)
+	@test -f $@ && touch $@
+
 # The README's test command: unit + integration, then the QEMU guest tests.
 # Both halves run even if the first fails; the last line sums them up.
 test: deps all
@@ -94,17 +113,20 @@ dotnet-test:
 # The guest tests: rng + blk under QEMU vhost-user (and blk's discard, write
 # zeroes, cache mode, live resize, and a back end killed and restarted under
 # I/O), input inside a guest, and
-# the arm64 programs inside an aarch64 guest.
+# the arm64 programs inside an aarch64 guest, and the guest kernel's own
+# virtio_rng and virtio_blk through virtio_loopback.ko and the adapter.
 VM_SUMMARIES := tests/qemu/work/vm-tests/summary tests/qemu/work/blk-features/summary \
 	tests/qemu/work/blk-restart/summary \
-	tests/qemu/work/input-test/summary tests/qemu/work/arm64-test/summary
-vm-test: $(BINARIES)
+	tests/qemu/work/input-test/summary tests/qemu/work/arm64-test/summary \
+	tests/qemu/work/loopback/summary
+vm-test: $(BINARIES) $(MODULE_KO)
 	@rc=0; \
 	tests/qemu/run-vm-tests.sh || rc=1; \
 	tests/qemu/run-blk-features-test.sh || rc=1; \
 	tests/qemu/run-blk-restart-test.sh || rc=1; \
 	tests/qemu/run-input-test.sh || rc=1; \
 	tests/qemu/run-arm64-test.sh || rc=1; \
+	tests/qemu/run-loopback-test.sh rng blk || rc=1; \
 	exit $$rc
 
 vm-test-qsd:

@@ -54,4 +54,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 34, Level = LogLevel.Warning, Message = "Stopping the back end's rings failed")]
     internal static partial void StopFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "The back end refuses queue size {Refused} ({Reason}); offering the driver {Size} instead (see --queue-size)")]
+    internal static partial void QueueSizeLowered(ILogger logger, uint refused, uint size, string reason);
+
+    [LoggerMessage(EventId = 8, Level = LogLevel.Information, Message = "The back end has no REPLY_ACK: queue size {Size} is not checked before the driver starts")]
+    internal static partial void QueueSizeUnchecked(ILogger logger, uint size);
+
+    [LoggerMessage(EventId = 25, Level = LogLevel.Error, Message = "The back end refused queue {Queue}'s set-up; the driver's I/O on it will not complete")]
+    internal static partial void QueueStartFailed(ILogger logger, uint queue, Exception exception);
 }

@@ -49,6 +49,7 @@ public sealed class LoopbackDevice : IDisposable
     private ProtocolFeatures _protocol;
     private ulong _backendFeatures;
     private ulong? _negotiated;
+    private uint _maxQueueSize;
     private bool _driverOk;
     private bool _memTableSent;
     private int _configChanged;
@@ -73,6 +74,9 @@ public sealed class LoopbackDevice : IDisposable
 
     /// <summary>The number of queues.</summary>
     public uint QueueCount { get; private set; }
+
+    /// <summary>The largest ring size offered to the driver: the option, lowered to what the back end accepts.</summary>
+    public uint MaxQueueSize => _maxQueueSize;
 
     /// <summary>The features the kernel device was created with.</summary>
     public ulong DeviceFeatures { get; private set; }
@@ -99,6 +103,7 @@ public sealed class LoopbackDevice : IDisposable
 
         _link = _connect();
         Handshake(_link, first: true);
+        _maxQueueSize = ProbeQueueSize(_link, _options.MaxQueueSize);
 
         var create = new LoopbackCreate
         {
@@ -106,7 +111,7 @@ public sealed class LoopbackDevice : IDisposable
             VendorId = _options.VendorId,
             DeviceFeatures = DeviceFeatures,
             NumQueues = QueueCount,
-            MaxQueueSize = _options.MaxQueueSize,
+            MaxQueueSize = _maxQueueSize,
             PoolSize = _options.PoolSize,
         };
         _poolFd = _control.CreateDevice(ref create, _config);
@@ -123,7 +128,7 @@ public sealed class LoopbackDevice : IDisposable
             _control.SetQueueFds(Handle, q, _kicks[q].Handle, _calls[q].Handle);
         }
 
-        Log.Created(_logger, _options.DeviceId, Handle, QueueCount, _options.MaxQueueSize, DeviceFeatures, _options.PoolSize, create.PoolDmaBase, _config.Length);
+        Log.Created(_logger, _options.DeviceId, Handle, QueueCount, _maxQueueSize, DeviceFeatures, _options.PoolSize, create.PoolDmaBase, _config.Length);
     }
 
     /// <summary>Handles one event of this device; replies with EVENT_DONE when the module waits.</summary>
@@ -308,6 +313,45 @@ public sealed class LoopbackDevice : IDisposable
         SubscribeConfigChanges(link);
     }
 
+    /// <summary>
+    /// The back end's largest ring size is not part of the vhost-user protocol, but a back end refuses a
+    /// <c>SET_VRING_NUM</c> above it. Under <c>REPLY_ACK</c> ask now, while no ring runs, and halve the
+    /// size until every queue accepts it: a kernel device whose rings the back end refuses would
+    /// accept the driver's first request and never complete it.
+    /// </summary>
+    private uint ProbeQueueSize(IBackendLink link, uint size)
+    {
+        if ((_protocol & ProtocolFeatures.ReplyAck) == 0)
+        {
+            Log.QueueSizeUnchecked(_logger, size);
+            return size;
+        }
+
+        for (uint q = 0; q < QueueCount; q++)
+        {
+            while (true)
+            {
+                try
+                {
+                    link.SetVringNum(q, size);
+                    break;
+                }
+                catch (VhostUserException ex) when (link.IsConnected)
+                {
+                    if (size <= 2)
+                    {
+                        throw new InvalidOperationException($"The back end refuses every queue size for queue {q}: {ex.Message}", ex);
+                    }
+
+                    Log.QueueSizeLowered(_logger, size, size / 2, ex.Message);
+                    size /= 2;
+                }
+            }
+        }
+
+        return size;
+    }
+
     private void SubscribeConfigChanges(IBackendLink link)
     {
         if ((_protocol & ProtocolFeatures.BackendReq) == 0)
@@ -364,14 +408,22 @@ public sealed class LoopbackDevice : IDisposable
                 vringBase = usedIdx;
             }
 
-            link.SetVringNum(q, info.Size);
-            link.SetVringAddr(new VringAddress(q, 0, desc, used, avail, 0));
-            link.SetVringBase(q, vringBase);
-            link.SetVringCall(q, _calls[q].Handle);
-            link.SetVringKick(q, _kicks[q].Handle);
-            if ((_backendFeatures & ProtocolFeaturesBit) != 0)
+            try
             {
-                link.SetVringEnable(q, true);
+                link.SetVringNum(q, info.Size);
+                link.SetVringAddr(new VringAddress(q, 0, desc, used, avail, 0));
+                link.SetVringBase(q, vringBase);
+                link.SetVringCall(q, _calls[q].Handle);
+                link.SetVringKick(q, _kicks[q].Handle);
+                if ((_backendFeatures & ProtocolFeaturesBit) != 0)
+                {
+                    link.SetVringEnable(q, true);
+                }
+            }
+            catch (VhostUserException ex)
+            {
+                Log.QueueStartFailed(_logger, q, ex);
+                throw;
             }
 
             _running[q] = true;

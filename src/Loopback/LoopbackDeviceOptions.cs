@@ -36,6 +36,17 @@ public sealed record LoopbackDeviceOptions(uint DeviceId, uint MaxQueueSize, ulo
         _ => 0u,
     };
 
+    /// <summary>
+    /// The default largest ring size of a device type: what our back ends (and QEMU's front ends for
+    /// them) use by default. vhost-user-blk refuses more than 128 unless started with a larger
+    /// <c>--queue-size</c>, as QEMU's vhost-user-blk-pci also defaults to 128.
+    /// </summary>
+    public static uint DefaultMaxQueueSize(uint deviceId) => deviceId switch
+    {
+        BlockId => 128u,
+        _ => 256u,
+    };
+
     /// <summary>The default queue count of a device type without <c>MQ</c>.</summary>
     public static uint DefaultQueueCount(uint deviceId) => deviceId switch
     {

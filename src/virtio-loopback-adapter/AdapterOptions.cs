@@ -16,7 +16,8 @@ internal sealed class AdapterOptions
 
     internal uint DeviceId { get; private set; }
 
-    internal uint QueueSize { get; private set; } = 256;
+    /// <summary>The <c>--queue-size</c> given, or null for the device type's default.</summary>
+    internal uint? QueueSize { get; private set; }
 
     internal uint PoolSizeMiB { get; private set; } = 8;
 
@@ -24,7 +25,7 @@ internal sealed class AdapterOptions
 
     internal bool Help { get; private set; }
 
-    internal LoopbackDeviceOptions DeviceOptions => new(DeviceId, QueueSize, (ulong)PoolSizeMiB << 20);
+    internal LoopbackDeviceOptions DeviceOptions => new(DeviceId, QueueSize ?? LoopbackDeviceOptions.DefaultMaxQueueSize(DeviceId), (ulong)PoolSizeMiB << 20);
 
     /// <summary>Parses <paramref name="args"/>; returns null with <paramref name="error"/> set on a bad command line.</summary>
     internal static AdapterOptions? Parse(string[] args, out string? error)

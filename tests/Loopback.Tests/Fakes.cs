@@ -102,6 +102,9 @@ internal sealed class FakeLink : IBackendLink
 
     internal bool FailGetVringBase { get; set; }
 
+    /// <summary>The largest SET_VRING_NUM accepted; larger ones are refused like a NACK under REPLY_ACK.</summary>
+    internal uint MaxQueueSize { get; set; } = 32768;
+
     public event EventHandler? ConfigChanged;
 
     public bool IsConnected => Connected;
@@ -149,7 +152,14 @@ internal sealed class FakeLink : IBackendLink
         MemTable = (region, fd);
     }
 
-    public void SetVringNum(uint index, uint num) => Calls.Add($"SET_VRING_NUM {index} {num}");
+    public void SetVringNum(uint index, uint num)
+    {
+        Calls.Add($"SET_VRING_NUM {index} {num}");
+        if (num > MaxQueueSize)
+        {
+            throw new VhostUserException($"The back end rejected SET_VRING_NUM (acknowledgement 1).");
+        }
+    }
 
     public void SetVringAddr(VringAddress address)
     {

@@ -41,8 +41,8 @@ public class LoopbackDeviceTests
         FakeLink link = _links[0];
         Assert.That(link.Calls, Is.EqualTo(new[]
         {
-            "GET_FEATURES", "GET_PROTOCOL_FEATURES", "SET_PROTOCOL_FEATURES", "SET_OWNER", "GET_QUEUE_NUM", "SET_BACKEND_REQ_FD",
-        }), "rng has no config space: no GET_CONFIG");
+            "GET_FEATURES", "GET_PROTOCOL_FEATURES", "SET_PROTOCOL_FEATURES", "SET_OWNER", "GET_QUEUE_NUM", "SET_BACKEND_REQ_FD", "SET_VRING_NUM 0 256",
+        }), "rng has no config space: no GET_CONFIG; the queue size is checked under REPLY_ACK");
         Assert.Multiple(() =>
         {
             Assert.That(link.SetProtocolValue, Is.EqualTo(ProtocolFeatures.Mq | ProtocolFeatures.ReplyAck | ProtocolFeatures.Config | ProtocolFeatures.BackendReq));
@@ -69,6 +69,39 @@ public class LoopbackDeviceTests
         Assert.That(_control.InitialConfig, Has.Length.EqualTo(136));
         Assert.That((_control.InitialConfig[0], _control.InitialConfig[135]), Is.EqualTo(((byte)0x11, (byte)0x22)));
         Assert.That(_control.QueueFds, Has.Count.EqualTo(2));
+    }
+
+    [Test]
+    public void Create_LowersTheQueueSizeToWhatTheBackendAccepts()
+    {
+        var link = new FakeLink { QueueNum = 2, MaxQueueSize = 64 };
+        Create(LoopbackDeviceOptions.InputId, link);
+        Assert.Multiple(() =>
+        {
+            Assert.That(_control.Created.MaxQueueSize, Is.EqualTo(64u), "vhost-user-blk refuses 256 by default: the driver must never see it");
+            Assert.That(_device.MaxQueueSize, Is.EqualTo(64u));
+            Assert.That(link.Calls, Is.SupersetOf(new[] { "SET_VRING_NUM 0 256", "SET_VRING_NUM 0 128", "SET_VRING_NUM 0 64", "SET_VRING_NUM 1 64" }));
+            Assert.That(link.Calls, Has.No.Member("SET_VRING_NUM 1 128"), "queue 1 starts from the size queue 0 accepted");
+        });
+    }
+
+    [Test]
+    public void Create_WithoutReplyAck_KeepsTheQueueSizeUnchecked()
+    {
+        var link = new FakeLink { Protocol = ProtocolFeatures.Mq | ProtocolFeatures.Config, MaxQueueSize = 64 };
+        Create(LoopbackDeviceOptions.RngId, link);
+        Assert.That(_control.Created.MaxQueueSize, Is.EqualTo(256u));
+        Assert.That(link.Calls, Has.None.StartsWith("SET_VRING_NUM"), "without an acknowledgement a refusal cannot be seen");
+    }
+
+    [Test]
+    public void DriverOk_RefusedRingSetUp_ReportsEio()
+    {
+        Create(LoopbackDeviceOptions.RngId, new FakeLink());
+        _links[0].MaxQueueSize = 128;
+        _control.Queues[0] = Queue(size: 256, desc: 0x0, avail: 0x1000, used: 0x1240);
+        _device.HandleEvent(Event(LoopbackEventType.DriverOk, 3, true, features: 1));
+        Assert.That(_control.Done[^1], Is.EqualTo((7u, 3UL, 5u)));
     }
 
     [Test]

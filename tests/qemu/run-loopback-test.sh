@@ -11,20 +11,20 @@
 # out/modules/<kver>/virtio_loopback.ko), plus the lib.sh knobs.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-export QEMU_WORK_DIR=${QEMU_WORK_DIR:-$HERE/work/loopback}
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
+begin_run loopback
 find_kernel
 ko=${MODULE:-$REPO_ROOT/out/modules/$KVER/virtio_loopback.ko}
 [[ -f $ko ]] || die "$ko missing: run kernel-module/scripts/build-all.sh"
 adapter=$BIN_DIR/virtio-loopback-adapter
 [[ -x $adapter ]] || die "$adapter missing: run 'make' first"
-mkdir -p "$QEMU_WORK_DIR"
 # build_kit wants executable inputs.
 cp "$ko" "$QEMU_WORK_DIR/virtio_loopback.ko"
 chmod +x "$QEMU_WORK_DIR/virtio_loopback.ko"
 ko=$QEMU_WORK_DIR/virtio_loopback.ko
 
+rc=0
 tests=("$@")
 [[ ${#tests[@]} -gt 0 ]] || tests=(rng blk)
 for t in "${tests[@]}"; do
@@ -33,15 +33,15 @@ for t in "${tests[@]}"; do
             [[ -x $BIN_DIR/vhost-user-rng ]] || die "$BIN_DIR/vhost-user-rng missing"
             GUEST_MODULES="virtio_rng" run_guest loopback-rng "$HERE/guest/loopback-rng.sh" \
                 "$ko:/lib/modules/virtio_loopback.ko" "$adapter:/bin/virtio-loopback-adapter" \
-                "$BIN_DIR/vhost-user-rng:/bin/vhost-user-rng" || true
+                "$BIN_DIR/vhost-user-rng:/bin/vhost-user-rng" || rc=1
             ;;
         blk)
             [[ -x $BIN_DIR/vhost-user-blk ]] || die "$BIN_DIR/vhost-user-blk missing"
             GUEST_MODULES="virtio_blk ext4 crc32c_generic" run_guest loopback-blk "$HERE/guest/loopback-blk.sh" \
                 "$ko:/lib/modules/virtio_loopback.ko" "$adapter:/bin/virtio-loopback-adapter" \
-                "$BIN_DIR/vhost-user-blk:/bin/vhost-user-blk" || true
+                "$BIN_DIR/vhost-user-blk:/bin/vhost-user-blk" || rc=1
             ;;
         *) die "unknown test '$t' (rng or blk)" ;;
     esac
 done
-summary
+end_run $rc
