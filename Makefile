@@ -18,6 +18,9 @@
 #   make module           build kernel-module/ against the Debian 6.1 amd64
 #                         headers of the guest kernel the QEMU tests boot into
 #                         out/modules/<ver>/virtio_loopback.ko
+#   make yocto-test       CI checks of the Yocto/AGL layers (tests/yocto/): the
+#                         class's publish offline from the -nuget.inc packages,
+#                         the module recipe's build for arm64, oe-init.sh
 #   make arm64-smoke      download the Debian arm64 kernel and boot it once in
 #                         qemu-system-aarch64 (prints uname -m)
 
@@ -42,7 +45,7 @@ PUBLISH_FLAGS_linux-arm64 := -p:SysRoot=/ -p:LinkerFlavor=lld -p:ObjCopyName=aar
 APT_PACKAGES := clang lld gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
 	binutils-aarch64-linux-gnu qemu-system-x86 qemu-system-arm qemu-utils \
 	qemu-system-common busybox-static cpio kmod e2fsprogs linux-image-amd64 \
-	linux-headers-amd64 fio evtest zstd xz-utils
+	linux-headers-amd64 fio evtest zstd xz-utils curl ca-certificates
 
 # ---------------------------------------------------------------------------
 
@@ -58,7 +61,7 @@ SOURCES := $(shell find src tests/tools tests/TestDriver -type f \( -name '*.cs'
 
 BINARIES := $(foreach r,$(RIDS),$(foreach p,$(PROGRAMS) $(TOOLS_PRESENT),$(OUT)/$(r)/$(p)))
 
-.PHONY: all test dotnet-test vm-test vm-test-qsd demo deps arm64-smoke clean module
+.PHONY: all test dotnet-test vm-test vm-test-qsd demo deps arm64-smoke clean module yocto-test
 # dotnet builds of programs that share library projects must not overlap.
 .NOTPARALLEL:
 
@@ -101,14 +104,21 @@ test: deps all
 	@rm -f $(VM_SUMMARIES); rc=0; \
 	$(MAKE) --no-print-directory dotnet-test || rc=1; \
 	$(MAKE) --no-print-directory vm-test || rc=1; \
-	scripts/test-summary.sh $(RESULTS) $(VM_SUMMARIES) || rc=1; \
+	$(MAKE) --no-print-directory yocto-test || rc=1; \
+	scripts/test-summary.sh $(RESULTS) $(VM_SUMMARIES) $(YOCTO_SUMMARY) || rc=1; \
 	exit $$rc
 
+# One test project at a time, each with its own TRX name: TRX files named by
+# time alone collide when two projects finish within the same second.
+TEST_PROJECTS := $(sort $(wildcard tests/*.Tests/*.Tests.csproj))
 dotnet-test:
 	rm -rf $(RESULTS)
-	$(DOTNET) test $(SOLUTION) -c $(CONFIGURATION) --nologo \
-		--results-directory $(RESULTS) --logger trx \
-		--logger "console;verbosity=normal"
+	$(DOTNET) build $(SOLUTION) -c $(CONFIGURATION) --nologo -v q
+	@rc=0; for p in $(TEST_PROJECTS); do \
+		$(DOTNET) test $$p -c $(CONFIGURATION) --nologo --no-build \
+			--results-directory $(RESULTS) --logger "trx;LogFileName=$$(basename $$p .csproj).trx" \
+			--logger "console;verbosity=normal" || rc=1; \
+	done; exit $$rc
 
 # The guest tests: rng + blk under QEMU vhost-user (and blk's discard, write
 # zeroes, cache mode, live resize, and a back end killed and restarted under
@@ -128,6 +138,12 @@ vm-test: $(BINARIES) $(MODULE_KO)
 	tests/qemu/run-arm64-test.sh || rc=1; \
 	tests/qemu/run-loopback-test.sh rng blk || rc=1; \
 	exit $$rc
+
+# The Yocto/AGL layer checks CI can run (the BitBake parse itself is manual:
+# tests/yocto/bitbake-parse.sh).
+YOCTO_SUMMARY := tests/qemu/work/yocto/summary
+yocto-test:
+	tests/yocto/run-yocto-tests.sh
 
 vm-test-qsd:
 	BLK_BACKEND=qsd tests/qemu/run-vm-tests.sh

@@ -1,0 +1,23 @@
+# SPDX-License-Identifier: MIT
+SUMMARY = "virtio-loopback: kernel module, adapter, back ends and their services"
+LICENSE = "MIT"
+
+PACKAGE_ARCH = "${MACHINE_ARCH}"
+inherit packagegroup
+
+RDEPENDS:${PN} = " \
+    kernel-module-virtio-loopback \
+    virtio-loopback-adapter \
+    vhost-user-rng \
+    vhost-user-blk \
+    vhost-user-input \
+    virtio-loopback-services \
+"
+
+# The kernel drivers that bind to the loopback devices, when built as modules.
+RRECOMMENDS:${PN} = " \
+    kernel-module-virtio-rng \
+    kernel-module-virtio-blk \
+    kernel-module-virtio-input \
+    kernel-module-uinput \
+"
