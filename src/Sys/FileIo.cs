@@ -19,33 +19,19 @@ public static unsafe class FileIo
     /// <c>preadv(2)</c>: reads into the buffers of <paramref name="iov"/> from <paramref name="offset"/>.
     /// </summary>
     /// <returns>Bytes read; fewer than requested at end of file (a short read is not retried).</returns>
-    public static long PReadV(FileDescriptor fd, ReadOnlySpan<IoVec> iov, long offset)
-    {
-        CheckVectors(iov, offset);
-        using FdRef r = new(fd);
-        fixed (IoVec* p = iov)
-        {
-            nint n;
-            do
-            {
-                n = NativeMethods.preadv(r.Fd, p, iov.Length, offset);
-            }
-            while (n < 0 && Marshal.GetLastPInvokeError() == LibC.EINTR);
-
-            if (n < 0)
-            {
-                Errno.Throw("preadv", Marshal.GetLastPInvokeError());
-            }
-
-            return n;
-        }
-    }
+    public static long PReadV(FileDescriptor fd, ReadOnlySpan<IoVec> iov, long offset) =>
+        Vectored(fd, iov, offset, &NativeMethods.preadv, "preadv");
 
     /// <summary>
     /// <c>pwritev(2)</c>: writes the buffers of <paramref name="iov"/> at <paramref name="offset"/>.
     /// </summary>
     /// <returns>Bytes written; may be fewer than requested (for example on a full disk).</returns>
-    public static long PWriteV(FileDescriptor fd, ReadOnlySpan<IoVec> iov, long offset)
+    public static long PWriteV(FileDescriptor fd, ReadOnlySpan<IoVec> iov, long offset) =>
+        Vectored(fd, iov, offset, &NativeMethods.pwritev, "pwritev");
+
+    /// <summary>One vectored transfer through <paramref name="call"/>, retrying <c>EINTR</c>.</summary>
+    private static long Vectored(
+        FileDescriptor fd, ReadOnlySpan<IoVec> iov, long offset, delegate*<int, IoVec*, int, long, nint> call, string name)
     {
         CheckVectors(iov, offset);
         using FdRef r = new(fd);
@@ -54,13 +40,13 @@ public static unsafe class FileIo
             nint n;
             do
             {
-                n = NativeMethods.pwritev(r.Fd, p, iov.Length, offset);
+                n = call(r.Fd, p, iov.Length, offset);
             }
             while (n < 0 && Marshal.GetLastPInvokeError() == LibC.EINTR);
 
             if (n < 0)
             {
-                Errno.Throw("pwritev", Marshal.GetLastPInvokeError());
+                Errno.Throw(name, Marshal.GetLastPInvokeError());
             }
 
             return n;
