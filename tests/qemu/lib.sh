@@ -63,19 +63,31 @@ now_ms() { date +%s%3N; }
 
 # ---------------------------------------------------------------- kernel ----
 
-# find_kernel: sets KVER, KERNEL (vmlinuz path), MODDIR (/lib/modules/KVER).
+# find_kernel: sets KVER, KERNEL (vmlinuz path), MODDIR (/lib/modules/KVER)
+# and KROOT (the root the kernel's files live under: empty for the host's own).
+# KERNEL_VERSION names an installed kernel (/boot, /lib/modules) or one that
+# kernel-module/scripts/fetch-kernels.sh unpacked under
+# $KERNELS_DIR/<release>/root (default .cache/kernels).
 find_kernel() {
+    KROOT=
     if [[ -n ${KERNEL_VERSION:-} ]]; then
         KVER=$KERNEL_VERSION
+        local fetched=${KERNELS_DIR:-$REPO_ROOT/.cache/kernels}/$KVER/root
+        if [[ ! -e /boot/vmlinuz-$KVER && -d $fetched ]]; then
+            KROOT=$fetched
+            # Newer Debian images ship /usr/lib/modules only.
+            [[ -e $KROOT/lib || ! -d $KROOT/usr/lib/modules ]] || ln -s usr/lib "$KROOT/lib"
+            [[ -f $KROOT/lib/modules/$KVER/modules.dep ]] || depmod -b "$KROOT" "$KVER"
+        fi
     else
         local k
         k=$(ls /boot/vmlinuz-6.1.*-amd64 2>/dev/null | sort -V | tail -n1)
         [[ -n $k ]] || die "no /boot/vmlinuz-6.1.*-amd64; run 'make deps' (linux-image-amd64)"
         KVER=${k#/boot/vmlinuz-}
     fi
-    KERNEL=/boot/vmlinuz-$KVER
-    MODDIR=/lib/modules/$KVER
-    [[ -r $KERNEL ]] || die "$KERNEL missing or unreadable"
+    KERNEL=$KROOT/boot/vmlinuz-$KVER
+    MODDIR=$KROOT/lib/modules/$KVER
+    [[ -r $KERNEL ]] || die "$KERNEL missing or unreadable (fetch it: kernel-module/scripts/fetch-kernels.sh)"
     [[ -f $MODDIR/modules.dep ]] || die "$MODDIR/modules.dep missing"
 }
 
@@ -83,8 +95,10 @@ find_kernel() {
 # load order, each once. Built-in modules print nothing.
 resolve_modules() {
     local m
+    local -a root=()
+    [[ -z ${KROOT:-} ]] || root=(-d "$KROOT")
     for m in "$@"; do
-        modprobe -S "$KVER" --show-depends "$m" ||
+        modprobe "${root[@]}" -S "$KVER" --show-depends "$m" ||
             die "module $m not found for $KVER"
     done | awk -v ex="$GUEST_MODULES_EXCLUDE" \
         '$1 == "insmod" && !(ex != "" && index($2, ex)) && !seen[$2]++ { print $2 }'
@@ -214,7 +228,12 @@ while read -r m; do
 done </etc/modules.order
 echo "GUEST-START $(uname -r) $(nproc) cpus uptime $(cut -d' ' -f1 /proc/uptime)"
 sh /guest.sh
-echo "GUEST-END rc=$? uptime $(cut -d' ' -f1 /proc/uptime)"
+rc=$?
+# The console is quiet (warnings don't reach it): report kernel trouble from
+# the whole log, so check_log fails any run with a BUG, WARNING, Oops or a
+# lockdep splat.
+dmesg | grep -E 'BUG:|WARNING:|Oops|Call Trace|possible circular locking|inconsistent lock state|refcount_t:|KASAN|UBSAN' | sed 's/^/DMESG /'
+echo "GUEST-END rc=$rc uptime $(cut -d' ' -f1 /proc/uptime)"
 sync
 poweroff -f
 EOF
@@ -281,9 +300,9 @@ check_log() {
         log "  $name: RESULT guest_end FAIL no GUEST-END line (qemu rc $qrc)"
         fail=$((fail + 1))
     fi
-    if grep -Eq 'BUG:|WARNING:|Oops|Call Trace|Kernel panic' "$logf"; then
+    if grep -Eq 'BUG:|WARNING:|Oops|Call Trace|Kernel panic|^DMESG ' "$logf"; then
         log "  $name: RESULT kernel_clean FAIL kernel trouble:"
-        grep -E 'BUG:|WARNING:|Oops|Call Trace|Kernel panic' "$logf" | head -n 5 | sed 's/^/    /' >&2
+        grep -E 'BUG:|WARNING:|Oops|Call Trace|Kernel panic|^DMESG ' "$logf" | head -n 5 | sed 's/^/    /' >&2
         fail=$((fail + 1))
     fi
     # QEMU's own complaints (vhost-user errors and such) help explain a failure.
