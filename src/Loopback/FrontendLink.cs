@@ -81,5 +81,12 @@ public sealed class FrontendLink : IBackendLink
     public void SetVringEnable(uint index, bool enable) => _frontend.SetVringEnable(index, enable);
 
     /// <inheritdoc/>
+    public InflightBuffer GetInflightFd(ushort numQueues, ushort queueSize) => _frontend.GetInflightFd(numQueues, queueSize);
+
+    /// <inheritdoc/>
+    public void SetInflightFd(InflightBuffer buffer, ushort numQueues, ushort queueSize) =>
+        _frontend.SetInflightFd(buffer.Fd, buffer.MmapSize, buffer.MmapOffset, numQueues, queueSize);
+
+    /// <inheritdoc/>
     public void Dispose() => _frontend.Dispose();
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 using System;
 using VirtioLoopback.Sys;
+using VirtioLoopback.VhostUser.Frontend;
 using VirtioLoopback.VhostUser.Protocol;
 
 namespace VirtioLoopback.Loopback;
@@ -67,4 +68,10 @@ public interface IBackendLink : IDisposable
 
     /// <summary><c>SET_VRING_ENABLE</c>.</summary>
     void SetVringEnable(uint index, bool enable);
+
+    /// <summary><c>GET_INFLIGHT_FD</c>: the back end's area that survives it (the caller owns the fd).</summary>
+    InflightBuffer GetInflightFd(ushort numQueues, ushort queueSize);
+
+    /// <summary><c>SET_INFLIGHT_FD</c>: hands the area back after a reconnection.</summary>
+    void SetInflightFd(InflightBuffer buffer, ushort numQueues, ushort queueSize);
 }

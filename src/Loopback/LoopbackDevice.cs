@@ -5,6 +5,7 @@ using System.Threading;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using VirtioLoopback.Sys;
+using VirtioLoopback.VhostUser.Frontend;
 using VirtioLoopback.VhostUser.Protocol;
 
 namespace VirtioLoopback.Loopback;
@@ -29,7 +30,8 @@ public sealed class LoopbackDevice : IDisposable
 
     /// <summary>The protocol features the adapter uses when the back end offers them.</summary>
     public const ProtocolFeatures WantedProtocolFeatures =
-        ProtocolFeatures.Mq | ProtocolFeatures.ReplyAck | ProtocolFeatures.Config | ProtocolFeatures.BackendReq;
+        ProtocolFeatures.Mq | ProtocolFeatures.ReplyAck | ProtocolFeatures.Config | ProtocolFeatures.BackendReq
+        | ProtocolFeatures.InflightShmfd;
 
     private const int EIO = 5;
 
@@ -52,6 +54,7 @@ public sealed class LoopbackDevice : IDisposable
     private uint _maxQueueSize;
     private bool _driverOk;
     private bool _memTableSent;
+    private InflightBuffer? _inflight;
     private int _configChanged;
 
     /// <summary>Creates the state machine; nothing happens until <see cref="Create"/>.</summary>
@@ -101,6 +104,9 @@ public sealed class LoopbackDevice : IDisposable
             throw new InvalidOperationException("The device exists already.");
         }
 
+        // A failed earlier attempt may have left a connection behind.
+        _link?.Dispose();
+        _link = null;
         _link = _connect();
         Handshake(_link, first: true);
         _maxQueueSize = ProbeQueueSize(_link, _options.MaxQueueSize);
@@ -141,9 +147,10 @@ public sealed class LoopbackDevice : IDisposable
             switch (e.Type)
             {
                 case LoopbackEventType.Reset:
-                    StopRings();
                     _driverOk = false;
                     _negotiated = null;
+                    ReleaseInflight();
+                    StopRings();
                     break;
                 case LoopbackEventType.FeaturesOk:
                     _negotiated = e.Features;
@@ -232,9 +239,21 @@ public sealed class LoopbackDevice : IDisposable
         }
     }
 
-    /// <summary>DESTROY_DEVICE, then releases everything.</summary>
+    /// <summary>
+    /// Stops the back end's rings (<c>GET_VRING_BASE</c>), so that it no longer touches the pool,
+    /// then DESTROY_DEVICE (the module fails what is still in flight) and releases everything.
+    /// </summary>
     public void Destroy()
     {
+        try
+        {
+            StopRings();
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException)
+        {
+            Log.EventFailed(_logger, LoopbackEventType.Reset, 0, ex);
+        }
+
         if (Handle != 0)
         {
             _control.DestroyDevice(Handle);
@@ -250,6 +269,7 @@ public sealed class LoopbackDevice : IDisposable
     {
         _link?.Dispose();
         _link = null;
+        ReleaseInflight();
         _pool?.Dispose();
         _poolFd?.Dispose();
         foreach (EventFd fd in _kicks)
@@ -378,6 +398,12 @@ public sealed class LoopbackDevice : IDisposable
             features |= ProtocolFeaturesBit;
         }
 
+        for (uint q = 0; q < QueueCount; q++)
+        {
+            _queues[q] = _control.GetQueueInfo(Handle, q);
+        }
+
+        ShareInflight(link);
         link.SetFeatures(features);
         if (!_memTableSent)
         {
@@ -387,8 +413,7 @@ public sealed class LoopbackDevice : IDisposable
 
         for (uint q = 0; q < QueueCount; q++)
         {
-            LoopbackQueueInfo info = _control.GetQueueInfo(Handle, q);
-            _queues[q] = info;
+            LoopbackQueueInfo info = _queues[q];
             if (!info.IsReady || info.Size == 0)
             {
                 Log.QueueNotReady(_logger, q);
@@ -430,6 +455,41 @@ public sealed class LoopbackDevice : IDisposable
             Log.QueueStarted(_logger, q, info.Size, vringBase, info.DescAddr, info.AvailAddr, info.UsedAddr);
         }
 
+    }
+
+    /// <summary>
+    /// With <c>INFLIGHT_SHMFD</c>, the back end records each request it takes in an area the adapter
+    /// keeps: a back end restarted under load gets it back and resubmits exactly what was in flight,
+    /// even when it completed requests out of order (a base taken from the used index alone would
+    /// then run some requests twice).
+    /// </summary>
+    private void ShareInflight(IBackendLink link)
+    {
+        if ((_protocol & ProtocolFeatures.InflightShmfd) == 0)
+        {
+            return;
+        }
+
+        ushort size = 0;
+        foreach (LoopbackQueueInfo info in _queues)
+        {
+            size = Math.Max(size, (ushort)Math.Min(info.Size, ushort.MaxValue));
+        }
+
+        if (size == 0)
+        {
+            return;
+        }
+
+        _inflight ??= link.GetInflightFd((ushort)QueueCount, size);
+        link.SetInflightFd(_inflight.Value, (ushort)QueueCount, size);
+    }
+
+    /// <summary>A driver reset starts the rings afresh: nothing is in flight any more.</summary>
+    private void ReleaseInflight()
+    {
+        _inflight?.Fd.Dispose();
+        _inflight = null;
     }
 
     private void StopRings()

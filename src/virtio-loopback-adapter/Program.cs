@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Runtime.InteropServices;
 using System.Threading;
@@ -21,7 +22,9 @@ if (options is null)
 if (options.Help)
 {
     Console.WriteLine(AdapterOptions.Usage);
-    Console.WriteLine("Creates a virtio device in this kernel through /dev/virtio-loopback and serves it with the vhost-user back end at PATH.");
+    Console.WriteLine();
+    Console.WriteLine("Creates virtio devices in this kernel through /dev/virtio-loopback and serves each with the vhost-user back end at its PATH.");
+    Console.WriteLine("Runs until SIGTERM or SIGINT, then destroys its devices. A lost back end is reconnected with back-off; its device waits.");
     return 0;
 }
 
@@ -63,102 +66,39 @@ using (EventFd wake = EventFd.Create())
 
     ILogger frontendLogger = loggerFactory.CreateLogger("VirtioLoopback.VhostUser.Frontend");
     TimeSpan attempt = TimeSpan.FromMilliseconds(200);
-    using var device = new LoopbackDevice(
-        control,
-        options.DeviceOptions,
-        () => FrontendLink.Connect(options.SocketPath, attempt, frontendLogger),
-        () => wake.Signal(),
-        loggerFactory.CreateLogger("VirtioLoopback.Loopback"));
-
-    // Wait for the back end's socket (it may start after us), then create the kernel device.
-    while (true)
+    var served = new List<ServedDevice>();
+    foreach (AdapterOptions.DeviceSpec spec in options.Devices)
     {
-        if (Volatile.Read(ref stopping) != 0)
-        {
-            return 0;
-        }
-
-        try
-        {
-            device.Create();
-            break;
-        }
-        catch (TimeoutException)
-        {
-            // The socket is not there yet: keep waiting.
-        }
-        catch (IOException e)
-        {
-            Console.Error.WriteLine($"{ProgramName}: cannot create the device: {e.Message}");
-            return 1;
-        }
+        string path = spec.SocketPath;
+        ILogger logger = loggerFactory.CreateLogger($"VirtioLoopback.Loopback[{path}]");
+        var device = new LoopbackDevice(
+            control,
+            spec.DeviceOptions,
+            () => FrontendLink.Connect(path, attempt, frontendLogger),
+            () => wake.Signal(),
+            logger);
+        served.Add(new ServedDevice(device, path, logger));
     }
 
-    using Epoll epoll = Epoll.Create();
-    const ulong ControlToken = 1;
-    const ulong WakeToken = 2;
-    epoll.Add(control.Handle, EpollEvents.In, ControlToken);
-    epoll.Add(wake.Handle, EpollEvents.In, WakeToken);
-    Span<EpollEvent> ready = stackalloc EpollEvent[4];
-    var events = new LoopbackEvent[16];
-    bool lost = false;
-    int backoffMs = 100;
-    long nextAttempt = 0;
-    while (Volatile.Read(ref stopping) == 0)
-    {
-        int timeout = lost ? (int)Math.Clamp(nextAttempt - Environment.TickCount64, 0, 5000) : 250;
-        int n = epoll.Wait(ready, timeout);
-        for (int i = 0; i < n; i++)
-        {
-            if (ready[i].Token == WakeToken)
-            {
-                wake.TryRead(out _);
-                device.ProcessPendingWork();
-                continue;
-            }
-
-            int count;
-            while ((count = control.ReadEvents(events)) > 0)
-            {
-                for (int k = 0; k < count; k++)
-                {
-                    if (events[k].Handle == device.Handle)
-                    {
-                        device.HandleEvent(events[k]);
-                    }
-                }
-            }
-        }
-
-        if (!lost && !device.IsBackendConnected)
-        {
-            device.OnBackendLost();
-            lost = true;
-            backoffMs = 100;
-            nextAttempt = Environment.TickCount64 + backoffMs;
-        }
-        else if (lost && Environment.TickCount64 >= nextAttempt)
-        {
-            if (device.TryReconnect())
-            {
-                lost = false;
-            }
-            else
-            {
-                backoffMs = Math.Min(backoffMs * 2, 5000);
-                nextAttempt = Environment.TickCount64 + backoffMs;
-            }
-        }
-    }
-
+    int rc = 0;
     try
     {
-        device.Destroy();
+        rc = AdapterLoop.Run(control, wake, served, () => Volatile.Read(ref stopping) != 0, ProgramName);
     }
-    catch (IOException e)
+    finally
     {
-        Console.Error.WriteLine($"{ProgramName}: DESTROY_DEVICE failed: {e.Message}");
+        foreach (ServedDevice device in served)
+        {
+            try
+            {
+                device.Destroy();
+            }
+            catch (IOException e)
+            {
+                Console.Error.WriteLine($"{ProgramName}: DESTROY_DEVICE for {device.SocketPath} failed: {e.Message}");
+            }
+        }
     }
 
-    return 0;
+    return rc;
 }

@@ -4,6 +4,7 @@ using System.Collections.Generic;
 using System.IO;
 using VirtioLoopback.Loopback;
 using VirtioLoopback.Sys;
+using VirtioLoopback.VhostUser.Frontend;
 using VirtioLoopback.VhostUser.Protocol;
 
 namespace VirtioLoopback.Tests;
@@ -184,6 +185,25 @@ internal sealed class FakeLink : IBackendLink
     public void SetVringKick(uint index, FileDescriptor fd) => Calls.Add($"SET_VRING_KICK {index}");
 
     public void SetVringEnable(uint index, bool enable) => Calls.Add($"SET_VRING_ENABLE {index} {(enable ? 1 : 0)}");
+
+    /// <summary>The inflight areas handed out; a reconnected back end must get the same fd back.</summary>
+    internal List<InflightBuffer> InflightGiven { get; } = [];
+
+    internal InflightBuffer? InflightReceived { get; private set; }
+
+    public InflightBuffer GetInflightFd(ushort numQueues, ushort queueSize)
+    {
+        Calls.Add($"GET_INFLIGHT_FD {numQueues} {queueSize}");
+        var buffer = new InflightBuffer(MemFd.Create("fake-inflight", 4096), 4096, 0);
+        InflightGiven.Add(buffer);
+        return buffer;
+    }
+
+    public void SetInflightFd(InflightBuffer buffer, ushort numQueues, ushort queueSize)
+    {
+        Calls.Add($"SET_INFLIGHT_FD {numQueues} {queueSize}");
+        InflightReceived = buffer;
+    }
 
     public void Dispose() => Calls.Add("CLOSE");
 

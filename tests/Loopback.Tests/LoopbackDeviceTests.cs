@@ -247,9 +247,71 @@ public class LoopbackDeviceTests
         Assert.That(_links[0].Calls[^1], Is.EqualTo("CLOSE"));
     }
 
-    private void StartRng()
+    [Test]
+    public void Destroy_StopsRunningRingsBeforeTheKernelFreesThePool()
     {
-        Create(LoopbackDeviceOptions.RngId, new FakeLink());
+        StartRng();
+        _links[0].Calls.Clear();
+        _device.Destroy();
+        Assert.That(_links[0].Calls, Is.EqualTo(new[] { "GET_VRING_BASE 0", "CLOSE" }));
+        Assert.That(_control.Calls[^1], Is.EqualTo("DESTROY_DEVICE 7"));
+    }
+
+    [Test]
+    public void Destroy_WithTheBackendGone_StillDestroys()
+    {
+        StartRng();
+        _links[0].FailGetVringBase = true;
+        _device.Destroy();
+        Assert.That(_control.Calls[^1], Is.EqualTo("DESTROY_DEVICE 7"));
+    }
+
+    [Test]
+    public void Inflight_IsFetchedOnceSharedBeforeTheRingsAndHandedToTheReconnectedBackend()
+    {
+        StartRng(ProtocolFeatures.InflightShmfd);
+        FakeLink first = _links[0];
+        Assert.That(first.Calls, Does.Contain("GET_INFLIGHT_FD 1 256"));
+        int set = first.Calls.IndexOf("SET_INFLIGHT_FD 1 256");
+        Assert.That(set, Is.GreaterThan(first.Calls.IndexOf("GET_INFLIGHT_FD 1 256")));
+        Assert.That(set, Is.LessThan(first.Calls.IndexOf("SET_VRING_NUM 0 256", first.Calls.IndexOf("SET_FEATURES"))), "the area is shared before the rings start");
+
+        first.Connected = false;
+        _device.OnBackendLost();
+        _links.Add(new FakeLink { Protocol = first.Protocol });
+        Assert.That(_device.TryReconnect(), Is.True);
+        FakeLink second = _links[1];
+        Assert.That(second.Calls, Has.No.Member("GET_INFLIGHT_FD 1 256"), "a restarted back end must get the old area, not a new one");
+        Assert.That(second.InflightReceived, Is.Not.Null);
+        Assert.That(second.InflightReceived!.Value.Fd, Is.SameAs(first.InflightGiven[0].Fd));
+        Assert.That(second.InflightReceived.Value.Fd.IsClosed, Is.False);
+    }
+
+    [Test]
+    public void Inflight_IsDroppedOnDriverReset()
+    {
+        StartRng(ProtocolFeatures.InflightShmfd);
+        FakeLink link = _links[0];
+        _device.HandleEvent(Event(LoopbackEventType.Reset, 4, true));
+        Assert.That(link.InflightGiven[0].Fd.IsClosed, Is.True, "nothing is in flight after a reset");
+        _device.HandleEvent(Event(LoopbackEventType.FeaturesOk, 5, false, features: 1UL << 32));
+        _device.HandleEvent(Event(LoopbackEventType.DriverOk, 6, false, features: 1));
+        Assert.That(link.InflightGiven, Has.Count.EqualTo(2), "a fresh area for the new driver session");
+    }
+
+    [Test]
+    public void Inflight_IsNotUsedWithoutTheProtocolFeature()
+    {
+        StartRng();
+        Assert.That(_links[0].Calls, Has.No.Member("GET_INFLIGHT_FD 1 256"));
+        Assert.That(_links[0].InflightReceived, Is.Null);
+    }
+
+    private void StartRng(ProtocolFeatures extra = ProtocolFeatures.None)
+    {
+        var link = new FakeLink();
+        link.Protocol |= extra;
+        Create(LoopbackDeviceOptions.RngId, link);
         _control.Queues[0] = Queue(256, 0x0, 0x1000, 0x1240);
         _device.HandleEvent(Event(LoopbackEventType.Reset, 1, true));
         _device.HandleEvent(Event(LoopbackEventType.FeaturesOk, 2, false, features: 1UL << 32));
