@@ -27,7 +27,7 @@
 # Programs published for every RID, from src/<name>/<name>.csproj.
 PROGRAMS   := vhost-user-rng vhost-user-blk vhost-user-input virtio-loopback-adapter
 # Test tools from tests/tools/<name>/<name>.csproj, published when present.
-TEST_TOOLS := vhost-user-probe uinput-feeder
+TEST_TOOLS := vhost-user-probe uinput-feeder evdev-inspect
 RIDS       := linux-x64 linux-arm64
 
 DOTNET        ?= dotnet

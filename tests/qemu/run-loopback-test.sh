@@ -1,47 +1,68 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 #
-# Loopback level: boot the Debian amd64 kernel (TCG) with virtio_loopback.ko,
-# our vhost-user back ends and virtio-loopback-adapter, and let the guest's
-# own virtio drivers use the back ends (guest/loopback-*.sh).
+# Loopback level: boot a Debian kernel (TCG) with virtio_loopback.ko, our
+# vhost-user back ends and virtio-loopback-adapter, and let the guest's own
+# virtio drivers use the back ends.
 #
-# Usage: run-loopback-test.sh [rng|blk]...   (default: rng blk)
-# Environment: BIN_DIR (default out/linux-x64; needs virtio-loopback-adapter,
-# vhost-user-rng, vhost-user-blk), KERNEL_VERSION, MODULE (default
-# out/modules/<kver>/virtio_loopback.ko), plus the lib.sh knobs.
+# Usage: run-loopback-test.sh [all|qsd|faults]...   (default: all qsd faults)
+#   all      rng + 2 blk + input at once through one adapter (guest/loopback-all.sh)
+#   qsd      qemu-storage-daemon's vhost-user-blk export behind the adapter
+#            (guest/loopback-qsd.sh)
+#   faults   back end killed under write/verify, adapter killed, adapter
+#            create/destroy churn (guest/loopback-faults.sh)
+#
+# Environment: KERNEL_VERSION (an installed amd64 kernel or one fetched by
+# kernel-module/scripts/fetch-kernels.sh; default the host's 6.1), BIN_DIR
+# (default out/linux-x64), MODULE (default out/modules/<kver>/virtio_loopback.ko),
+# plus the lib.sh knobs. Results: tests/qemu/work/loopback-<kver>/summary.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
-begin_run loopback
 find_kernel
+begin_run "loopback-$KVER"
 ko=${MODULE:-$REPO_ROOT/out/modules/$KVER/virtio_loopback.ko}
 [[ -f $ko ]] || die "$ko missing: run kernel-module/scripts/build-all.sh"
-adapter=$BIN_DIR/virtio-loopback-adapter
-[[ -x $adapter ]] || die "$adapter missing: run 'make' first"
 # build_kit wants executable inputs.
 cp "$ko" "$QEMU_WORK_DIR/virtio_loopback.ko"
 chmod +x "$QEMU_WORK_DIR/virtio_loopback.ko"
 ko=$QEMU_WORK_DIR/virtio_loopback.ko
 
+# bins NAME...: kit specs for our programs from BIN_DIR (a missing one is fatal).
+bins() {
+    local p
+    for p in "$@"; do
+        [[ -x $BIN_DIR/$p ]] || die "$BIN_DIR/$p missing: run 'make'"
+        echo "$BIN_DIR/$p:/bin/$p"
+    done
+}
+
 rc=0
 tests=("$@")
-[[ ${#tests[@]} -gt 0 ]] || tests=(rng blk)
+[[ ${#tests[@]} -gt 0 ]] || tests=(all qsd faults)
 for t in "${tests[@]}"; do
     case $t in
-        rng)
-            [[ -x $BIN_DIR/vhost-user-rng ]] || die "$BIN_DIR/vhost-user-rng missing"
-            GUEST_MODULES="virtio_rng" run_guest loopback-rng "$HERE/guest/loopback-rng.sh" \
-                "$ko:/lib/modules/virtio_loopback.ko" "$adapter:/bin/virtio-loopback-adapter" \
-                "$BIN_DIR/vhost-user-rng:/bin/vhost-user-rng" || rc=1
+        all)
+            mapfile -t kit < <(bins virtio-loopback-adapter vhost-user-rng vhost-user-blk vhost-user-input uinput-feeder evdev-inspect)
+            GUEST_MODULES="virtio_rng virtio_blk virtio_input evdev uinput ext4 crc32c_generic" \
+                run_guest "loopback-all" "$HERE/guest/loopback-all.sh" \
+                "$ko:/lib/modules/virtio_loopback.ko" "${kit[@]}" || rc=1
             ;;
-        blk)
-            [[ -x $BIN_DIR/vhost-user-blk ]] || die "$BIN_DIR/vhost-user-blk missing"
-            GUEST_MODULES="virtio_blk ext4 crc32c_generic" run_guest loopback-blk "$HERE/guest/loopback-blk.sh" \
-                "$ko:/lib/modules/virtio_loopback.ko" "$adapter:/bin/virtio-loopback-adapter" \
-                "$BIN_DIR/vhost-user-blk:/bin/vhost-user-blk" || rc=1
+        qsd)
+            qsd=$(command -v qemu-storage-daemon) || die "qemu-storage-daemon missing: run 'make deps'"
+            mapfile -t kit < <(bins virtio-loopback-adapter)
+            GUEST_MODULES="virtio_blk ext4 crc32c_generic loop" \
+                run_guest "loopback-qsd" "$HERE/guest/loopback-qsd.sh" \
+                "$ko:/lib/modules/virtio_loopback.ko" "${kit[@]}" "$qsd:/bin/qemu-storage-daemon" || rc=1
             ;;
-        *) die "unknown test '$t' (rng or blk)" ;;
+        faults)
+            mapfile -t kit < <(bins virtio-loopback-adapter vhost-user-rng vhost-user-blk)
+            GUEST_MODULES="virtio_rng virtio_blk" \
+                run_guest "loopback-faults" "$HERE/guest/loopback-faults.sh" \
+                "$ko:/lib/modules/virtio_loopback.ko" "${kit[@]}" || rc=1
+            ;;
+        *) die "unknown test '$t' (all, qsd or faults)" ;;
     esac
 done
 end_run $rc

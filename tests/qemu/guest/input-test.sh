@@ -38,48 +38,13 @@ SCRIPT_EVENTS=170     # 20 batches: 10 key taps (6 events) + 10 touch strokes (1
 SCRIPT_REPORTS=50     # SYN_REPORTs in those: 10 x 2 + 10 x 3
 mkdir -p "$T" /run
 
-# ms since boot, for timings.
-ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
-
-# show FILE: a log into the console as INFO lines (on failures).
-show() { sed "s|^|INFO $(basename "$1"): |" "$1" | tail -n "${2:-40}"; }
-
-# ---- feeder on a fifo: feed_send CMD; feed_wait [SECONDS] -> 0 on OK -------
-mkfifo "$T/feeder.in"
-uinput-feeder --commands <"$T/feeder.in" >"$T/feeder.out" 2>"$T/feeder.err" &
-fpid=$!
-exec 3>"$T/feeder.in"
-answers=0
-
-feed_send() { echo "$*" >&3; answers=$((answers + 1)); }
-feed_wait() {
-    _i=$(( ${1:-30} * 20 ))
-    while [ "$_i" -gt 0 ]; do
-        if [ "$(grep -cE '^(OK|ERR) ' "$T/feeder.out")" -ge "$answers" ]; then
-            grep -E '^(OK|ERR) ' "$T/feeder.out" | tail -n 1 | grep -q '^OK '
-            return
-        fi
-        usleep 50000
-        _i=$((_i - 1))
-    done
-    echo "INFO feeder: no answer within ${1:-30} s"
-    return 1
-}
-feed() { feed_send "$1"; feed_wait "$2"; }
+# The feeder on a fifo (guest-lib.sh: feeder_start, feed, feed_send, feed_wait).
+feeder_start "$T"
+fpid=$FEED_PID
 
 # backend_has_node: the back end holds an fd on the live $ev node.
 backend_has_node() { ls -l "/proc/$bpid/fd" 2>/dev/null | grep -q " -> $ev\$"; }
 
-# wait_until SECONDS CMD...: poll CMD every 50 ms.
-wait_until() {
-    _i=$(( $1 * 20 )); shift
-    while [ "$_i" -gt 0 ]; do
-        "$@" && return 0
-        usleep 50000
-        _i=$((_i - 1))
-    done
-    return 1
-}
 not() { ! "$@"; }
 
 # ------------------------------------------------------------ the device ----
