@@ -66,11 +66,16 @@ static void vl_set_status(struct virtio_device *vdev, u8 status)
 	struct vl_dev *d = to_vl_dev(vdev);
 	struct virtio_loopback_event ev = { .handle = d->handle };
 	unsigned long flags;
+	bool failed;
 	u8 old;
 
 	spin_lock_irqsave(&d->config_lock, flags);
 	old = d->status;
+	/* The driver's status came from get_status(); keep what we add. */
+	if (d->failed)
+		status |= VIRTIO_CONFIG_S_NEEDS_RESET;
 	d->status = status;
+	failed = d->failed;
 	spin_unlock_irqrestore(&d->config_lock, flags);
 
 	if (READ_ONCE(d->removing))
@@ -80,7 +85,10 @@ static void vl_set_status(struct virtio_device *vdev, u8 status)
 		ev.u.features_ok.features = vdev->features;
 		vl_event_push(d->ctrl, &ev);
 	}
-	if ((status & ~old) & VIRTIO_CONFIG_S_DRIVER_OK) {
+	if (((status & ~old) & VIRTIO_CONFIG_S_DRIVER_OK) && failed) {
+		/* User space already gave up on it: no DRIVER_OK event. */
+		vl_dev_break(d);
+	} else if ((status & ~old) & VIRTIO_CONFIG_S_DRIVER_OK) {
 		unsigned int i;
 
 		/* Deliver what the back end signalled before DRIVER_OK. */
@@ -108,6 +116,8 @@ static void vl_reset(struct virtio_device *vdev)
 
 	spin_lock_irqsave(&d->config_lock, flags);
 	d->status = 0;
+	/* A reset ends FAIL_DEVICE's state; the driver may start again. */
+	d->failed = false;
 	spin_unlock_irqrestore(&d->config_lock, flags);
 	/* The back end must stop using the rings before the driver frees them. */
 	vl_sync_request(d, &ev, "reset");

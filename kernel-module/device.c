@@ -61,9 +61,11 @@ static void vl_dev_fail_inflight(struct vl_dev *d)
 	unsigned int i;
 
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 0, 0)
-	/* A sync-request timeout broke it: the module now answers instead. */
-	if (READ_ONCE(d->broken))
-		__virtio_unbreak_device(&d->vdev);
+	/*
+	 * A sync-request timeout or FAIL_DEVICE may have broken it: the
+	 * module now answers instead.
+	 */
+	__virtio_unbreak_device(&d->vdev);
 #endif
 	mutex_lock(&d->lock);
 	for (i = 0; i < d->num_queues; i++) {
@@ -115,6 +117,83 @@ void vl_dev_destroy(struct vl_dev *d)
 		put_device(&d->vdev.dev);	/* frees d */
 	}
 	device_unregister(&dma->dev);
+}
+
+/*
+ * User space failed the device (FAIL_DEVICE) and the driver has set
+ * DRIVER_OK: stop listening to the back end, fail what is queued and break
+ * the virtqueues, so that no request waits for a back end that will not
+ * serve it; then tell the driver (NEEDS_RESET is already in the status).
+ * Process context, d->lock not held.
+ *
+ * virtqueue_notify() skips a broken queue, so a request that a driver adds
+ * while the queues break would never reach vl_notify(). Drivers add buffers
+ * under a spinlock; after a grace period every add that passed the broken
+ * check has published its avail entry. Such stragglers make another round
+ * (unbreak, fail, break), a few at most.
+ *
+ * Before 6.0 the teardown could not unbreak the device again, so the queues
+ * stay unbroken and vl_notify() fails each new request instead.
+ */
+void vl_dev_break(struct vl_dev *d)
+{
+	unsigned int i, round;
+	bool again = false;
+
+	mutex_lock(&d->lock);
+	for (i = 0; i < d->num_queues; i++)
+		vl_call_disarm(&d->queues[i]);
+	for (round = 0; round < 4 && READ_ONCE(d->failed); round++) {
+		for (i = 0; i < d->num_queues; i++)
+			vl_queue_fail_pending(&d->queues[i]);
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 0, 0)
+		virtio_break_device(&d->vdev);
+		synchronize_rcu();
+		again = false;
+		for (i = 0; i < d->num_queues; i++)
+			again |= vl_queue_has_new(&d->queues[i]);
+		if (!again)
+			break;
+		__virtio_unbreak_device(&d->vdev);
+#else
+		break;
+#endif
+	}
+	mutex_unlock(&d->lock);
+	if (again)
+		dev_warn(&d->dma->dev, "requests still arriving on a failed device\n");
+	virtio_config_changed(&d->vdev);
+}
+
+int vl_ioctl_fail(struct vl_ctrl *ctrl, void __user *uarg)
+{
+	struct virtio_loopback_fail arg;
+	unsigned long flags;
+	struct vl_dev *d;
+	bool was, running;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	if (arg.reserved)
+		return -EINVAL;
+	d = vl_lookup(ctrl, arg.handle);
+	if (!d)
+		return -ENOENT;
+
+	spin_lock_irqsave(&d->config_lock, flags);
+	was = d->failed;
+	d->failed = true;
+	d->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
+	running = d->status & VIRTIO_CONFIG_S_DRIVER_OK;
+	spin_unlock_irqrestore(&d->config_lock, flags);
+	if (was)
+		return 0;
+	dev_warn(&d->dma->dev, "back end failed the device (%u)%s\n",
+		 arg.status, running ? "" : ", before DRIVER_OK");
+	/* Otherwise vl_set_status() breaks it at DRIVER_OK. */
+	if (running)
+		vl_dev_break(d);
+	return 0;
 }
 
 struct vl_dev *vl_lookup(struct vl_ctrl *ctrl, u32 handle)

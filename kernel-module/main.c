@@ -46,6 +46,9 @@ static long vl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case VIRTIO_LOOPBACK_IOC_EVENT_DONE:
 		ret = vl_ioctl_event_done(ctrl, uarg);
 		break;
+	case VIRTIO_LOOPBACK_IOC_FAIL_DEVICE:
+		ret = vl_ioctl_fail(ctrl, uarg);
+		break;
 	default:
 		ret = -ENOTTY;
 		break;
@@ -162,6 +165,7 @@ static int __init vl_init(void)
 	BUILD_BUG_ON(sizeof(struct virtio_loopback_config) != 32);
 	BUILD_BUG_ON(sizeof(struct virtio_loopback_event_done) != 24);
 	BUILD_BUG_ON(sizeof(struct virtio_loopback_event) != 128);
+	BUILD_BUG_ON(sizeof(struct virtio_loopback_fail) != 16);
 	return misc_register(&vl_misc);
 }
 

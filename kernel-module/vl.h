@@ -175,11 +175,13 @@ enum vl_sync_state {
  * @lock: protects the queues' @vq and call fields, and @reg_state.
  * @reg_state: enum vl_reg_state.
  * @register_work: registers @vdev after CREATE_DEVICE returned.
- * @config_lock: protects @config, @config_gen and @status; config reads may
- *	come from atomic context.
+ * @config_lock: protects @config, @config_gen, @status and @failed; config
+ *	reads may come from atomic context.
  * @config_size: bytes of @config in use.
  * @config_gen: bumped by every SET_CONFIG.
  * @status: virtio status byte.
+ * @failed: user space failed the device (FAIL_DEVICE) and the driver has
+ *	not reset it since: NEEDS_RESET is set, kicks fail what is queued.
  * @config: config space.
  * @sync_mutex: serialises sleeping synchronous requests (one in flight).
  * @sync_lock: protects @sync_state, @sync_seq, @sync_status, @removing and
@@ -205,10 +207,11 @@ struct vl_dev {
 	enum vl_reg_state reg_state;
 	struct work_struct register_work;
 
-	spinlock_t config_lock;		/* config, config_gen, status */
+	spinlock_t config_lock;		/* config, config_gen, status, failed */
 	u32 config_size;
 	u32 config_gen;
 	u8 status;
+	bool failed;
 	u8 config[VIRTIO_LOOPBACK_CONFIG_MAX];
 
 	struct mutex sync_mutex;	/* one sleeping request at a time */
@@ -279,6 +282,8 @@ void vl_kick_work(struct work_struct *work);
 void vl_call_deliver(struct vl_queue *q);
 void vl_call_disarm(struct vl_queue *q);
 void vl_queue_fail_pending(struct vl_queue *q);
+void vl_queue_fail_new(struct vl_queue *q);
+bool vl_queue_has_new(struct vl_queue *q);
 int vl_setup_vq(struct vl_dev *d, unsigned int index,
 		void (*callback)(struct virtqueue *vq), const char *name,
 		bool ctx, struct virtqueue **out);
@@ -296,5 +301,7 @@ void vl_dev_destroy(struct vl_dev *d);
 int vl_ioctl_create(struct vl_ctrl *ctrl,
 		    struct virtio_loopback_create __user *uarg);
 int vl_ioctl_destroy(struct vl_ctrl *ctrl, void __user *uarg);
+void vl_dev_break(struct vl_dev *d);
+int vl_ioctl_fail(struct vl_ctrl *ctrl, void __user *uarg);
 
 #endif /* VL_H */

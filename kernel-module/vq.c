@@ -10,13 +10,20 @@
 void vl_kick_work(struct work_struct *work)
 {
 	struct vl_queue *q = container_of(work, struct vl_queue, kick_work);
+	struct vl_dev *d = q->dev;
 	unsigned long flags;
 
-	/* The back end is gone: the module fails what the driver queued. */
-	if (READ_ONCE(q->dev->removing)) {
-		mutex_lock(&q->dev->lock);
-		vl_queue_fail_pending(q);
-		mutex_unlock(&q->dev->lock);
+	/*
+	 * The back end is gone, or failed the device: the module fails what
+	 * the driver queued.
+	 */
+	if (READ_ONCE(d->removing) || READ_ONCE(d->failed)) {
+		mutex_lock(&d->lock);
+		if (READ_ONCE(d->removing))
+			vl_queue_fail_pending(q);
+		else if (READ_ONCE(d->failed))
+			vl_queue_fail_new(q);
+		mutex_unlock(&d->lock);
 		return;
 	}
 
@@ -34,11 +41,12 @@ static bool vl_notify(struct virtqueue *vq)
 	unsigned long flags;
 
 	/*
-	 * During removal nobody serves the ring; fail the new buffers from
-	 * process context (the driver may hold its queue lock here, and the
-	 * completion runs its callback, which takes that lock).
+	 * During removal, or once user space failed the device, nobody serves
+	 * the ring; fail the new buffers from process context (the driver may
+	 * hold its queue lock here, and the completion runs its callback,
+	 * which takes that lock).
 	 */
-	if (READ_ONCE(q->dev->removing)) {
+	if (READ_ONCE(q->dev->removing) || READ_ONCE(q->dev->failed)) {
 		schedule_work(&q->kick_work);
 		return true;
 	}
@@ -109,7 +117,7 @@ static void vl_call_arm(struct vl_queue *q)
 	__poll_t events;
 
 	if (q->call_armed || !q->call_file || !q->vq ||
-	    READ_ONCE(q->dev->removing))
+	    READ_ONCE(q->dev->removing) || READ_ONCE(q->dev->failed))
 		return;
 	init_waitqueue_func_entry(&q->call_wait, vl_call_wakeup);
 	init_poll_funcptr(&q->call_pt, vl_call_queue_proc);
@@ -237,11 +245,59 @@ static bool vl_chain_scan(struct vl_dev *d, struct vring_desc *ring, u32 num,
  * broken queue), so the driver's callback runs here, with interrupts off as
  * in vl_call_deliver().
  */
-void vl_queue_fail_pending(struct vl_queue *q)
+/*
+ * The split ring of @q in the pool, or false (no virtqueue, no DRIVER_OK,
+ * a packed ring, or rings outside the pool). d->lock held.
+ */
+static bool vl_queue_rings(struct vl_queue *q, u32 *num,
+			   struct vring_desc **desc, struct vring_avail **avail,
+			   struct vring_used **used)
 {
 	struct vl_dev *d = q->dev;
 	struct vl_pool *pool = d->dma->pool;
 	struct virtqueue *vq = q->vq;
+
+	if (!vq || !vl_driver_ok(d))
+		return false;
+	if (virtio_has_feature(&d->vdev, VIRTIO_F_RING_PACKED)) {
+		dev_warn_once(&d->vdev.dev,
+			      "packed ring: in-flight buffers not failed\n");
+		return false;
+	}
+	*num = virtqueue_get_vring_size(vq);
+	*desc = vl_pool_ptr(pool, virtqueue_get_desc_addr(vq),
+			    array_size(*num, sizeof(**desc)));
+	*avail = vl_pool_ptr(pool, virtqueue_get_avail_addr(vq),
+			     struct_size(*avail, ring, *num));
+	*used = vl_pool_ptr(pool, virtqueue_get_used_addr(vq),
+			    struct_size(*used, ring, *num));
+	return *desc && *avail && *used;
+}
+
+/*
+ * The back end is gone (its control fd closed or DESTROY_DEVICE) or failed
+ * the device (FAIL_DEVICE): act as a device that fails every request still
+ * queued, so that drivers waiting for them (virtio_blk's del_gendisk has no
+ * timeout) get them back. d->lock held.
+ *
+ * Requests are chains with a driver-readable part; each is returned with
+ * used length 0. For virtio-blk the status byte is the last device-writable
+ * byte (virtio spec 5.2.6); it gets VIRTIO_BLK_S_IOERR in the pool, and the
+ * driver's unmap copies it back (bounce buffering), so the request fails with
+ * an I/O error. Other types see length 0, which drivers treat as "no data".
+ * Receive-only chains (rx, input events, entropy) stay queued: drivers
+ * reclaim them after reset (virtqueue_detach_unused_buf), and failing them
+ * would only make the driver refill and kick again.
+ *
+ * The chains not yet returned are taken to be avail positions from the used
+ * index on (a back end that completes in order, or has stopped; see
+ * README "Open"). The ring must not be broken (vring_interrupt ignores a
+ * broken queue), so the driver's callback runs here, with interrupts off as
+ * in vl_call_deliver().
+ */
+void vl_queue_fail_pending(struct vl_queue *q)
+{
+	struct vl_dev *d = q->dev;
 	struct vring_desc *desc;
 	struct vring_avail *avail;
 	struct vring_used *used;
@@ -249,23 +305,8 @@ void vl_queue_fail_pending(struct vl_queue *q)
 	unsigned long flags;
 	u32 num;
 
-	if (!vq || !vl_driver_ok(d))
+	if (!vl_queue_rings(q, &num, &desc, &avail, &used))
 		return;
-	if (virtio_has_feature(&d->vdev, VIRTIO_F_RING_PACKED)) {
-		dev_warn_once(&d->vdev.dev,
-			      "packed ring: in-flight buffers not failed\n");
-		return;
-	}
-	num = virtqueue_get_vring_size(vq);
-	desc = vl_pool_ptr(pool, virtqueue_get_desc_addr(vq),
-			   array_size(num, sizeof(*desc)));
-	avail = vl_pool_ptr(pool, virtqueue_get_avail_addr(vq),
-			    struct_size(avail, ring, num));
-	used = vl_pool_ptr(pool, virtqueue_get_used_addr(vq),
-			   struct_size(used, ring, num));
-	if (!desc || !avail || !used)
-		return;
-
 	if (!q->fail_started) {
 		q->fail_used = virtio16_to_cpu(&d->vdev, READ_ONCE(used->idx));
 		q->fail_avail = q->fail_used;
@@ -303,8 +344,38 @@ void vl_queue_fail_pending(struct vl_queue *q)
 	WRITE_ONCE(used->idx, cpu_to_virtio16(&d->vdev, q->fail_used));
 	dev_dbg(&d->vdev.dev, "queue %u: %u buffers failed\n", q->index, failed);
 	local_irq_save(flags);
-	vring_interrupt(0, vq);
+	vring_interrupt(0, q->vq);
 	local_irq_restore(flags);
+}
+
+/*
+ * Whether the driver made buffers available that vl_queue_fail_pending()
+ * has not looked at yet. d->lock held.
+ */
+bool vl_queue_has_new(struct vl_queue *q)
+{
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	u32 num;
+
+	if (!q->fail_started || !vl_queue_rings(q, &num, &desc, &avail, &used))
+		return false;
+	return virtio16_to_cpu(&q->dev->vdev, READ_ONCE(avail->idx)) !=
+	       q->fail_avail;
+}
+
+/*
+ * A kick on a failed device. Before 6.0 its queues are not broken (see
+ * vl_dev_break()): fail the new requests. From 6.0 on they are, and
+ * virtqueue_notify() does not even call vl_notify(); nothing to do.
+ * d->lock held.
+ */
+void vl_queue_fail_new(struct vl_queue *q)
+{
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 0, 0)
+	vl_queue_fail_pending(q);
+#endif
 }
 
 void vl_del_vqs(struct virtio_device *vdev)

@@ -6,8 +6,14 @@
 # bounce buffers, indirect descriptors and pool back-pressure; fsync sends
 # FLUSH. Then a back end that dies with O_DIRECT writes in flight: closing
 # its control fd must fail them (EIO) and remove the disk promptly.
+# Then FAIL_DEVICE: a back end that gives up with requests in flight, as
+# its answer to DRIVER_OK, and before DRIVER_OK (while answering the first
+# RESET): I/O must end with EIO at once while the disk stays, with
+# NEEDS_RESET (0x40) in the virtio status.
 # EXPECT: vb_insmod vb_disk vb_rw vb_backpressure vb_flush vb_remove
-# EXPECT: vb_dead_stall vb_dead_eio vb_dead_remove vb_rmmod vb_dmesg
+# EXPECT: vb_dead_stall vb_dead_eio vb_dead_remove
+# EXPECT: vb_fail_eio vb_fail_state vb_fail_new_io vb_fail_remove
+# EXPECT: vb_fail_at_driver_ok vb_fail_at_reset vb_rmmod vb_dmesg
 . /lib/guest-lib.sh
 
 dmesg -n 7 2>/dev/null
@@ -100,6 +106,96 @@ else
     pass vb_dead_remove "control fd closed and vda gone in $t0..$t1 s uptime: $(grep 'VL closed' /tmp/vbd.log)"
 fi
 dmesg | grep -E 'virtio|vda|I/O error' | tail -n 6 | sed 's/^/dmesg: /'
+
+# ---- FAIL_DEVICE with requests in flight: they fail, the disk stays
+# wait_gone PID TENTHS: wait for PID to exit; false if it is still running.
+wait_gone() {
+    _i=0
+    while kill -0 "$1" 2>/dev/null && [ $_i -lt "$2" ]; do usleep 100000; _i=$((_i + 1)); done
+    ! kill -0 "$1" 2>/dev/null
+}
+# vstatus: the virtio status byte of the (only) virtio device.
+vstatus() { cat /sys/bus/virtio/devices/*/status 2>/dev/null | head -n1; }
+# direct_read: one 4 KiB O_DIRECT read of vda, at most 5 s; prints dd's error.
+direct_read() {
+    dd if=/dev/vda of=/dev/null bs=4096 count=1 iflag=direct 2>/tmp/dr.err &
+    _p=$!
+    if wait_gone $_p 50; then
+        wait $_p
+        grep -i error /tmp/dr.err | head -n 1
+    else
+        kill -9 $_p 2>/dev/null
+        echo "dd still blocked after 5 s"
+    fi
+}
+/bin/vl-blk-test 120 40 >/tmp/vbf.log 2>&1 &
+pid=$!
+wait_for /sys/block/vda 20 && wait_for /dev/vda 5
+dd if=/dev/zero of=/dev/vda bs=65536 count=128 oflag=direct >/tmp/dd-fail.err 2>&1 &
+ddpid=$!
+i=0
+while ! grep -q 'VL stalled' /tmp/vbf.log && [ $i -lt 100 ]; do usleep 100000; i=$((i + 1)); done
+usleep 500000
+t0=$(cut -d' ' -f1 /proc/uptime)
+kill -USR1 $pid
+if wait_gone $ddpid 50; then
+    wait $ddpid
+    rc=$?
+    t1=$(cut -d' ' -f1 /proc/uptime)
+    if [ $rc -ne 0 ] && grep -qiE 'I/O error|Input/output error' /tmp/dd-fail.err; then
+        pass vb_fail_eio "dd exit $rc $t0..$t1 s after FAIL_DEVICE: $(grep -i error /tmp/dd-fail.err | head -n 1); $(grep FAIL_DEVICE /tmp/vbf.log)"
+    else
+        fail vb_fail_eio "dd exit $rc: $(cat /tmp/dd-fail.err); $(grep FAIL_DEVICE /tmp/vbf.log)"
+    fi
+else
+    fail vb_fail_eio "dd still blocked 5 s after FAIL_DEVICE; $(tail -n 2 /tmp/vbf.log)"
+    kill -9 $ddpid 2>/dev/null
+fi
+st=$(vstatus)
+msg=$(dmesg | grep 'back end failed the device' | tail -n 1)
+if [ -e /sys/block/vda ] && [ $(( ${st:-0} & 0x40 )) != 0 ] && [ -n "$msg" ]; then
+    pass vb_fail_state "vda stays, virtio status $st (NEEDS_RESET), dmesg: ${msg#*] }"
+else
+    fail vb_fail_state "vda $(ls /sys/block | tr '\n' ' ') status '$st' dmesg '$msg'"
+fi
+err=$(direct_read)
+case $err in
+    *[Ii]nput/output*|*I/O*) pass vb_fail_new_io "a new read fails at once: $err" ;;
+    *) fail vb_fail_new_io "new read: '$err'" ;;
+esac
+kill -TERM $pid
+if wait_gone $pid 100 && [ ! -e /sys/block/vda ]; then
+    pass vb_fail_remove "failed device removed on close: $(grep 'VL closed' /tmp/vbf.log)"
+else
+    fail vb_fail_remove "back end or vda left after close"
+fi
+
+# ---- FAIL_DEVICE as the answer to DRIVER_OK, and before it (at RESET)
+for at in driver_ok reset; do
+    VL_FAIL_AT=$at /bin/vl-blk-test 60 >/tmp/vbf-$at.log 2>&1 &
+    pid=$!
+    wait_for /sys/block/vda 20 && wait_for /dev/vda 5
+    st=$(vstatus)
+    err=$(direct_read)
+    kill -TERM $pid
+    gone=yes
+    wait_gone $pid 100 && [ ! -e /sys/block/vda ] || gone=no
+    dok=$(grep -c 'VL DRIVER_OK' /tmp/vbf-$at.log)
+    # Failed before DRIVER_OK, the device breaks when the driver sets
+    # DRIVER_OK, and no DRIVER_OK event is sent.
+    want_dok=1
+    [ $at = reset ] && want_dok=0
+    case $err in
+        *[Ii]nput/output*|*I/O*)
+            if [ $(( ${st:-0} & 0x40 )) != 0 ] && [ $gone = yes ] && [ "$dok" = $want_dok ]; then
+                pass vb_fail_at_$at "status $st, read: $err; removed on close; $(grep FAIL_DEVICE /tmp/vbf-$at.log)"
+            else
+                fail vb_fail_at_$at "status '$st' removed=$gone DRIVER_OK events=$dok; $(grep FAIL_DEVICE /tmp/vbf-$at.log)"
+            fi ;;
+        *) fail vb_fail_at_$at "read: '$err' status '$st'; $(tail -n 3 /tmp/vbf-$at.log)" ;;
+    esac
+done
+dmesg | grep -E 'failed the device|vda' | tail -n 6 | sed 's/^/dmesg: /'
 if rmmod virtio_loopback; then pass vb_rmmod; else fail vb_rmmod; fi
 if dmesg | grep -qE 'WARNING|BUG|Oops|Call Trace|refcount'; then
     dmesg | grep -E -A5 'WARNING|BUG|Oops|Call Trace|refcount' | head -n 40

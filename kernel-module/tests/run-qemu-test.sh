@@ -2,58 +2,53 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # Boot a Debian amd64 kernel in QEMU (TCG) with virtio_loopback.ko and the
-# static vl-{rng,input,blk}-test, and run guest-{rng,input,blk}.sh. Uses tests/qemu/lib.sh.
+# static test programs, one guest each: guest-rng.sh, guest-input.sh,
+# guest-blk.sh, guest-fuzz.sh and guest-churn.sh. Uses tests/qemu/lib.sh.
 #
 # Usage: run-qemu-test.sh [KERNELRELEASE]   (default: the newest 6.1 in /boot)
 # KERNELRELEASE is an installed kernel (/boot, /lib/modules) or one unpacked
 # by scripts/fetch-kernels.sh under .cache/kernels/<release>/root (amd64).
 # The module must be built for that kernel: out/modules/<release>/.
+# Environment: VL_GUESTS (default "rng input blk fuzz churn") picks guests;
+# VL_FUZZ_OPS and VL_FUZZ_SEED are passed to vl-fuzz.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO_ROOT=$(cd "$HERE/../.." && pwd)
 export QEMU_WORK_DIR=${QEMU_WORK_DIR:-/tmp/vl-qemu-work}
 # shellcheck source=../../tests/qemu/lib.sh
 . "$REPO_ROOT/tests/qemu/lib.sh"
-KERNELS_DIR=${KERNELS_DIR:-$REPO_ROOT/.cache/kernels}
-if [[ $# -gt 0 && ! -e /boot/vmlinuz-$1 && -d $KERNELS_DIR/$1/root ]]; then
-	# A fetched kernel: point lib.sh at its unpacked tree.
-	KVER=$1
-	KROOT=$KERNELS_DIR/$1/root
-	KERNEL=$KROOT/boot/vmlinuz-$KVER
-	[[ -e $KROOT/lib || ! -d $KROOT/usr/lib/modules ]] || ln -s usr/lib "$KROOT/lib"
-	MODDIR=$KROOT/lib/modules/$KVER
-	[[ -f $MODDIR/modules.dep ]] || depmod -b "$KROOT" "$KVER"
-	resolve_modules() {
-		local m
-		for m in "$@"; do
-			modprobe -d "$KROOT" -S "$KVER" --show-depends "$m" ||
-				die "module $m not found for $KVER"
-		done | awk '$1 == "insmod" && !seen[$2]++ { print $2 }'
-	}
-else
-	[[ $# -gt 0 ]] && export KERNEL_VERSION=$1
-	find_kernel
-fi
+[[ $# -gt 0 ]] && export KERNEL_VERSION=$1
+find_kernel
 ko=$REPO_ROOT/out/modules/$KVER/virtio_loopback.ko
 [[ -f $ko ]] || die "$ko missing: run kernel-module/scripts/build-all.sh"
-bin=$QEMU_WORK_DIR/vl-rng-test
-ibin=$QEMU_WORK_DIR/vl-input-test
-bbin=$QEMU_WORK_DIR/vl-blk-test
 mkdir -p "$QEMU_WORK_DIR"
 # build_kit wants executable inputs.
 cp "$ko" "$QEMU_WORK_DIR/virtio_loopback.ko"
 chmod +x "$QEMU_WORK_DIR/virtio_loopback.ko"
 ko=$QEMU_WORK_DIR/virtio_loopback.ko
-gcc -static -O2 -Wall -Wextra -Werror -I"$HERE/../include/uapi" \
-    -o "$bin" "$HERE/vl-rng-test.c"
-gcc -static -O2 -Wall -Wextra -Werror -I"$HERE/../include/uapi" \
-    -o "$ibin" "$HERE/vl-input-test.c"
-gcc -static -O2 -Wall -Wextra -Werror -I"$HERE/../include/uapi" \
-    -o "$bbin" "$HERE/vl-blk-test.c"
-GUEST_MODULES="virtio_rng" run_guest "vl-rng-$KVER" "$HERE/guest-rng.sh" \
-    "$bin:/bin/vl-rng-test" "$ko:/lib/modules/virtio_loopback.ko" || true
-GUEST_MODULES="virtio_input evdev" run_guest "vl-input-$KVER" "$HERE/guest-input.sh" \
-    "$ibin:/bin/vl-input-test" "$ko:/lib/modules/virtio_loopback.ko" || true
-GUEST_MODULES="virtio_blk" run_guest "vl-blk-$KVER" "$HERE/guest-blk.sh" \
-    "$bbin:/bin/vl-blk-test" "$ko:/lib/modules/virtio_loopback.ko" || true
+
+# The guest scripts' settings travel in a file next to the programs.
+printf 'VL_FUZZ_OPS=%s\nVL_FUZZ_SEED=%s\n' "${VL_FUZZ_OPS:-}" "${VL_FUZZ_SEED:-}" \
+	>"$QEMU_WORK_DIR/vl-test.env"
+chmod +x "$QEMU_WORK_DIR/vl-test.env"
+
+# guest NAME MODULES: build vl-NAME-test (or vl-NAME) and run guest-NAME.sh.
+guest() {
+	local name=$1 modules=$2 prog=vl-$1-test
+	[[ -f $HERE/$prog.c ]] || prog=vl-$1
+	gcc -static -O2 -Wall -Wextra -Werror -I"$HERE/../include/uapi" \
+		-o "$QEMU_WORK_DIR/$prog" "$HERE/$prog.c" "$HERE/vl-test-lib.c"
+	GUEST_MODULES=$modules run_guest "vl-$name-$KVER" "$HERE/guest-$name.sh" \
+		"$QEMU_WORK_DIR/$prog:/bin/$prog" "$ko:/lib/modules/virtio_loopback.ko" \
+		"$QEMU_WORK_DIR/vl-test.env:/etc/vl-test.env" || true
+}
+
+for g in ${VL_GUESTS:-rng input blk fuzz churn}; do
+	case $g in
+		rng|fuzz|churn) guest "$g" virtio_rng ;;
+		input) guest input "virtio_input evdev" ;;
+		blk) guest blk virtio_blk ;;
+		*) die "unknown guest $g" ;;
+	esac
+done
 summary

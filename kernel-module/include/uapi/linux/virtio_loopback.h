@@ -34,7 +34,9 @@
  *  5. VIRTIO_LOOPBACK_IOC_SET_CONFIG pushes new config space bytes (for
  *     example after VHOST_USER_SLAVE_CONFIG_CHANGE_MSG), optionally
  *     notifying the driver.
- *  6. VIRTIO_LOOPBACK_IOC_DESTROY_DEVICE, or close() of the control fd,
+ *  6. VIRTIO_LOOPBACK_IOC_FAIL_DEVICE: the back end cannot run the device;
+ *     the driver's requests fail instead of waiting.
+ *  7. VIRTIO_LOOPBACK_IOC_DESTROY_DEVICE, or close() of the control fd,
  *     removes the device(s): in-flight requests fail, nothing leaks. The pool
  *     memory lives until the last pool fd and mapping is gone.
  */
@@ -244,6 +246,20 @@ struct virtio_loopback_event_done {
 	__u64 reserved;
 };
 
+/**
+ * struct virtio_loopback_fail - VIRTIO_LOOPBACK_IOC_FAIL_DEVICE argument
+ * @handle: in: the device.
+ * @status: in: why, as a positive errno value (for example EIO); logged.
+ * @reserved: in: must be zero.
+ *
+ * Struct size: 16 bytes.
+ */
+struct virtio_loopback_fail {
+	__u32 handle;
+	__u32 status;
+	__u64 reserved;
+};
+
 /* virtio_loopback_event.type */
 #define VIRTIO_LOOPBACK_EVENT_FEATURES_OK	1
 #define VIRTIO_LOOPBACK_EVENT_DRIVER_OK		2
@@ -274,6 +290,11 @@ struct virtio_loopback_event_done {
  *	parameter sync_timeout_ms (default 2000); after a timeout the device
  *	is marked broken.
  * @u.raw: the payload as raw words.
+ *
+ * DRIVER_OK needs no reply. A back end that cannot run the device (it
+ * refused the features or the rings) says so with
+ * VIRTIO_LOOPBACK_IOC_FAIL_DEVICE rather than by silence, which would leave
+ * the driver's requests waiting.
  *
  * RESET: the driver reset the device; stop the back end's rings
  * (VHOST_USER_GET_VRING_BASE), then reply with EVENT_DONE. The driver waits
@@ -380,5 +401,30 @@ struct virtio_loopback_event {
  */
 #define VIRTIO_LOOPBACK_IOC_EVENT_DONE \
 	_IOW(VIRTIO_LOOPBACK_IOC_MAGIC, 0x06, struct virtio_loopback_event_done)
+
+/*
+ * FAIL_DEVICE: caller fills all fields. The back end cannot run the device:
+ * it refused the features or the rings at DRIVER_OK, or it is gone for good.
+ * The module
+ *  - sets VIRTIO_CONFIG_S_NEEDS_RESET in the device status and sends the
+ *    driver a config-change interrupt (virtio_config_changed());
+ *  - stops watching the call eventfds and no longer signals the kick
+ *    eventfds (the back end must have stopped using the rings);
+ *  - fails the requests queued on the split rings as DESTROY_DEVICE does
+ *    (used length 0; virtio-blk: VIRTIO_BLK_S_IOERR), so I/O in flight ends
+ *    with an error instead of waiting; receive-only buffers stay queued;
+ *  - breaks the virtqueues (virtio_break_device()): new requests fail at
+ *    once. Kernels before 6.0, which cannot unbreak a device for its
+ *    teardown, keep the virtqueues unbroken and fail each new request from
+ *    the kick instead.
+ * Before DRIVER_OK, the device enters that state when the driver sets
+ * DRIVER_OK, and no DRIVER_OK event is sent. The state ends with the
+ * driver's next reset (a RESET event): the driver may bring the device up
+ * again. A second call while failed does nothing. Added after the first
+ * release of API version 1: a module without it returns -ENOTTY.
+ * Errors: -EFAULT, -EINVAL (reserved not zero), -ENOENT (unknown handle).
+ */
+#define VIRTIO_LOOPBACK_IOC_FAIL_DEVICE \
+	_IOW(VIRTIO_LOOPBACK_IOC_MAGIC, 0x07, struct virtio_loopback_fail)
 
 #endif /* _UAPI_LINUX_VIRTIO_LOOPBACK_H */
