@@ -70,11 +70,13 @@ now_ms() { date +%s%3N; }
 # $KERNELS_DIR/<release>/root (default .cache/kernels).
 find_kernel() {
     KROOT=
+    KARCH=amd64
     if [[ -n ${KERNEL_VERSION:-} ]]; then
         KVER=$KERNEL_VERSION
         local fetched=${KERNELS_DIR:-$REPO_ROOT/.cache/kernels}/$KVER/root
         if [[ ! -e /boot/vmlinuz-$KVER && -d $fetched ]]; then
             KROOT=$fetched
+            KARCH=$(cat "$fetched/../arch" 2>/dev/null || echo amd64)
             # Newer Debian images ship /usr/lib/modules only.
             [[ -e $KROOT/lib || ! -d $KROOT/usr/lib/modules ]] || ln -s usr/lib "$KROOT/lib"
             [[ -f $KROOT/lib/modules/$KVER/modules.dep ]] || depmod -b "$KROOT" "$KVER"
@@ -87,6 +89,8 @@ find_kernel() {
     fi
     KERNEL=$KROOT/boot/vmlinuz-$KVER
     MODDIR=$KROOT/lib/modules/$KVER
+    # An arm64 guest needs the arm64 busybox and glibc for its user space.
+    [[ $KARCH != arm64 ]] || fetch_arm64_kit
     [[ -r $KERNEL ]] || die "$KERNEL missing or unreadable (fetch it: kernel-module/scripts/fetch-kernels.sh)"
     [[ -f $MODDIR/modules.dep ]] || die "$MODDIR/modules.dep missing"
 }
@@ -116,6 +120,10 @@ copy_with_libs() {
     mkdir -p "$root$(dirname "$dest")"
     cp -L "$src" "$root$dest"
     chmod +x "$root$dest"
+    if file -bL "$src" | grep -q 'ARM aarch64.*dynamically'; then
+        copy_arm64_runtime "$root"
+        return 0
+    fi
     # ldd prints "name => /path (addr)" or "/path (addr)"; static files none.
     for lib in $(ldd "$src" 2>/dev/null | awk '/=>/ { print $3; next } /^\t\// { print $1 }'); do
         [[ -e $root$lib ]] && continue
@@ -135,6 +143,9 @@ build_kit() {
     local busybox
     busybox=$(command -v busybox) || die "busybox missing; run 'make deps' (busybox-static)"
     ldd "$busybox" >/dev/null 2>&1 && die "$busybox is dynamic; install busybox-static"
+    # The host's busybox-static lists the applets; an arm64 guest runs the arm64 build.
+    local guest_busybox=$busybox
+    [[ ${KARCH:-amd64} != arm64 ]] || guest_busybox=$ARM64_ROOT/bin/busybox
 
     local modules spec src
     modules=$(resolve_modules $GUEST_MODULES)
@@ -147,7 +158,7 @@ build_kit() {
     local key
     key=$( {
         echo "kver $KVER"
-        echo "busybox $(file_key "$busybox")"
+        echo "busybox $(file_key "$guest_busybox")"
         echo "init $(file_key "$QEMU_LIB_DIR/lib.sh")"
         echo "guestlib $(file_key "$QEMU_LIB_DIR/guest/guest-lib.sh")"
         echo "script $(file_key "$script")"
@@ -167,7 +178,7 @@ build_kit() {
     mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,mnt,etc,run,root,lib/modules/"$KVER"}
 
     # busybox and its applets as symlinks.
-    cp "$busybox" "$root/bin/busybox"
+    cp "$guest_busybox" "$root/bin/busybox"
     local applet
     for applet in $("$busybox" --list); do
         [[ -e $root/bin/$applet ]] || ln -s busybox "$root/bin/$applet"
@@ -252,14 +263,19 @@ clean_console() { sed -u -e 's/\r//g' -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1
 run_qemu() {
     local initrd=$1 logf=$2 rc=0
     [[ -n ${KVER:-} ]] || find_kernel
-    local mem=${GUEST_MEM}M
+    local mem=${GUEST_MEM}M console=ttyS0
+    local -a machine=(qemu-system-x86_64 -accel tcg)
+    if [[ ${KARCH:-amd64} == arm64 ]]; then
+        machine=(qemu-system-aarch64 -accel tcg -M virt -cpu cortex-a57)
+        console=ttyAMA0
+    fi
     local -a cmd=(timeout --kill-after=10 "$GUEST_TIMEOUT"
-        qemu-system-x86_64 -accel tcg -m "$mem" -smp "$GUEST_SMP"
+        "${machine[@]}" -m "$mem" -smp "$GUEST_SMP"
         -nographic -no-reboot -nodefaults -serial stdio
         -object "memory-backend-memfd,id=mem,size=$mem,share=on"
         -numa node,memdev=mem
         -kernel "$KERNEL" -initrd "$initrd"
-        -append "console=ttyS0 quiet panic=-1 ${GUEST_APPEND:-}"
+        -append "console=$console quiet panic=-1 ${GUEST_APPEND:-}"
         "${GUEST_QEMU_ARGS[@]}")
     mkdir -p "$(dirname "$logf")"
     echo "${cmd[*]}" >"$logf.cmd"
@@ -550,51 +566,38 @@ arm64_paths() {
     ARM64_HEADERS=$ARM64_ROOT/usr/src/linux-headers-$ARM64_KVER
 }
 
+# copy_arm64_runtime ROOT: the arm64 glibc, libgcc_s and libstdc++ that our
+# aarch64 programs need (host ldd cannot read them, so the whole small set).
+copy_arm64_runtime() {
+    local root=$1 f multi=lib/aarch64-linux-gnu
+    [[ -e $root/lib/ld-linux-aarch64.so.1 ]] && return 0
+    mkdir -p "$root/$multi"
+    cp -L "$ARM64_ROOT/$multi/ld-linux-aarch64.so.1" "$root/lib/"
+    for f in libc.so.6 libm.so.6 libgcc_s.so.1 libdl.so.2 libpthread.so.0 librt.so.1; do
+        cp -L "$ARM64_ROOT/$multi/$f" "$root/$multi/"
+    done
+    cp -L "$ARM64_ROOT"/usr/$multi/libstdc++.so.6 "$root/$multi/"
+}
+
+# use_arm64_kernel: point find_kernel's variables at the downloaded arm64
+# kernel (fetch_arm64_kit), for build_kit/run_qemu/run_guest.
+use_arm64_kernel() {
+    fetch_arm64_kit
+    KARCH=arm64
+    KVER=$ARM64_KVER
+    KROOT=$ARM64_ROOT
+    KERNEL=$ARM64_KERNEL
+    MODDIR=$ARM64_MODDIR
+    [[ -f $MODDIR/modules.dep ]] || depmod -b "$KROOT" "$KVER"
+}
+
 # boot_arm64 [GUEST_SCRIPT [FILE...]]: boot the arm64 kernel in
-# qemu-system-aarch64 -M virt (TCG) with a busybox initramfs that runs
-# GUEST_SCRIPT (default: print uname -m). FILEs (aarch64 binaries, e.g.
-# out/linux-arm64/*) go to /bin with the arm64 glibc, libgcc_s and libstdc++
-# (host ldd cannot read them, so the whole small set is copied).
-# Log: $QEMU_WORK_DIR/arm64.log. Checks like run_guest.
+# qemu-system-aarch64 -M virt (TCG) with a busybox kit that runs
+# GUEST_SCRIPT (default: print uname -m) and holds FILEs (aarch64 binaries,
+# e.g. out/linux-arm64/*, in /bin). Log: $QEMU_WORK_DIR/arm64.log.
 boot_arm64() {
     local script=${1:-$QEMU_LIB_DIR/guest/arm64-smoke.sh}
     [[ $# -gt 0 ]] && shift
-    fetch_arm64_kit
-    local root kit=$QEMU_CACHE_DIR/kits/arm64.cpio.gz f
-    root=$(mktemp -d)
-    mkdir -p "$root"/{bin,dev,proc,sys,tmp,mnt,etc,lib}
-    cp "$ARM64_ROOT/bin/busybox" "$root/bin/busybox"
-    local applet
-    # The host busybox-static is the same version; its list names the applets.
-    for applet in $(busybox --list); do
-        [[ -e $root/bin/$applet ]] || ln -s busybox "$root/bin/$applet"
-    done
-    : >"$root/etc/modules.order"
-    if [[ $# -gt 0 ]]; then
-        local multi=lib/aarch64-linux-gnu
-        mkdir -p "$root/$multi"
-        cp -L "$ARM64_ROOT/$multi/ld-linux-aarch64.so.1" "$root/lib/"
-        for f in libc.so.6 libm.so.6 libgcc_s.so.1 libdl.so.2 libpthread.so.0 librt.so.1; do
-            cp -L "$ARM64_ROOT/$multi/$f" "$root/$multi/"
-        done
-        cp -L "$ARM64_ROOT"/usr/$multi/libstdc++.so.6 "$root/$multi/"
-        for f in "$@"; do cp -L "$f" "$root/bin/"; done
-    fi
-    cp "$QEMU_LIB_DIR/guest/guest-lib.sh" "$root/lib/guest-lib.sh"
-    cp "$script" "$root/guest.sh"
-    write_init "$root"
-    mkdir -p "$(dirname "$kit")"
-    (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) | gzip -1 >"$kit"
-    rm -rf "$root"
-    local logf=$QEMU_WORK_DIR/arm64.log rc=0 t0
-    mkdir -p "$QEMU_WORK_DIR"
-    t0=$(now_ms)
-    timeout --kill-after=10 "$GUEST_TIMEOUT" qemu-system-aarch64 -M virt -cpu cortex-a57 \
-        -m 1024 -smp "$GUEST_SMP" -nographic -no-reboot \
-        -kernel "$ARM64_KERNEL" -initrd "$kit" \
-        -append "console=ttyAMA0 quiet panic=-1" </dev/null 2>&1 | clean_console >"$logf" || rc=${PIPESTATUS[0]}
-    log "arm64: qemu rc $rc, $(( $(now_ms) - t0 )) ms"
-    local -a expect
-    mapfile -t expect < <(expected_results "$script")
-    check_log arm64 "$logf" "$rc" "${expect[@]}"
+    use_arm64_kernel
+    GUEST_MODULES="${GUEST_MODULES_ARM64:-}" GUEST_MEM=1024 run_guest arm64 "$script" "$@"
 }
