@@ -6,13 +6,16 @@
 #                   linux-arm64 into out/<rid>/
 #   make test       unit + integration tests (dotnet test), then the QEMU
 #                   guest tests against our back ends
-#   make demo       boot a QEMU guest whose virtio-rng and virtio-blk are
-#                   served by our back ends and show what the guest saw
+#   make demo       the main job: build everything, boot a QEMU guest whose
+#                   own virtio_rng, virtio_blk and virtio_input drivers are
+#                   served by our back ends through virtio_loopback.ko and
+#                   the adapter, and print what each device did
 #   make deps       install the Debian packages the build and tests need
 #   make clean      remove build output, test results and the QEMU cache
 #
 # Extra targets:
-#   make vm-test          only the QEMU guest tests (tests/qemu/run-vm-tests.sh)
+#   make demo-vm          the VM path: QEMU's vhost-user front end on our back ends
+#   make vm-test          only the QEMU guest tests (tests/qemu/run-*.sh)
 #   make vm-test-qsd      the same guest tests with Debian's qemu-storage-daemon
 #                         as the vhost-user-blk back end (harness reference run)
 #   make module           build kernel-module/ against the Debian 6.1 amd64
@@ -61,7 +64,7 @@ SOURCES := $(shell find src tests/tools tests/TestDriver -type f \( -name '*.cs'
 
 BINARIES := $(foreach r,$(RIDS),$(foreach p,$(PROGRAMS) $(TOOLS_PRESENT),$(OUT)/$(r)/$(p)))
 
-.PHONY: all test dotnet-test vm-test vm-test-qsd demo deps arm64-smoke clean module yocto-test
+.PHONY: all test dotnet-test vm-test vm-test-qsd demo demo-vm deps arm64-smoke clean module yocto-test
 # dotnet builds of programs that share library projects must not overlap.
 .NOTPARALLEL:
 
@@ -122,13 +125,15 @@ dotnet-test:
 
 # The guest tests: rng + blk under QEMU vhost-user (and blk's discard, write
 # zeroes, cache mode, live resize, and a back end killed and restarted under
-# I/O), input inside a guest, and
-# the arm64 programs inside an aarch64 guest, and the guest kernel's own
-# virtio_rng and virtio_blk through virtio_loopback.ko and the adapter.
+# I/O), input inside a guest, the arm64 programs inside an aarch64 guest,
+# and the loopback: the guest kernel's own virtio_rng, virtio_blk and
+# virtio_input through virtio_loopback.ko and the adapter, with our back ends
+# and qemu-storage-daemon, under faults, on Debian 5.10/6.1/6.12 amd64 and
+# 6.1 arm64 (tests/qemu/run-loopback-kernels.sh, one summary per kernel).
 VM_SUMMARIES := tests/qemu/work/vm-tests/summary tests/qemu/work/blk-features/summary \
 	tests/qemu/work/blk-restart/summary \
 	tests/qemu/work/input-test/summary tests/qemu/work/arm64-test/summary \
-	tests/qemu/work/loopback/summary
+	tests/qemu/work/loopback-*/summary
 vm-test: $(BINARIES) $(MODULE_KO)
 	@rc=0; \
 	tests/qemu/run-vm-tests.sh || rc=1; \
@@ -136,7 +141,7 @@ vm-test: $(BINARIES) $(MODULE_KO)
 	tests/qemu/run-blk-restart-test.sh || rc=1; \
 	tests/qemu/run-input-test.sh || rc=1; \
 	tests/qemu/run-arm64-test.sh || rc=1; \
-	tests/qemu/run-loopback-test.sh rng blk || rc=1; \
+	tests/qemu/run-loopback-kernels.sh || rc=1; \
 	exit $$rc
 
 # The Yocto/AGL layer checks CI can run (the BitBake parse itself is manual:
@@ -148,8 +153,11 @@ yocto-test:
 vm-test-qsd:
 	BLK_BACKEND=qsd tests/qemu/run-vm-tests.sh
 
-demo: deps all
+demo: deps all $(MODULE_KO)
 	tests/qemu/demo.sh
+
+demo-vm: deps all
+	tests/qemu/demo-vm.sh
 
 arm64-smoke:
 	bash -c '. tests/qemu/lib.sh && boot_arm64 && summary'

@@ -12,7 +12,8 @@
 #   faults   back end killed under write/verify, adapter killed, adapter
 #            create/destroy churn (guest/loopback-faults.sh)
 #
-# Environment: KERNEL_VERSION (an installed amd64 kernel or one fetched by
+# Environment: LB_CHURN (adapter create/destroy cycles in "faults", default
+# 100), KERNEL_VERSION (an installed amd64 kernel or one fetched by
 # kernel-module/scripts/fetch-kernels.sh; default the host's 6.1), BIN_DIR
 # (default out/linux-x64), MODULE (default out/modules/<kver>/virtio_loopback.ko),
 # plus the lib.sh knobs. Results: tests/qemu/work/loopback-<kver>/summary.
@@ -37,6 +38,9 @@ bins() {
         echo "$BIN_DIR/$p:/bin/$p"
     done
 }
+
+# The guest reads its knobs from the kernel command line.
+export GUEST_APPEND="${GUEST_APPEND:-} lbchurn=${LB_CHURN:-100}"
 
 rc=0
 tests=("$@")

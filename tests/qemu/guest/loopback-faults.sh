@@ -8,7 +8,8 @@
 #     from the pool; zero I/O errors, zero mismatches, every chunk re-verified.
 #  2. The adapter SIGKILLed with reads in flight: the module removes the
 #     disk, the reader gets an error instead of hanging, rmmod succeeds.
-#  3. 100 adapter runs creating and destroying an rng device that virtio_rng
+#  3. 100 adapter runs (lbchurn=N on the kernel command line) creating and
+#     destroying an rng device that virtio_rng
 #     binds to and reads from: no leak in /proc/meminfo (Slab, SUnreclaim,
 #     MemAvailable) beyond a small bound, nothing left behind.
 #
@@ -111,24 +112,26 @@ cycle() {
 }
 not_rng_listed() { ! grep -q virtio_rng /sys/class/misc/hw_random/rng_available; }
 echo virtio_rng >/sys/class/misc/hw_random/rng_current 2>/dev/null
+CHURN=$(sed -n 's/.*lbchurn=\([0-9]*\).*/\1/p' /proc/cmdline)
+CHURN=${CHURN:-100}
 meminfo() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
 i=0; while [ $i -lt 5 ]; do cycle; i=$((i + 1)); done    # warm-up: caches reach their size
 sync; echo 3 >/proc/sys/vm/drop_caches; usleep 500000
 slab0=$(meminfo Slab); sunr0=$(meminfo SUnreclaim); avail0=$(meminfo MemAvailable)
 t0=$(ms); ok=0; i=0
-while [ $i -lt 100 ]; do cycle && ok=$((ok + 1)); i=$((i + 1)); done
+while [ $i -lt $CHURN ]; do cycle && ok=$((ok + 1)); i=$((i + 1)); done
 t1=$(ms)
 sync; echo 3 >/proc/sys/vm/drop_caches; usleep 500000
 slab1=$(meminfo Slab); sunr1=$(meminfo SUnreclaim); avail1=$(meminfo MemAvailable)
-if [ $ok = 100 ]; then pass lb_churn_cycles "100 create/bind/read/destroy cycles in $((t1 - t0)) ms ($(( (t1 - t0) / 100 )) ms each)"
-else fail lb_churn_cycles "$ok of 100 cycles"; tail -n 10 $T/churn.log; fi
+if [ $ok = $CHURN ]; then pass lb_churn_cycles "$CHURN create/bind/read/destroy cycles in $((t1 - t0)) ms ($(( (t1 - t0) / CHURN )) ms each)"
+else fail lb_churn_cycles "$ok of $CHURN cycles"; tail -n 10 $T/churn.log; fi
 dslab=$((slab1 - slab0)); dsunr=$((sunr1 - sunr0)); davail=$((avail0 - avail1))
 data churn_slab_kb $dslab
 data churn_sunreclaim_kb $dsunr
 data churn_memavailable_drop_kb $davail
 # 100 cycles that leak even one 512-byte object each would add 50 kB of unreclaimable slab.
 if [ $dsunr -lt 64 ] && [ $davail -lt 2048 ]; then
-    pass lb_churn_leak "after 100 cycles: SUnreclaim ${dsunr} kB, Slab ${dslab} kB, MemAvailable -${davail} kB"
+    pass lb_churn_leak "after $CHURN cycles: SUnreclaim ${dsunr} kB, Slab ${dslab} kB, MemAvailable -${davail} kB"
 else
     fail lb_churn_leak "SUnreclaim ${dsunr} kB, Slab ${dslab} kB, MemAvailable -${davail} kB"
 fi

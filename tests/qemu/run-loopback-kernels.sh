@@ -1,0 +1,29 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# The loopback tests on every kernel: the host's Debian 6.1 amd64 kernel gets
+# all of run-loopback-test.sh (all, qsd, faults with 100 churn cycles); each
+# kernel fetched by kernel-module/scripts/fetch-kernels.sh (Debian 5.10 and
+# 6.12 amd64, 6.1 arm64 under qemu-system-aarch64 -M virt with the arm64
+# programs) gets "all" and "faults" with LB_CHURN (default 20) cycles. The
+# module is built for each with kernel-module/scripts/build-all.sh (W=1).
+# Summaries: tests/qemu/work/loopback-<kernelrelease>/summary.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO_ROOT=$(cd "$HERE/../.." && pwd)
+KERNELS_DIR=${KERNELS_DIR:-$REPO_ROOT/.cache/kernels}
+export KERNELS_DIR
+
+rm -rf "$REPO_ROOT"/tests/qemu/work/loopback-*
+"$REPO_ROOT/kernel-module/scripts/fetch-kernels.sh"
+rc=0
+"$HERE/run-loopback-test.sh" all qsd faults || rc=1
+for dir in "$KERNELS_DIR"/*/; do
+    rel=$(basename "$dir")
+    [[ -f $dir/arch && -e $dir/root/boot/vmlinuz-$rel ]] || continue
+    OUT_DIR=$REPO_ROOT/out/modules "$REPO_ROOT/kernel-module/scripts/build-all.sh" "$dir/build" || { rc=1; continue; }
+    bin=$REPO_ROOT/out/linux-x64
+    [[ $(cat "$dir/arch") == arm64 ]] && bin=$REPO_ROOT/out/linux-arm64
+    KERNEL_VERSION=$rel BIN_DIR=$bin LB_CHURN=${LB_CHURN:-20} "$HERE/run-loopback-test.sh" all faults || rc=1
+done
+exit $rc
