@@ -14,10 +14,14 @@
 # Input checks compare the two evdev nodes with evdev-inspect: the same name,
 # ids, properties, event bits and ABS ranges; the feeder's 170 script events
 # arrive on eventM unchanged and in order; an EV_LED written to eventM reaches
-# the uinput device (virtio statusq). Then SIGTERM: all four devices go, the
+# the uinput device (virtio statusq). The 16 MiB image grown to 24 MiB plus
+# SIGHUP reaches the driver as a config change (CONFIG_CHANGE_MSG); unbinding
+# and rebinding virtio_blk resets and re-initialises the device, whose data
+# is still there. Then SIGTERM: all four devices go, the
 # back ends stay up, rmmod succeeds. /init fails the run on kernel warnings.
 #
 # EXPECT: lb_insmod lb_bad_args lb_bind_all lb_rng lb_vda_fs lb_vdb_raw
+# EXPECT: lb_blk_resize lb_blk_rebind
 # EXPECT: lb_input_desc lb_input_events lb_input_led lb_blk_queue
 # EXPECT: lb_adapter_sigterm lb_devices_gone lb_backends_alive lb_rmmod
 . /lib/guest-lib.sh
@@ -93,6 +97,28 @@ done
 rng_check lb_rng
 blk_fs_check lb_vda_fs "${vda:-/dev/vda}"
 blk_raw_check lb_vdb_raw "${vdb:-/dev/vdb}"
+
+# Resize: the back end tells the adapter, the adapter the module, the module the driver.
+truncate -s 24M $T/disk1.img
+kill -HUP $b1pid
+if wait_until 20 blk_by_sectors 49152 >/dev/null; then
+    pass lb_blk_resize "$(blk_by_sectors 49152) grew from 32768 to 49152 sectors after SIGHUP (config change through the loopback)"
+else
+    fail lb_blk_resize "size still $(cat /sys/block/${vdb#/dev/}/size 2>/dev/null)"; show $T/adapter.log 10
+fi
+
+# Driver reset and re-initialisation: unbind and rebind virtio_blk from the 24 MiB disk.
+vdev=$(basename "$(readlink -f /sys/block/${vdb#/dev/}/device)")
+rawsum=$(sha /tmp/raw.lb_vdb_raw)
+if echo "$vdev" >/sys/bus/virtio/drivers/virtio_blk/unbind && wait_until 10 not_there /sys/block/${vdb#/dev/} \
+    && echo "$vdev" >/sys/bus/virtio/drivers/virtio_blk/bind && wait_until 20 blk_by_sectors 49152 >/dev/null; then
+    vdb=$(blk_by_sectors 49152)
+    got=$(dd if="$vdb" bs=64k skip=64 count=64 iflag=direct 2>/dev/null | sha256sum | cut -d' ' -f1)
+    if [ "$got" = "$rawsum" ]; then pass lb_blk_rebind "$vdev unbound and rebound (reset, re-init): $vdb reads back the earlier 4 MiB"
+    else fail lb_blk_rebind "after rebind: want $rawsum got $got"; fi
+else
+    fail lb_blk_rebind "unbind/bind of $vdev failed"; show $T/adapter.log 20
+fi
 
 # ---- input ---------------------------------------------------------------------
 evdev-inspect describe "$src" >$T/desc.src 2>&1
