@@ -142,4 +142,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 94, Level = LogLevel.Warning, Message = "vring {Index}: the device left {Count} fds registered after Stop; removed")]
     public static partial void DeviceFdsLeftOver(ILogger logger, int index, int count);
+
+    [LoggerMessage(EventId = 95, Level = LogLevel.Information, Message = "STATS allocated_bytes={Allocated} gc0={Gen0} gc1={Gen1} gc2={Gen2}")]
+    internal static partial void Statistics(ILogger logger, long allocated, int gen0, int gen1, int gen2);
 }

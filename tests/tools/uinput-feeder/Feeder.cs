@@ -3,6 +3,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Threading;
+using VirtioLoopback.Sys;
 
 namespace VirtioLoopback.Tools.UInputFeeder;
 
@@ -142,6 +143,60 @@ internal sealed class Feeder : IDisposable
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Input latency: writes ABS_X + SYN_REPORT to the uinput device <paramref name="count"/> times,
+    /// alternating two far-apart values (so no fuzz filter swallows them), and times each until the
+    /// SYN_REPORT after that ABS_X arrives on <paramref name="targetPath"/> (for example the
+    /// virtio-input node that mirrors this device). Prints "LATENCY_US count p50 p99 max mean".
+    /// </summary>
+    public void Latency(string targetPath, int count, int timeoutMs)
+    {
+        UInputDevice device = Require();
+        using FileDescriptor fd = UInputDevice.OpenNode(targetPath);
+        using Epoll epoll = Epoll.Create();
+        epoll.Add(fd, EpollEvents.In, 0);
+        device.Write([new InputEvent(InputCodes.EvAbs, InputCodes.AbsX, 2222), new InputEvent(InputCodes.EvSyn, InputCodes.SynReport, 0)]);
+        Thread.Sleep(200);
+        while (UInputDevice.ReadEvents(fd, epoll, 0, "read(target)").Count > 0)
+        {
+        }
+
+        double[] samples = new double[count];
+        for (int i = 0; i < count; i++)
+        {
+            int value = i % 2 == 0 ? 1000 : 3000;
+            long start = Stopwatch.GetTimestamp();
+            device.Write([new InputEvent(InputCodes.EvAbs, InputCodes.AbsX, value), new InputEvent(InputCodes.EvSyn, InputCodes.SynReport, 0)]);
+            bool seen = false, done = false;
+            while (!done)
+            {
+                List<InputEvent> events = UInputDevice.ReadEvents(fd, epoll, timeoutMs, "read(target)");
+                if (events.Count == 0)
+                {
+                    throw new FeederException($"event {i} (ABS_X {value}) did not reach {targetPath} within {timeoutMs} ms");
+                }
+
+                foreach (InputEvent e in events)
+                {
+                    seen |= e.Type == InputCodes.EvAbs && e.Code == InputCodes.AbsX && e.Value == value;
+                    done |= seen && e.Type == InputCodes.EvSyn;
+                }
+            }
+
+            samples[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+        }
+
+        Array.Sort(samples);
+        double mean = 0;
+        foreach (double s in samples)
+        {
+            mean += s / count;
+        }
+
+        Console.WriteLine(FormattableString.Invariant(
+            $"LATENCY_US {count} {samples[count / 2]:F0} {samples[Math.Min(count - 1, (int)(count * 0.99))]:F0} {samples[^1]:F0} {mean:F0}"));
     }
 
     public void Dispose()

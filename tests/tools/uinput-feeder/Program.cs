@@ -20,7 +20,8 @@
 //   --wait-file PATH         wait (--timeout-ms) until PATH exists
 //   --commands               read commands from stdin until EOF or "quit", one per line:
 //                            create | destroy | script [BATCHES] | emit T C V | syn |
-//                            expect-led C V [TIMEOUT_MS] | hold MS | sleep MS | recreate MS | quit
+//                            expect-led C V [TIMEOUT_MS] | hold MS | sleep MS | recreate MS |
+//                            latency EVDEV_PATH COUNT (uinput write -> read on EVDEV_PATH) | quit
 //                            each answered by "OK <command>" or "ERR <command> <reason>"
 // Options (anywhere):
 //   --name NAME              device name (default "virtio-loopback test pad")
@@ -239,6 +240,7 @@ static bool RunCommands(Feeder feeder, int defaultTimeoutMs)
                     break;
                 case "hold" or "sleep" when w.Length == 2: feeder.Hold(ParseInt(w[1])); break;
                 case "recreate" when w.Length == 2: feeder.Recreate(ParseInt(w[1])); break;
+                case "latency" when w.Length == 3: feeder.Latency(w[1], ParseInt(w[2]), defaultTimeoutMs); break;
                 default: throw new UsageException("unknown command or wrong argument count");
             }
 

@@ -139,17 +139,26 @@ internal sealed unsafe class UInputDevice : IDisposable
     /// Waits up to <paramref name="timeoutMs"/> for events the kernel sends to the device (LED and
     /// sound writes, force-feedback requests) and returns them; empty on timeout.
     /// </summary>
-    public List<InputEvent> Read(int timeoutMs)
+    public List<InputEvent> Read(int timeoutMs) => ReadEvents(_fd, _epoll, timeoutMs, "read(uinput)");
+
+    /// <summary>Opens an evdev node (or any event file) for <see cref="ReadEvents"/>, non-blocking.</summary>
+    public static FileDescriptor OpenNode(string path) => Open(path);
+
+    /// <summary>
+    /// Waits up to <paramref name="timeoutMs"/> for <paramref name="fd"/> (registered in
+    /// <paramref name="epoll"/>) and returns every whole <c>struct input_event</c> it has; empty on timeout.
+    /// </summary>
+    public static List<InputEvent> ReadEvents(FileDescriptor fd, Epoll epoll, int timeoutMs, string call)
     {
         List<InputEvent> result = [];
         Span<EpollEvent> ready = stackalloc EpollEvent[1];
-        if (_epoll.Wait(ready, timeoutMs) == 0)
+        if (epoll.Wait(ready, timeoutMs) == 0)
         {
             return result;
         }
 
         byte[] buffer = new byte[64 * EventSize];
-        using FdRef r = new(_fd);
+        using FdRef r = new(fd);
         fixed (byte* p = buffer)
         {
             while (true)
@@ -168,7 +177,7 @@ internal sealed unsafe class UInputDevice : IDisposable
                         break;
                     }
 
-                    Errno.Throw("read(uinput)", errno);
+                    Errno.Throw(call, errno);
                 }
 
                 for (int off = 0; off + EventSize <= n; off += EventSize)

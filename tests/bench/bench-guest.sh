@@ -1,0 +1,195 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# The benchmark's measuring side. It runs inside the QEMU guest of
+# run-bench.sh, and unchanged on a real board or a qemuarm64 image (no QEMU
+# involved): it needs only a shell, fio, the programs on PATH and, for the
+# loopback subjects, the module.
+#
+#   bench-guest.sh loopback   subjects a (brd), b (loopback + vhost-user-blk),
+#                             c (loopback + qemu-storage-daemon), then rng and input
+#   bench-guest.sh vm         subject d: the virtio-blk disk QEMU gives this guest
+#                             (vhost-user-blk-pci on our back end), /dev/vda
+#
+# Environment: BENCH_RUNTIME (s per workload, default 10), BENCH_SIZE_MB (the
+# disk, default 128), BENCH_MODULE (default /lib/modules/virtio_loopback.ko),
+# BENCH_DIR (a tmpfs for the images, default /tmp/bench), BENCH_EVENTS (input
+# latency samples, default 10000).
+#
+# Output, one line per number, for run-bench.sh (or a person):
+#   RESULT <subject> <workload> iops=<n> bw_kib=<n> lat_us=<mean> p99_us=<n> [verify=ok|failed]
+#   COUNTER <subject> <workload> <name>=<value>...
+#   RNG bytes_per_s=<n> read_us=<mean per 64-byte read>
+#   INPUT events=<n> p50_us=<n> p99_us=<n> max_us=<n> mean_us=<n>
+#   PROGRESS <text>
+set -u
+RT=${BENCH_RUNTIME:-10}
+SIZE=${BENCH_SIZE_MB:-128}
+KO=${BENCH_MODULE:-/lib/modules/virtio_loopback.ko}
+D=${BENCH_DIR:-/tmp/bench}
+EVENTS=${BENCH_EVENTS:-10000}
+mkdir -p "$D"
+progress() { echo "PROGRESS $*"; }
+msnow() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
+waitfor() { _n=$(( $1 * 10 )); shift; while [ $_n -gt 0 ]; do "$@" && return 0; usleep 100000; _n=$((_n - 1)); done; return 1; }
+
+# The workloads: name, fio arguments. 1 MiB sequential at queue depth 4.
+WORKLOADS="randread-4k-qd1 randread-4k-qd32 randwrite-4k-qd1 randwrite-4k-qd32 read-1m write-1m"
+fio_args() {
+    case $1 in
+        randread-4k-qd1) echo "--rw=randread --bs=4k --iodepth=1" ;;
+        randread-4k-qd32) echo "--rw=randread --bs=4k --iodepth=32" ;;
+        randwrite-4k-qd1) echo "--rw=randwrite --bs=4k --iodepth=1" ;;
+        randwrite-4k-qd32) echo "--rw=randwrite --bs=4k --iodepth=32" ;;
+        read-1m) echo "--rw=read --bs=1M --iodepth=4" ;;
+        write-1m) echo "--rw=write --bs=1M --iodepth=4" ;;
+    esac
+}
+
+# counters SUBJECT: the loopback device's counters (sysfs), summed over its queues.
+LBDEV=
+counters() {
+    [ -n "$LBDEV" ] || return 0
+    for _c in kicks interrupts bounce_bytes map_retries; do
+        [ -r "$LBDEV/$_c" ] && printf '%s=%s ' $_c "$(cat "$LBDEV/$_c")"
+    done
+}
+
+# run_fio SUBJECT DEV: every workload on DEV, then a verified write pass.
+run_fio() {
+    for w in $WORKLOADS; do
+        progress "$1: $w (${RT} s)"
+        c0=$(counters)
+        # terse v3: 8 read iops, 7 read KiB/s, 40 read lat mean (us), 30 read clat p99;
+        # 49/48/81/71 the same for writes.
+        fio --name="$w" --filename="$2" --direct=1 --ioengine=libaio $(fio_args $w) \
+            --time_based --runtime="$RT" --ramp_time=1 --size="${SIZE}M" --norandommap \
+            --minimal >"$D/fio.out" 2>"$D/fio.err"
+        c1=$(counters)
+        awk -F';' -v s="$1" -v w="$w" '{
+            p99r = $30; sub(/.*=/, "", p99r); p99w = $71; sub(/.*=/, "", p99w)
+            if ($8 + 0 > 0) printf "RESULT %s %s iops=%d bw_kib=%d lat_us=%.1f p99_us=%d ios=%d\n", s, w, $8, $7, $40, p99r, $8 * $9 / 1000
+            else printf "RESULT %s %s iops=%d bw_kib=%d lat_us=%.1f p99_us=%d ios=%d\n", s, w, $49, $48, $81, p99w, $49 * $50 / 1000
+        }' "$D/fio.out"
+        [ -s "$D/fio.out" ] || echo "RESULT $1 $w failed=$(head -c 200 "$D/fio.err" | tr '\n' ' ')"
+        [ -z "$c0" ] || echo "COUNTER $1 $w before $c0 after $c1"
+    done
+    progress "$1: verified write pass"
+    if fio --name=verify --filename="$2" --direct=1 --ioengine=libaio --rw=write --bs=64k --iodepth=8 \
+        --size=$((SIZE / 4))M --verify=crc32c --do_verify=1 --verify_fatal=1 --minimal >"$D/fio.out" 2>"$D/fio.err"; then
+        awk -F';' -v s="$1" '{ printf "RESULT %s verify-64k iops=%d bw_kib=%d lat_us=%.1f p99_us=0 verify=ok\n", s, $49, $48, $81 }' "$D/fio.out"
+    else
+        echo "RESULT $1 verify-64k iops=0 bw_kib=0 lat_us=0 p99_us=0 verify=failed $(head -c 200 "$D/fio.err" | tr '\n' ' ')"
+    fi
+}
+
+disk_of_size() {
+    for _b in /sys/block/vd*; do
+        [ -e "$_b/size" ] && [ "$(cat "$_b/size")" = $((SIZE * 2048)) ] && { echo "/dev/${_b##*/}"; return 0; }
+    done
+    return 1
+}
+loop_dev() { for _d in /sys/devices/virtual/misc/virtio-loopback/virtio-loopback.*; do [ -d "$_d" ] && echo "$_d"; done | tail -n 1; }
+
+# loopback_subject NAME BACKEND_CMD...: back end on $D/$NAME.sock, the adapter, fio, teardown.
+loopback_subject() {
+    name=$1; shift
+    rm -f "$D/img"; truncate -s "${SIZE}M" "$D/img"
+    "$@" >"$D/$name.backend.log" 2>&1 &
+    bpid=$!
+    waitfor 20 test -S "$D/$name.sock" || { echo "RESULT $name setup failed=no-socket"; kill $bpid; return 1; }
+    virtio-loopback-adapter --socket-path "$D/$name.sock" --device blk --pool-size 32 >"$D/$name.adapter.log" 2>&1 &
+    apid=$!
+    waitfor 30 disk_of_size >/dev/null || { echo "RESULT $name setup failed=no-disk"; kill $apid $bpid; return 1; }
+    dev=$(disk_of_size)
+    LBDEV=$(loop_dev)
+    echo "INFO $name: $dev, $(ls /sys/block/${dev#/dev/}/mq | wc -l) queue(s), nr_requests $(cat /sys/block/${dev#/dev/}/queue/nr_requests)"
+    kill -USR1 $bpid 2>/dev/null; usleep 300000
+    a0=$(sed -n 's/.*STATS allocated_bytes=\([0-9]*\).*/\1/p' "$D/$name.backend.log" | tail -n 1)
+    if command -v strace >/dev/null; then
+        strace -f -c -o "$D/$name.strace" -p $apid 2>/dev/null &
+        spid=$!
+    fi
+    t0=$(msnow)
+    run_fio "$name" "$dev"
+    t1=$(msnow)
+    [ -n "${spid:-}" ] && { kill -INT $spid; wait $spid 2>/dev/null; }
+    kill -USR1 $bpid 2>/dev/null; usleep 300000
+    a1=$(sed -n 's/.*STATS allocated_bytes=\([0-9]*\).*/\1/p' "$D/$name.backend.log" | tail -n 1)
+    [ -n "$a0" ] && echo "ALLOC $name bytes=$((a1 - a0))"
+    if [ -s "$D/$name.strace" ]; then
+        # strace -c's "total" line: calls in field 4 (or 3 when there are no errors).
+        calls=$(awk '$NF == "total" { print $4 + 0 }' "$D/$name.strace")
+        waits=$(awk '$NF == "epoll_wait" { print $4 + 0 }' "$D/$name.strace")
+        echo "SYSCALLS $name adapter_calls=${calls:-0} epoll_wait=${waits:-0} seconds=$(( (t1 - t0) / 1000 ))"
+    fi
+    kill -TERM $apid; wait $apid
+    kill -TERM $bpid; wait $bpid
+    LBDEV=
+}
+
+case ${1:-loopback} in
+vm)
+    waitfor 30 test -b /dev/vda || { echo "RESULT vm setup failed=no-vda"; exit 1; }
+    run_fio d-vm /dev/vda
+    ;;
+loopback)
+    insmod "$KO" 2>/dev/null; waitfor 5 test -c /dev/virtio-loopback || { echo "RESULT setup failed=no-module"; exit 1; }
+    # (a) the kernel's own ceiling: brd, a RAM disk in the same kernel.
+    if insmod /lib/modules/brd.ko rd_nr=1 rd_size=$((SIZE * 1024)) 2>/dev/null || modprobe brd rd_nr=1 rd_size=$((SIZE * 1024)); then
+        waitfor 5 test -b /dev/ram0 && run_fio a-brd /dev/ram0
+        rmmod brd
+    else
+        echo "RESULT a-brd setup failed=no-brd"
+    fi
+    # (b) our vhost-user-blk; (c) qemu-storage-daemon (C, libvhost-user): same image size, same adapter.
+    loopback_subject b-ours vhost-user-blk --socket-path "$D/b-ours.sock" --blk-file "$D/img"
+    if command -v qemu-storage-daemon >/dev/null; then
+        loopback_subject c-qsd qemu-storage-daemon --blockdev driver=file,node-name=disk,filename="$D/img",cache.direct=off \
+            --export type=vhost-user-blk,id=exp,node-name=disk,addr.type=unix,addr.path="$D/c-qsd.sock",writable=on,num-queues=1
+    else
+        echo "RESULT c-qsd setup failed=no-qemu-storage-daemon"
+    fi
+
+    # rng through the loopback: throughput and the latency of one 64-byte read.
+    progress "rng"
+    vhost-user-rng --socket-path "$D/rng.sock" >"$D/rng.log" 2>&1 &
+    rpid=$!
+    waitfor 20 test -S "$D/rng.sock"
+    virtio-loopback-adapter --socket-path "$D/rng.sock" --device rng >"$D/rng.adapter.log" 2>&1 &
+    apid=$!
+    waitfor 20 grep -q virtio_rng /sys/class/misc/hw_random/rng_available
+    echo virtio_rng.0 >/sys/class/misc/hw_random/rng_current 2>/dev/null
+    t0=$(msnow); dd if=/dev/hwrng of=/dev/null bs=4096 count=$((RT * 64)) 2>/dev/null; t1=$(msnow)
+    bytes=$((RT * 64 * 4096))
+    n=$((RT * 100)); t2=$(msnow); dd if=/dev/hwrng of=/dev/null bs=64 count=$n 2>/dev/null; t3=$(msnow)
+    echo "RNG bytes_per_s=$(( bytes * 1000 / (t1 - t0 + 1) )) read_us=$(( (t3 - t2) * 1000 / n ))"
+    kill -TERM $apid; wait $apid; kill -TERM $rpid; wait $rpid
+
+    # input: a uinput write until the event is read on the loopback's virtio-input node.
+    progress "input latency ($EVENTS events)"
+    mkfifo "$D/feed.in"
+    uinput-feeder --timeout-ms 5000 --commands <"$D/feed.in" >"$D/feed.out" 2>&1 &
+    exec 3>"$D/feed.in"
+    echo create >&3
+    waitfor 10 grep -q '^EVDEV ' "$D/feed.out"
+    src=$(sed -n 's/^EVDEV //p' "$D/feed.out")
+    vhost-user-input --socket-path "$D/in.sock" --evdev-path "$src" >"$D/in.log" 2>&1 &
+    ipid=$!
+    waitfor 20 test -S "$D/in.sock"
+    virtio-loopback-adapter --socket-path "$D/in.sock" --device input --pool-size 1 >"$D/in.adapter.log" 2>&1 &
+    apid=$!
+    vin=
+    vnode() { for _e in /sys/class/input/event*; do readlink -f "$_e/device" | grep -q '/virtio[0-9]*/' && { vin=/dev/input/${_e##*/}; return 0; }; done; return 1; }
+    waitfor 20 vnode
+    echo "latency $vin $EVENTS" >&3
+    waitfor 600 grep -qE '^(OK|ERR) latency' "$D/feed.out"
+    sed -n 's/^LATENCY_US \([0-9]*\) \([0-9]*\) \([0-9]*\) \([0-9]*\) \([0-9]*\)/INPUT events=\1 p50_us=\2 p99_us=\3 max_us=\4 mean_us=\5/p' "$D/feed.out"
+    grep '^ERR' "$D/feed.out"
+    echo quit >&3
+    kill -TERM $apid; wait $apid; kill -TERM $ipid; wait $ipid
+    rmmod virtio_loopback
+    ;;
+*) echo "usage: bench-guest.sh loopback|vm" >&2; exit 2 ;;
+esac
+echo "BENCH-DONE"
