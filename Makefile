@@ -25,9 +25,9 @@
 #                         qemu-system-aarch64 (prints uname -m)
 
 # Programs published for every RID, from src/<name>/<name>.csproj.
-PROGRAMS   := vhost-user-rng vhost-user-blk vhost-user-input virtio-loopback-adapter
+PROGRAMS   := vhost-user-rng vhost-user-blk vhost-user-input virtio-loopback-adapter touch-sensitivity
 # Test tools from tests/tools/<name>/<name>.csproj, published when present.
-TEST_TOOLS := vhost-user-probe uinput-feeder
+TEST_TOOLS := vhost-user-probe uinput-feeder htt-double
 RIDS       := linux-x64 linux-arm64
 
 DOTNET        ?= dotnet

@@ -163,16 +163,23 @@ public sealed class SensitivityService(IHidrawSystem system, IClock clock)
                 return new SensitivityResult(SensitivityStatus.Unchanged, before, node, $"already {HttProtocol.Name(level)}");
             }
 
+            start = _clock.NowMs;
             try
             {
                 new HttDisplay(device).WriteSensitivity(level);
             }
             catch (SysException e)
             {
-                return new SensitivityResult(SensitivityStatus.IoError, before, node, $"{node.Path}: set feature report 7: {e.Message}");
+                // A display that reboots before the request completes fails it (EIO, EPIPE,
+                // ENODEV): if it went away, the value read back after its return decides.
+                if (!device.WaitGone(GoneTimeoutMs))
+                {
+                    return new SensitivityResult(SensitivityStatus.IoError, before, node, $"{node.Path}: set feature report 7: {e.Message}");
+                }
+
+                return WaitForReturn(node, level, start);
             }
 
-            start = _clock.NowMs;
             gone = device.WaitGone(GoneTimeoutMs);
         }
 
