@@ -122,19 +122,21 @@ dotnet-test:
 
 # The guest tests: rng + blk under QEMU vhost-user (and blk's discard, write
 # zeroes, cache mode, live resize, and a back end killed and restarted under
-# I/O), input inside a guest, and
+# I/O), input inside a guest, touch sensitivity against a uhid display double
+# (natively and through vhost-user-input --hidraw), and
 # the arm64 programs inside an aarch64 guest, and the guest kernel's own
 # virtio_rng and virtio_blk through virtio_loopback.ko and the adapter.
 VM_SUMMARIES := tests/qemu/work/vm-tests/summary tests/qemu/work/blk-features/summary \
 	tests/qemu/work/blk-restart/summary \
 	tests/qemu/work/input-test/summary tests/qemu/work/arm64-test/summary \
-	tests/qemu/work/loopback/summary
+	tests/qemu/work/loopback/summary tests/qemu/work/touch-test/summary
 vm-test: $(BINARIES) $(MODULE_KO)
 	@rc=0; \
 	tests/qemu/run-vm-tests.sh || rc=1; \
 	tests/qemu/run-blk-features-test.sh || rc=1; \
 	tests/qemu/run-blk-restart-test.sh || rc=1; \
 	tests/qemu/run-input-test.sh || rc=1; \
+	tests/qemu/run-touch-test.sh || rc=1; \
 	tests/qemu/run-arm64-test.sh || rc=1; \
 	tests/qemu/run-loopback-test.sh rng blk || rc=1; \
 	exit $$rc
