@@ -129,7 +129,8 @@ dotnet-test:
 VM_SUMMARIES := tests/qemu/work/vm-tests/summary tests/qemu/work/blk-features/summary \
 	tests/qemu/work/blk-restart/summary \
 	tests/qemu/work/input-test/summary tests/qemu/work/arm64-test/summary \
-	tests/qemu/work/loopback/summary tests/qemu/work/touch-test/summary
+	tests/qemu/work/loopback/summary tests/qemu/work/touch-test/summary \
+	tests/qemu/work/touch-test-loopback/summary
 vm-test: $(BINARIES) $(MODULE_KO)
 	@rc=0; \
 	tests/qemu/run-vm-tests.sh || rc=1; \
@@ -137,6 +138,7 @@ vm-test: $(BINARIES) $(MODULE_KO)
 	tests/qemu/run-blk-restart-test.sh || rc=1; \
 	tests/qemu/run-input-test.sh || rc=1; \
 	tests/qemu/run-touch-test.sh || rc=1; \
+	RELAY=loopback tests/qemu/run-touch-test.sh || rc=1; \
 	tests/qemu/run-arm64-test.sh || rc=1; \
 	tests/qemu/run-loopback-test.sh rng blk || rc=1; \
 	exit $$rc

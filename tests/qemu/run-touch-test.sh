@@ -18,22 +18,24 @@
 #   RELAY=loopback tests/qemu/run-touch-test.sh
 #                                          from the guest kernel's own
 #                                          virtio_input through
-#                                          virtio_loopback.ko and the adapter
+#                                          virtio_loopback.ko and
+#                                          virtio-loopback-adapter --device input
 #
 # Binaries come from out/linux-x64 (BIN_DIR; `make` builds them); a missing
-# one fails the test. Output: tests/qemu/work/touch-test/.
+# one fails the test. MODULE overrides out/modules/<kver>/virtio_loopback.ko.
+# Output: tests/qemu/work/touch-test/ (touch-test-loopback/ for the loopback).
 
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 RELAY=${RELAY:-probe}
-begin_run touch-test
+if [[ $RELAY == loopback ]]; then begin_run touch-test-loopback; else begin_run touch-test; fi
 
 tools=(htt-double touch-sensitivity vhost-user-input)
 case $RELAY in
     probe) tools+=(vhost-user-probe) ;;
     loopback) tools+=(virtio-loopback-adapter) ;;
-    *) die "RELAY must be probe or loopback" ;;
+    *) echo "RELAY must be probe or loopback" >&2; exit 2 ;;
 esac
 
 bins=()

@@ -17,8 +17,9 @@
 # virtio_input driver (config space -> uinput device; eventq -> uinput;
 # EV_MSC/EV_LED written to the node -> statusq). touch-sensitivity finds that
 # device by ids and MSC_RAW and uses the convention of the README's "Touch
-# sensitivity" section. RELAY=loopback (set by the host script) will use
-# virtio_loopback.ko and the adapter instead, once the adapter serves input.
+# sensitivity" section. With RELAY=loopback (set by the host script) the
+# guest kernel's own virtio_input drives the device through
+# virtio_loopback.ko and virtio-loopback-adapter instead.
 #
 # EXPECT: double_create list_text list_json get_state
 # EXPECT: set_high set_extra set_normal reboot_seen set_unchanged
