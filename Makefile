@@ -28,9 +28,9 @@
 #                         qemu-system-aarch64 (prints uname -m)
 
 # Programs published for every RID, from src/<name>/<name>.csproj.
-PROGRAMS   := vhost-user-rng vhost-user-blk vhost-user-input virtio-loopback-adapter
+PROGRAMS   := vhost-user-rng vhost-user-blk vhost-user-input virtio-loopback-adapter touch-sensitivity
 # Test tools from tests/tools/<name>/<name>.csproj, published when present.
-TEST_TOOLS := vhost-user-probe uinput-feeder evdev-inspect
+TEST_TOOLS := vhost-user-probe uinput-feeder evdev-inspect htt-double
 RIDS       := linux-x64 linux-arm64
 
 DOTNET        ?= dotnet
@@ -125,14 +125,17 @@ dotnet-test:
 
 # The guest tests: rng + blk under QEMU vhost-user (and blk's discard, write
 # zeroes, cache mode, live resize, and a back end killed and restarted under
-# I/O), input inside a guest, the arm64 programs inside an aarch64 guest,
-# and the loopback: the guest kernel's own virtio_rng, virtio_blk and
-# virtio_input through virtio_loopback.ko and the adapter, with our back ends
-# and qemu-storage-daemon, under faults, on Debian 5.10/6.1/6.12 amd64 and
-# 6.1 arm64 (tests/qemu/run-loopback-kernels.sh, one summary per kernel).
+# I/O), input inside a guest, touch sensitivity against a uhid display
+# double (natively and through vhost-user-input --hidraw, over our front end
+# and over the loopback), the arm64 programs inside an aarch64 guest, and the
+# loopback: the guest kernel's own virtio_rng, virtio_blk and virtio_input
+# through virtio_loopback.ko and the adapter, with our back ends and
+# qemu-storage-daemon, under faults, on Debian 5.10/6.1/6.12 amd64 and 6.1
+# arm64 (tests/qemu/run-loopback-kernels.sh, one summary per kernel).
 VM_SUMMARIES := tests/qemu/work/vm-tests/summary tests/qemu/work/blk-features/summary \
 	tests/qemu/work/blk-restart/summary \
 	tests/qemu/work/input-test/summary tests/qemu/work/arm64-test/summary \
+	tests/qemu/work/touch-test/summary tests/qemu/work/touch-test-loopback/summary \
 	tests/qemu/work/loopback-*/summary
 vm-test: $(BINARIES) $(MODULE_KO)
 	@rc=0; \
@@ -140,6 +143,8 @@ vm-test: $(BINARIES) $(MODULE_KO)
 	tests/qemu/run-blk-features-test.sh || rc=1; \
 	tests/qemu/run-blk-restart-test.sh || rc=1; \
 	tests/qemu/run-input-test.sh || rc=1; \
+	tests/qemu/run-touch-test.sh || rc=1; \
+	RELAY=loopback tests/qemu/run-touch-test.sh || rc=1; \
 	tests/qemu/run-arm64-test.sh || rc=1; \
 	tests/qemu/run-loopback-kernels.sh || rc=1; \
 	exit $$rc

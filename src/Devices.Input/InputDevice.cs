@@ -5,6 +5,7 @@ using System.Threading;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using VirtioLoopback.Devices.Input.Evdev;
+using VirtioLoopback.Devices.Input.Sensitivity;
 using VirtioLoopback.Sys;
 using VirtioLoopback.VhostUser.Backend;
 using VirtioLoopback.VhostUser.Protocol;
@@ -64,6 +65,10 @@ public sealed class InputDevice : IVirtioDevice, IStatusSink, IDisposable
     private const int StatusQueue = 1;
     private const ulong EvdevToken = 1;
     private const ulong RetryToken = 2;
+    private const ulong AnswerToken = 3;
+
+    /// <summary>The longest answer packet of the sensitivity bridge.</summary>
+    private const int MaxAnswerEvents = 8;
     private const int ReadBatch = 64;
 
     /// <summary>Reads per readiness event, so a flooding device cannot starve the queue's kicks.</summary>
@@ -74,6 +79,8 @@ public sealed class InputDevice : IVirtioDevice, IStatusSink, IDisposable
     private readonly Lock _deviceLock = new();
     private readonly InputEventPipeline _pipeline;
     private readonly InputEvent[] _readBuffer = new InputEvent[ReadBatch];
+    private readonly InputEvent[] _answerBuffer = new InputEvent[MaxAnswerEvents];
+    private readonly ISensitivityBridge? _bridge;
     private StatusQueueProcessor _status;
     private IDeviceHost? _host;
     private ILogger _logger = NullLogger.Instance;
@@ -103,13 +110,14 @@ public sealed class InputDevice : IVirtioDevice, IStatusSink, IDisposable
     {
     }
 
-    internal InputDevice(IEvdevOpener opener, IEvdevDevice device, int backlogCapacity)
+    internal InputDevice(IEvdevOpener opener, IEvdevDevice device, int backlogCapacity, ISensitivityBridge? bridge = null)
     {
         ArgumentNullException.ThrowIfNull(opener);
         ArgumentNullException.ThrowIfNull(device);
         _opener = opener;
         _device = device;
-        InputDeviceInfo info = InputDeviceInfo.Read(device);
+        _bridge = bridge;
+        InputDeviceInfo info = Describe(device);
         _config = new InputConfigSpace(info);
         _config.Reset();
         _pipeline = new InputEventPipeline(backlogCapacity);
@@ -121,6 +129,17 @@ public sealed class InputDevice : IVirtioDevice, IStatusSink, IDisposable
     /// <exception cref="SysException">The node cannot be opened, is not evdev, or is grabbed elsewhere.</exception>
     public static InputDevice Open(string evdevPath, bool grab) =>
         new(new EvdevOpener(evdevPath, grab), EvdevDevice.Open(evdevPath, grab), InputEventPipeline.DefaultCapacity);
+
+    /// <summary>
+    /// Like <see cref="Open(string, bool)"/>, with a touch-sensitivity <paramref name="bridge"/>: the device
+    /// also advertises its capability, hands it the convention's status events and delivers its answers.
+    /// The device owns the bridge from now on.
+    /// </summary>
+    public static InputDevice Open(string evdevPath, bool grab, ISensitivityBridge bridge)
+    {
+        ArgumentNullException.ThrowIfNull(bridge);
+        return new(new EvdevOpener(evdevPath, grab), EvdevDevice.Open(evdevPath, grab), InputEventPipeline.DefaultCapacity, bridge);
+    }
 
     /// <summary>The config space (for diagnostics and tests).</summary>
     public InputConfigSpace Config => _config;
@@ -153,6 +172,7 @@ public sealed class InputDevice : IVirtioDevice, IStatusSink, IDisposable
         _host = host;
         _logger = host.LoggerFactory.CreateLogger("VirtioLoopback.Devices.Input");
         _status = new StatusQueueProcessor(_logger);
+        _bridge?.SetLogger(_logger);
         if (_logger.IsEnabled(LogLevel.Information))
         {
             string grab = _opener is EvdevOpener { Grab: false } ? " without grabbing it" : string.Empty;
@@ -185,6 +205,11 @@ public sealed class InputDevice : IVirtioDevice, IStatusSink, IDisposable
         {
             _retryTimer ??= TimerFd.CreateMonotonic();
             vring.Worker.AddFd(_retryTimer.Handle, RetryToken);
+            if (_bridge is not null)
+            {
+                vring.Worker.AddFd(_bridge.AnswerReady.Handle, AnswerToken);
+            }
+
             StartEvents(queue, vring.CreateChain(), new VringEventWorker(vring, _retryTimer));
         }
         else if (vring.Index == StatusQueue)
@@ -225,6 +250,10 @@ public sealed class InputDevice : IVirtioDevice, IStatusSink, IDisposable
             _retryTimer?.TryRead(out _);
             OnRetryTimer();
         }
+        else if (token == AnswerToken)
+        {
+            OnAnswerReady();
+        }
     }
 
     /// <inheritdoc />
@@ -237,6 +266,11 @@ public sealed class InputDevice : IVirtioDevice, IStatusSink, IDisposable
             if (_retryTimer is not null)
             {
                 vring.Worker.RemoveFd(_retryTimer.Handle);
+            }
+
+            if (_bridge is not null)
+            {
+                vring.Worker.RemoveFd(_bridge.AnswerReady.Handle);
             }
         }
         else if (vring.Index == StatusQueue)
@@ -261,6 +295,7 @@ public sealed class InputDevice : IVirtioDevice, IStatusSink, IDisposable
 
         device?.Dispose();
         _retryTimer?.Dispose();
+        _bridge?.Dispose();
     }
 
     /// <summary>The event queue started: forget the old backlog and bring the new driver up to date.</summary>
@@ -287,6 +322,7 @@ public sealed class InputDevice : IVirtioDevice, IStatusSink, IDisposable
             _pipeline.LoadSourceState(device);
         }
 
+        InjectAnswers();
         Deliver();
     }
 
@@ -333,6 +369,21 @@ public sealed class InputDevice : IVirtioDevice, IStatusSink, IDisposable
             }
         }
 
+        InjectAnswers();
+        Deliver();
+    }
+
+    /// <summary>The sensitivity bridge has an answer for the driver.</summary>
+    internal void OnAnswerReady()
+    {
+        if (_bridge is null)
+        {
+            return;
+        }
+
+        // Drain the counter first: an answer queued after this read signals again.
+        _bridge.AnswerReady.TryRead(out _);
+        InjectAnswers();
         Deliver();
     }
 
@@ -379,9 +430,17 @@ public sealed class InputDevice : IVirtioDevice, IStatusSink, IDisposable
         }
     }
 
-    /// <summary>Forwards LED and sound state to the node; other types have no meaning there.</summary>
+    /// <summary>
+    /// Gives the sensitivity bridge its requests and forwards LED and sound state to the node; other
+    /// types have no meaning there.
+    /// </summary>
     void IStatusSink.OnStatusEvent(InputEvent inputEvent)
     {
+        if (_bridge is not null && _bridge.OnStatusEvent(inputEvent))
+        {
+            return;
+        }
+
         if (inputEvent.Type is not (InputEventCodes.EvLed or InputEventCodes.EvSnd))
         {
             Log.IgnoredStatus(_logger, inputEvent.Type, inputEvent.Code);
@@ -455,7 +514,7 @@ public sealed class InputDevice : IVirtioDevice, IStatusSink, IDisposable
             return;
         }
 
-        InputDeviceInfo info = InputDeviceInfo.Read(device);
+        InputDeviceInfo info = Describe(device);
         if (_config.Update(info))
         {
             _pipeline.SetAxes(info);
@@ -477,6 +536,40 @@ public sealed class InputDevice : IVirtioDevice, IStatusSink, IDisposable
         _worker?.Watch(device);
         _pipeline.LoadSourceState(device);
         Log.DeviceBack(_logger, _opener.Path);
+    }
+
+    /// <summary>
+    /// Moves the bridge's answers into the backlog, each as a whole packet: only between the source's
+    /// packets, so an answer never splits one (a pending answer waits for the source's report).
+    /// </summary>
+    private void InjectAnswers()
+    {
+        if (_bridge is null || _eventQueue is null)
+        {
+            return;
+        }
+
+        while (_pipeline.Count == _pipeline.CompleteCount)
+        {
+            int n = _bridge.TakeAnswer(_answerBuffer);
+            if (n == 0)
+            {
+                return;
+            }
+
+            for (int i = 0; i < n; i++)
+            {
+                _pipeline.Append(_answerBuffer[i]);
+            }
+
+            Log.SensitivityAnswered(_logger, n);
+        }
+    }
+
+    private InputDeviceInfo Describe(IEvdevDevice device)
+    {
+        InputDeviceInfo info = InputDeviceInfo.Read(device);
+        return _bridge is null ? info : _bridge.Amend(info);
     }
 
     private static IEvdevDevice OpenFirst(IEvdevOpener opener)

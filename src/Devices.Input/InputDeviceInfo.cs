@@ -104,6 +104,30 @@ public sealed class InputDeviceInfo : IEquatable<InputDeviceInfo>
         return new InputDeviceInfo(name, serial, ids, properties, bits, abs, absPresent);
     }
 
+    /// <summary>
+    /// A copy that also advertises <paramref name="code"/> of <paramref name="eventType"/> (a capability
+    /// the back end adds, such as the sensitivity convention's <c>EV_MSC</c>/<c>MSC_RAW</c>).
+    /// </summary>
+    public InputDeviceInfo WithEventCode(int eventType, int code)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(eventType);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(eventType, InputEventCodes.EvMax);
+        ArgumentOutOfRangeException.ThrowIfNegative(code);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(code, UnionSize * 8);
+        if (HasCode(eventType, code))
+        {
+            return this;
+        }
+
+        byte[][] bits = (byte[][])_eventBits.Clone();
+        byte[] old = _eventBits[eventType];
+        byte[] grown = new byte[Math.Max(old.Length, (code / 8) + 1)];
+        old.CopyTo(grown, 0);
+        grown[code / 8] |= (byte)(1 << (code % 8));
+        bits[eventType] = grown;
+        return new InputDeviceInfo(_name, _serial, Ids, _properties, bits, _abs, _absPresent);
+    }
+
     /// <summary>The trimmed bitmap of <paramref name="eventType"/>; empty when the device has none.</summary>
     public ReadOnlySpan<byte> GetEventBits(int eventType) =>
         (uint)eventType < (uint)_eventBits.Length ? _eventBits[eventType] : default;

@@ -37,7 +37,7 @@ rc=0
 if grep -E '^ERROR' "$LOG"; then rc=1; fi
 bitbake -g agl-image-minimal >/dev/null 2>&1 || rc=1
 for r in virtio-loopback-module virtio-loopback-adapter vhost-user-rng vhost-user-blk \
-         vhost-user-input virtio-loopback-services dotnet-sdk-native packagegroup-virtio-loopback; do
+         vhost-user-input touch-sensitivity virtio-loopback-services dotnet-sdk-native packagegroup-virtio-loopback; do
     if grep -q "^\"$r\.do_compile\"\|^\"$r\.do_install\"\|\"$r\.do_" task-depends.dot; then
         echo "ok: $r in the task list"
     else

@@ -58,7 +58,7 @@ check_extra() { # file
 }
 check_extra recipes-dotnet/virtio-loopback-dotnet.inc
 check_extra meta-egvirt/recipes-kernel/virtio-loopback/virtio-loopback-module_0.1.bb
-for p in virtio-loopback-adapter vhost-user-rng vhost-user-blk vhost-user-input; do
+for p in virtio-loopback-adapter vhost-user-rng vhost-user-blk vhost-user-input touch-sensitivity; do
     [[ -f recipes-dotnet/$p/${p}_0.1.bb && -f recipes-dotnet/$p/$p-nuget.inc && -f src/$p/$p.csproj ]] \
         && ok "$p: recipe, -nuget.inc and project" || fail "$p: recipe, -nuget.inc or project missing"
 done

@@ -3,7 +3,7 @@
 #
 # CI check of classes/dotnet_aot.bbclass without BitBake:
 #
-#   tests/yocto/check-nuget-inc.sh [PROGRAM...]   (default: all four)
+#   tests/yocto/check-nuget-inc.sh [PROGRAM...]   (default: all five)
 #
 # For each program it
 #   1. downloads every .nupkg of recipes-dotnet/<p>/<p>-nuget.inc by its URL
@@ -24,7 +24,7 @@
 set -uo pipefail
 . "$(dirname "$0")/../../scripts/dotnet-aot-lib.sh"
 cd "$AOT_ROOT"
-PROGRAMS=(virtio-loopback-adapter vhost-user-rng vhost-user-blk vhost-user-input)
+PROGRAMS=(virtio-loopback-adapter vhost-user-rng vhost-user-blk vhost-user-input touch-sensitivity)
 (( $# )) && PROGRAMS=("$@")
 CACHE=$AOT_ROOT/.cache/nuget-yocto
 WORK=$(mktemp -d /tmp/check-nuget-inc.XXXXXX)

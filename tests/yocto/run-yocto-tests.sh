@@ -7,7 +7,7 @@
 #   check-nuget-inc.sh      the class's publish command offline (unshare -n)
 #                           from only the -nuget.inc packages -> aarch64 ELF,
 #                           and each -nuget.inc equal to what the publish used
-# YOCTO_PROGRAMS (default: all four) limits check-nuget-inc.sh.
+# YOCTO_PROGRAMS (default: all five) limits check-nuget-inc.sh.
 # The real BitBake parse is manual: tests/yocto/bitbake-parse.sh.
 # Writes "N passed, M failed" to tests/qemu/work/yocto/summary (read by
 # scripts/test-summary.sh).

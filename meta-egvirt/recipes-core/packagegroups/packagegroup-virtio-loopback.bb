@@ -11,6 +11,7 @@ RDEPENDS:${PN} = " \
     vhost-user-rng \
     vhost-user-blk \
     vhost-user-input \
+    touch-sensitivity \
     virtio-loopback-services \
 "
 

@@ -3,7 +3,8 @@ SUMMARY = "systemd units, configuration and udev rule of virtio-loopback"
 DESCRIPTION = "Template units vhost-user-{rng,blk,input}@.service and \
 virtio-loopback-adapter@.service configured by /etc/virtio-loopback/<instance>.conf, \
 default instances rng0, blk0 (image file created at first start) and input0 \
-(evdev pass-through), and the udev rule of /dev/virtio-loopback."
+(evdev pass-through), the udev rule of /dev/virtio-loopback, and the udev rule that \
+gives HTT_TOUCH_GROUP the hidraw nodes of Matrix Orbital HTT touch displays."
 LICENSE = "MIT"
 LIC_FILES_CHKSUM = "file://${COMMON_LICENSE_DIR}/MIT;md5=0835ade698e0bcf8506ecda2f7b4f302"
 
@@ -16,6 +17,7 @@ SRC_URI = " \
     file://blk0.conf \
     file://input0.conf \
     file://90-virtio-loopback.rules \
+    file://91-htt-touch.rules \
     file://virtio-loopback.tmpfiles \
 "
 S = "${WORKDIR}"
@@ -26,6 +28,10 @@ REQUIRED_DISTRO_FEATURES = "systemd"
 # The default instances enabled in the image; the back-end units pull in
 # their adapter@ instance. Override in a bbappend or local.conf to change.
 VIRTIO_LOOPBACK_INSTANCES ??= "vhost-user-rng@rng0.service vhost-user-blk@blk0.service vhost-user-input@input0.service"
+
+# The group that may use HTT touch displays' hidraw nodes (touch-sensitivity,
+# vhost-user-input --hidraw); "input" exists in systemd images.
+HTT_TOUCH_GROUP ??= "input"
 
 SYSTEMD_PACKAGES = "${PN}"
 SYSTEMD_SERVICE:${PN} = "${VIRTIO_LOOPBACK_INSTANCES}"
@@ -43,6 +49,10 @@ do_install() {
     done
     install -D -m 0644 ${WORKDIR}/90-virtio-loopback.rules \
         ${D}${nonarch_base_libdir}/udev/rules.d/90-virtio-loopback.rules
+    install -D -m 0644 ${WORKDIR}/91-htt-touch.rules \
+        ${D}${nonarch_base_libdir}/udev/rules.d/91-htt-touch.rules
+    sed -i 's/@HTT_TOUCH_GROUP@/${HTT_TOUCH_GROUP}/g' \
+        ${D}${nonarch_base_libdir}/udev/rules.d/91-htt-touch.rules
     install -D -m 0644 ${WORKDIR}/virtio-loopback.tmpfiles \
         ${D}${nonarch_libdir}/tmpfiles.d/virtio-loopback.conf
 }

@@ -193,6 +193,13 @@ internal static class Commands
         Console.WriteLine($"STOPPED {s.Stop()}");
     }
 
+    /// <summary><c>input-relay</c>: see <see cref="Probe.InputRelay"/>.</summary>
+    public static void InputRelay(ProbeSession s, ProbeOptions o)
+    {
+        RequireConfig(s);
+        Probe.InputRelay.Run(s, o, (select, subsel) => Select(s, select, subsel));
+    }
+
     /// <summary><c>rng</c>: reads <c>--bytes</c> from the requestq in buffers of up to 4 KiB.</summary>
     public static void Rng(ProbeSession s, ProbeOptions o)
     {

@@ -7,7 +7,7 @@ namespace VirtioLoopback.Tools.Probe;
 /// <summary>The probe's command line; <see cref="Parse"/> throws <see cref="ArgumentException"/> with a one-line message.</summary>
 internal sealed class ProbeOptions
 {
-    private static readonly string[] CommandNames = ["features", "input-config", "input-events", "input-led", "rng", "blk-rw"];
+    private static readonly string[] CommandNames = ["features", "input-config", "input-events", "input-led", "input-relay", "rng", "blk-rw"];
 
     public string SocketPath { get; private set; } = "";
 

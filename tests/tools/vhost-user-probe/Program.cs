@@ -16,6 +16,8 @@
 //                  per event in arrival order, EVENTS_DONE n; with --idle-ms, fails if more arrive
 //   input-led      --code C --value V [--events-ms E]: one EV_LED C V on the statusq;
 //                  LED_SENT, LED_USED, EVENT lines for anything the eventq got meanwhile
+//   input-relay    [--timeout-ms T] [--ready-file F]: a user-space virtio_input driver over uinput
+//                  (InputRelay.cs): RELAY_EVDEV node, READY, FORWARD t c v, STATUS t c v, until SIGTERM
 //   rng            --bytes N: RNG_BYTES, RNG_SHA256 hex, RNG_DISTINCT count, RNG_FIRST16 hex
 //   blk-rw         --sectors N [--start-sector S]: BLK_CAPACITY, BLK_FLUSH, BLK_OK sha256
 // Data commands end with STOPPED (GET_VRING_BASE of each queue).
@@ -45,7 +47,7 @@ catch (ArgumentException e)
 
 if (o.Help)
 {
-    Console.WriteLine("usage: vhost-user-probe --socket-path P [--queue-size N] [--timeout-ms T] features|input-config|input-events|input-led|rng|blk-rw [...] (see Program.cs)");
+    Console.WriteLine("usage: vhost-user-probe --socket-path P [--queue-size N] [--timeout-ms T] features|input-config|input-events|input-led|input-relay|rng|blk-rw [...] (see Program.cs)");
     return ExitOk;
 }
 
@@ -58,6 +60,7 @@ try
         case "input-config": Commands.InputConfig(session); break;
         case "input-events": Commands.InputEvents(session, o); break;
         case "input-led": Commands.InputLed(session, o); break;
+        case "input-relay": Commands.InputRelay(session, o); break;
         case "rng": Commands.Rng(session, o); break;
         case "blk-rw": Commands.BlkRw(session, o); break;
     }
