@@ -48,7 +48,8 @@ PUBLISH_FLAGS_linux-arm64 := -p:SysRoot=/ -p:LinkerFlavor=lld -p:ObjCopyName=aar
 APT_PACKAGES := clang lld gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
 	binutils-aarch64-linux-gnu qemu-system-x86 qemu-system-arm qemu-utils \
 	qemu-system-common busybox-static cpio kmod e2fsprogs linux-image-amd64 \
-	linux-headers-amd64 fio evtest zstd xz-utils curl ca-certificates
+	linux-headers-amd64 fio evtest zstd xz-utils curl ca-certificates \
+	strace gnuplot-nox
 
 # ---------------------------------------------------------------------------
 
@@ -64,7 +65,7 @@ SOURCES := $(shell find src tests/tools tests/TestDriver -type f \( -name '*.cs'
 
 BINARIES := $(foreach r,$(RIDS),$(foreach p,$(PROGRAMS) $(TOOLS_PRESENT),$(OUT)/$(r)/$(p)))
 
-.PHONY: all test dotnet-test vm-test vm-test-qsd demo demo-vm deps arm64-smoke clean module yocto-test
+.PHONY: all test dotnet-test vm-test vm-test-qsd demo demo-vm bench bench-smoke deps arm64-smoke clean module yocto-test
 # dotnet builds of programs that share library projects must not overlap.
 .NOTPARALLEL:
 
@@ -136,7 +137,7 @@ VM_SUMMARIES := tests/qemu/work/vm-tests/summary tests/qemu/work/blk-features/su
 	tests/qemu/work/blk-restart/summary \
 	tests/qemu/work/input-test/summary tests/qemu/work/arm64-test/summary \
 	tests/qemu/work/touch-test/summary tests/qemu/work/touch-test-loopback/summary \
-	tests/qemu/work/loopback-*/summary
+	tests/qemu/work/loopback-*/summary tests/qemu/work/bench/summary
 vm-test: $(BINARIES) $(MODULE_KO)
 	@rc=0; \
 	tests/qemu/run-vm-tests.sh || rc=1; \
@@ -147,6 +148,7 @@ vm-test: $(BINARIES) $(MODULE_KO)
 	RELAY=loopback tests/qemu/run-touch-test.sh || rc=1; \
 	tests/qemu/run-arm64-test.sh || rc=1; \
 	tests/qemu/run-loopback-kernels.sh || rc=1; \
+	$(MAKE) --no-print-directory bench-smoke || rc=1; \
 	exit $$rc
 
 # The Yocto/AGL layer checks CI can run (the BitBake parse itself is manual:
@@ -160,6 +162,16 @@ vm-test-qsd:
 
 demo: deps all $(MODULE_KO)
 	tests/qemu/demo.sh
+
+# The benchmark (docs/PERFORMANCE.md): every blk workload on brd, the
+# loopback with our back end and with qemu-storage-daemon, and the VM path;
+# rng and input through the loopback. Writes docs/bench/. bench-smoke is the
+# 1-second version that make test runs (into tests/qemu/work/bench/out).
+bench: deps all $(MODULE_KO)
+	tests/bench/run-bench.sh
+
+bench-smoke: all $(MODULE_KO)
+	BENCH_RUNTIME=1 BENCH_EVENTS=500 BENCH_OUT=tests/qemu/work/bench/out tests/bench/run-bench.sh
 
 demo-vm: deps all
 	tests/qemu/demo-vm.sh

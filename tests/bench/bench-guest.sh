@@ -31,7 +31,7 @@ EVENTS=${BENCH_EVENTS:-10000}
 mkdir -p "$D"
 progress() { echo "PROGRESS $*"; }
 msnow() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
-waitfor() { _n=$(( $1 * 10 )); shift; while [ $_n -gt 0 ]; do "$@" && return 0; usleep 100000; _n=$((_n - 1)); done; return 1; }
+waitfor() { _wf=$(( $1 * 10 )); shift; while [ $_wf -gt 0 ]; do "$@" && return 0; usleep 100000; _wf=$((_wf - 1)); done; return 1; }
 
 # The workloads: name, fio arguments. 1 MiB sequential at queue depth 4.
 WORKLOADS="randread-4k-qd1 randread-4k-qd32 randwrite-4k-qd1 randwrite-4k-qd32 read-1m write-1m"
@@ -46,34 +46,35 @@ fio_args() {
     esac
 }
 
-# counters SUBJECT: the loopback device's counters (sysfs), summed over its queues.
-LBDEV=
+# counters SYSFS_DIR: the loopback device's counters (sysfs), summed over its queues.
 counters() {
-    [ -n "$LBDEV" ] || return 0
+    [ -n "$1" ] || return 0
     for _c in kicks interrupts bounce_bytes map_retries; do
-        [ -r "$LBDEV/$_c" ] && printf '%s=%s ' $_c "$(cat "$LBDEV/$_c")"
+        [ -r "$1/$_c" ] && printf '%s=%s ' $_c "$(cat "$1/$_c")"
     done
 }
 
-# run_fio SUBJECT DEV: every workload on DEV, then a verified write pass.
-run_fio() {
-    for w in $WORKLOADS; do
-        progress "$1: $w (${RT} s)"
-        c0=$(counters)
-        # terse v3: 8 read iops, 7 read KiB/s, 40 read lat mean (us), 30 read clat p99;
-        # 49/48/81/71 the same for writes.
-        fio --name="$w" --filename="$2" --direct=1 --ioengine=libaio $(fio_args $w) \
-            --time_based --runtime="$RT" --ramp_time=1 --size="${SIZE}M" --norandommap \
-            --minimal >"$D/fio.out" 2>"$D/fio.err"
-        c1=$(counters)
-        awk -F';' -v s="$1" -v w="$w" '{
-            p99r = $30; sub(/.*=/, "", p99r); p99w = $71; sub(/.*=/, "", p99w)
-            if ($8 + 0 > 0) printf "RESULT %s %s iops=%d bw_kib=%d lat_us=%.1f p99_us=%d ios=%d\n", s, w, $8, $7, $40, p99r, $8 * $9 / 1000
-            else printf "RESULT %s %s iops=%d bw_kib=%d lat_us=%.1f p99_us=%d ios=%d\n", s, w, $49, $48, $81, p99w, $49 * $50 / 1000
-        }' "$D/fio.out"
-        [ -s "$D/fio.out" ] || echo "RESULT $1 $w failed=$(head -c 200 "$D/fio.err" | tr '\n' ' ')"
-        [ -z "$c0" ] || echo "COUNTER $1 $w before $c0 after $c1"
-    done
+# fio_one SUBJECT DEV WORKLOAD SYSFS_DIR: one workload on one subject, one RESULT line.
+fio_one() {
+    progress "$1: $3 (${RT} s)"
+    _c0=$(counters "$4")
+    # terse v3: 8 read iops, 7 read KiB/s, 40 read lat mean (us), 30 read clat p99;
+    # 49/48/81/71 the same for writes.
+    fio --name="$3" --filename="$2" --direct=1 --ioengine=libaio $(fio_args $3) \
+        --time_based --runtime="$RT" --ramp_time=1 --size="${SIZE}M" --norandommap \
+        --minimal >"$D/fio.out" 2>"$D/fio.err"
+    _c1=$(counters "$4")
+    awk -F';' -v s="$1" -v w="$3" '{
+        p99r = $30; sub(/.*=/, "", p99r); p99w = $71; sub(/.*=/, "", p99w)
+        if ($8 + 0 > 0) printf "RESULT %s %s iops=%d bw_kib=%d lat_us=%.1f p99_us=%d ios=%d\n", s, w, $8, $7, $40, p99r, $8 * $9 / 1000
+        else printf "RESULT %s %s iops=%d bw_kib=%d lat_us=%.1f p99_us=%d ios=%d\n", s, w, $49, $48, $81, p99w, $49 * $50 / 1000
+    }' "$D/fio.out"
+    [ -s "$D/fio.out" ] || echo "RESULT $1 $3 failed=$(head -c 200 "$D/fio.err" | tr '\n' ' ')"
+    [ -z "$_c0" ] || echo "COUNTER $1 $3 before $_c0 after $_c1"
+}
+
+# verify_one SUBJECT DEV: a verified (crc32c) write pass over a quarter of the disk.
+verify_one() {
     progress "$1: verified write pass"
     if fio --name=verify --filename="$2" --direct=1 --ioengine=libaio --rw=write --bs=64k --iodepth=8 \
         --size=$((SIZE / 4))M --verify=crc32c --do_verify=1 --verify_fatal=1 --minimal >"$D/fio.out" 2>"$D/fio.err"; then
@@ -83,73 +84,81 @@ run_fio() {
     fi
 }
 
-disk_of_size() {
-    for _b in /sys/block/vd*; do
-        [ -e "$_b/size" ] && [ "$(cat "$_b/size")" = $((SIZE * 2048)) ] && { echo "/dev/${_b##*/}"; return 0; }
-    done
-    return 1
-}
-loop_dev() { for _d in /sys/devices/virtual/misc/virtio-loopback/virtio-loopback.*; do [ -d "$_d" ] && echo "$_d"; done | tail -n 1; }
+newest_disk() { ls -d /sys/block/vd* 2>/dev/null | while read -r _b; do [ "$(cat "$_b/size")" = $((SIZE * 2048)) ] && echo "/dev/${_b##*/}"; done | sort | tail -n 1; }
+newest_loop() { ls -d /sys/devices/virtual/misc/virtio-loopback/virtio-loopback.* 2>/dev/null | sort -t. -k2 -n | tail -n 1; }
 
-# loopback_subject NAME BACKEND_CMD...: back end on $D/$NAME.sock, the adapter, fio, teardown.
-loopback_subject() {
-    name=$1; shift
-    rm -f "$D/img"; truncate -s "${SIZE}M" "$D/img"
-    "$@" >"$D/$name.backend.log" 2>&1 &
-    bpid=$!
-    waitfor 20 test -S "$D/$name.sock" || { echo "RESULT $name setup failed=no-socket"; kill $bpid; return 1; }
-    virtio-loopback-adapter --socket-path "$D/$name.sock" --device blk --pool-size 32 >"$D/$name.adapter.log" 2>&1 &
-    apid=$!
-    waitfor 30 disk_of_size >/dev/null || { echo "RESULT $name setup failed=no-disk"; kill $apid $bpid; return 1; }
-    dev=$(disk_of_size)
-    LBDEV=$(loop_dev)
-    echo "INFO $name: $dev, $(ls /sys/block/${dev#/dev/}/mq | wc -l) queue(s), nr_requests $(cat /sys/block/${dev#/dev/}/queue/nr_requests)"
-    kill -USR1 $bpid 2>/dev/null; usleep 300000
-    a0=$(sed -n 's/.*STATS allocated_bytes=\([0-9]*\).*/\1/p' "$D/$name.backend.log" | tail -n 1)
-    if command -v strace >/dev/null; then
-        strace -f -c -o "$D/$name.strace" -p $apid 2>/dev/null &
-        spid=$!
-    fi
-    t0=$(msnow)
-    run_fio "$name" "$dev"
-    t1=$(msnow)
-    [ -n "${spid:-}" ] && { kill -INT $spid; wait $spid 2>/dev/null; }
-    kill -USR1 $bpid 2>/dev/null; usleep 300000
-    a1=$(sed -n 's/.*STATS allocated_bytes=\([0-9]*\).*/\1/p' "$D/$name.backend.log" | tail -n 1)
-    [ -n "$a0" ] && echo "ALLOC $name bytes=$((a1 - a0))"
-    if [ -s "$D/$name.strace" ]; then
-        # strace -c's "total" line: calls in field 4 (or 3 when there are no errors).
-        calls=$(awk '$NF == "total" { print $4 + 0 }' "$D/$name.strace")
-        waits=$(awk '$NF == "epoll_wait" { print $4 + 0 }' "$D/$name.strace")
-        echo "SYSCALLS $name adapter_calls=${calls:-0} epoll_wait=${waits:-0} seconds=$(( (t1 - t0) / 1000 ))"
-    fi
-    kill -TERM $apid; wait $apid
-    kill -TERM $bpid; wait $bpid
-    LBDEV=
+# start_loopback NAME BACKEND_CMD...: the back end on $D/NAME.sock with its own image and an
+# adapter; sets <NAME>_dev, _sysfs, _bpid, _apid (NAME with '-' as '_').
+start_loopback() {
+    _n=$1; _v=$(echo "$1" | tr '-' '_'); shift
+    truncate -s "${SIZE}M" "$D/$_n.img"
+    "$@" >"$D/$_n.backend.log" 2>&1 &
+    eval "${_v}_bpid=$!"
+    waitfor 20 test -S "$D/$_n.sock" || { echo "RESULT $_n setup failed=no-socket"; return 1; }
+    _before=$(ls /sys/block | grep -c ^vd)
+    virtio-loopback-adapter --socket-path "$D/$_n.sock" --device blk --pool-size 32 >"$D/$_n.adapter.log" 2>&1 &
+    eval "${_v}_apid=$!"
+    waitfor 30 sh -c "[ \$(ls /sys/block | grep -c ^vd) -gt $_before ]" || { echo "RESULT $_n setup failed=no-disk"; return 1; }
+    eval "${_v}_dev=$(newest_disk)"
+    eval "${_v}_sysfs=$(newest_loop)"
+    eval "echo \"INFO $_n: \$${_v}_dev (\$${_v}_sysfs), \$(cat /sys/block/\$(basename \$${_v}_dev)/queue/nr_requests) requests\""
 }
+
+# stats PID LOG: the back end's allocation total (SIGUSR1 makes it log one).
+stats() { kill -USR1 $1 2>/dev/null; usleep 300000; sed -n 's/.*STATS allocated_bytes=\([0-9]*\).*/\1/p' "$2" | tail -n 1; }
 
 case ${1:-loopback} in
 vm)
     waitfor 30 test -b /dev/vda || { echo "RESULT vm setup failed=no-vda"; exit 1; }
-    run_fio d-vm /dev/vda
+    for w in $WORKLOADS; do fio_one d-vm /dev/vda "$w" ""; done
+    verify_one d-vm /dev/vda
     ;;
 loopback)
     insmod "$KO" 2>/dev/null; waitfor 5 test -c /dev/virtio-loopback || { echo "RESULT setup failed=no-module"; exit 1; }
-    # (a) the kernel's own ceiling: brd, a RAM disk in the same kernel.
-    if insmod /lib/modules/brd.ko rd_nr=1 rd_size=$((SIZE * 1024)) 2>/dev/null || modprobe brd rd_nr=1 rd_size=$((SIZE * 1024)); then
-        waitfor 5 test -b /dev/ram0 && run_fio a-brd /dev/ram0
-        rmmod brd
-    else
-        echo "RESULT a-brd setup failed=no-brd"
-    fi
-    # (b) our vhost-user-blk; (c) qemu-storage-daemon (C, libvhost-user): same image size, same adapter.
-    loopback_subject b-ours vhost-user-blk --socket-path "$D/b-ours.sock" --blk-file "$D/img"
+    # (a) the kernel's own ceiling: brd, a RAM disk in the same kernel; (b) our vhost-user-blk and
+    # (c) qemu-storage-daemon (C, libvhost-user) through the same module and adapter, images of the
+    # same size on the same tmpfs. All three are set up at once and each workload runs on a, b, c
+    # in turn, so slow drift on the machine touches every subject alike.
+    insmod /lib/modules/brd.ko rd_nr=1 rd_size=$((SIZE * 1024)) 2>/dev/null || modprobe brd rd_nr=1 rd_size=$((SIZE * 1024))
+    waitfor 5 test -b /dev/ram0 || echo "RESULT a-brd setup failed=no-brd"
+    start_loopback b-ours vhost-user-blk --socket-path "$D/b-ours.sock" --blk-file "$D/b-ours.img"
     if command -v qemu-storage-daemon >/dev/null; then
-        loopback_subject c-qsd qemu-storage-daemon --blockdev driver=file,node-name=disk,filename="$D/img",cache.direct=off \
+        start_loopback c-qsd qemu-storage-daemon --blockdev driver=file,node-name=disk,filename="$D/c-qsd.img" \
             --export type=vhost-user-blk,id=exp,node-name=disk,addr.type=unix,addr.path="$D/c-qsd.sock",writable=on,num-queues=1
     else
         echo "RESULT c-qsd setup failed=no-qemu-storage-daemon"
     fi
+    # What the adapter does and what the back end allocates while b runs.
+    a0=$(stats "$b_ours_bpid" "$D/b-ours.backend.log"); a1=$(stats "$b_ours_bpid" "$D/b-ours.backend.log")
+    if command -v strace >/dev/null; then
+        strace -f -c -o "$D/b-ours.strace" -p "$b_ours_apid" 2>/dev/null &
+        spid=$!
+    fi
+    t0=$(msnow); bios=0
+    for w in $WORKLOADS; do
+        [ -b /dev/ram0 ] && fio_one a-brd /dev/ram0 "$w" ""
+        [ -n "${b_ours_dev:-}" ] && { fio_one b-ours "$b_ours_dev" "$w" "$b_ours_sysfs" | tee "$D/b.last"; bios=$((bios + $(sed -n 's/.*ios=\([0-9]*\).*/\1/p' "$D/b.last"))); }
+        [ -n "${c_qsd_dev:-}" ] && fio_one c-qsd "$c_qsd_dev" "$w" "$c_qsd_sysfs"
+    done
+    [ -b /dev/ram0 ] && verify_one a-brd /dev/ram0
+    [ -n "${b_ours_dev:-}" ] && verify_one b-ours "$b_ours_dev"
+    [ -n "${c_qsd_dev:-}" ] && verify_one c-qsd "$c_qsd_dev"
+    t1=$(msnow)
+    [ -n "${spid:-}" ] && { kill -INT $spid; wait $spid 2>/dev/null; }
+    a2=$(stats "$b_ours_bpid" "$D/b-ours.backend.log")
+    [ -n "$a0" ] && echo "ALLOC b-ours bytes=$(( (a2 - a1) - (a1 - a0) )) sample_cost=$((a1 - a0)) requests=$bios"
+    if [ -s "$D/b-ours.strace" ]; then
+        # strace -c's "total" line: calls in field 4 (or 3 when there are no errors).
+        calls=$(awk '$NF == "total" { print $4 + 0 }' "$D/b-ours.strace")
+        waits=$(awk '$NF == "epoll_wait" { print $4 + 0 }' "$D/b-ours.strace")
+        byname=$(awk '$1 ~ /^[0-9.]+$/ && $NF != "total" { printf "%s%s:%d", sep, $NF, $4; sep = "," }' "$D/b-ours.strace")
+        echo "SYSCALLS b-ours adapter_calls=${calls:-0} epoll_wait=${waits:-0} seconds=$(( (t1 - t0) / 1000 )) requests=$bios calls=$byname"
+    fi
+    for f in "$D"/*.adapter.log; do tail -n 5 "$f" | sed "s|^|INFO $(basename "$f"): |"; done
+    for p in ${b_ours_apid:-} ${c_qsd_apid:-}; do kill -TERM $p; wait $p; done
+    for p in ${b_ours_bpid:-} ${c_qsd_bpid:-}; do kill -TERM $p; wait $p; done
+    rmmod brd 2>/dev/null
+    rm -f "$D"/*.img
 
     # rng through the loopback: throughput and the latency of one 64-byte read.
     progress "rng"

@@ -93,13 +93,19 @@ rc=0
     echo
     echo "rng through the loopback: $(kv RNG bytes_per_s) bytes/s, $(kv RNG read_us) µs per 64-byte read."
     echo "input through the loopback (uinput write to virtio-input read, $(kv INPUT events) events): p50 $(kv INPUT p50_us) µs, p99 $(kv INPUT p99_us) µs, max $(kv INPUT max_us) µs."
-    echo "Adapter system calls during all of b's workloads ($(kv SYSCALLS seconds b-ours) s): $(kv SYSCALLS adapter_calls b-ours), of which epoll_wait $(kv SYSCALLS epoll_wait b-ours) (its 250 ms housekeeping tick)."
-    echo "vhost-user-blk managed allocations during all of b's workloads: $(kv ALLOC bytes b-ours) bytes."
+    echo "Adapter system calls during all of b's workloads ($(kv SYSCALLS seconds b-ours) s, $(awk '$1 == "RESULT" && $2 == "b-ours" { for (i = 4; i <= NF; i++) if ($i ~ /^ios=/) { sub(/ios=/, "", $i); n += $i } } END { print n + 0 }' "$raw") requests): $(kv SYSCALLS adapter_calls b-ours) in all ($(kv SYSCALLS calls b-ours)); epoll_wait is the loop's 250 ms housekeeping tick."
+    echo "vhost-user-blk managed allocations during all of b's workloads: $(kv ALLOC bytes b-ours) bytes (after subtracting $(kv ALLOC sample_cost b-ours) bytes that taking one sample costs)."
 } >"$out/results.md"
 
+if grep -q "^RESULT .*failed=" "$raw"; then
+    grep "^RESULT .*failed=" "$raw" | sed 's/^/report: /' >&2
+    rc=1
+fi
 for s in $SUBJECTS; do
-    if grep -q "^RESULT $s .*failed=" "$raw"; then echo "report: $s failed: $(grep "^RESULT $s .*failed=" "$raw" | head -n 1)" >&2; rc=1; fi
+    n=$(grep -c "^RESULT $s " "$raw" || true)
+    if [[ $n -lt 7 ]]; then echo "report: $s has $n of 7 results" >&2; rc=1; fi
 done
+for k in RNG INPUT; do grep -q "^$k " "$raw" || { echo "report: no $k line" >&2; rc=1; }; done
 
 # ---- charts -----------------------------------------------------------------------
 if command -v gnuplot >/dev/null; then
