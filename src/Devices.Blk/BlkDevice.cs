@@ -162,7 +162,8 @@ public sealed class BlkDevice : IVirtioDevice, IDisposable
         ArgumentNullException.ThrowIfNull(vring);
         int index = vring.Index;
         _engines[index]?.Stop();
-        BlkQueueEngine engine = new(_processor, vring, _options.IoThreadsPerQueue, _logger);
+        int ioThreads = _options.IoThreadsPerQueue ?? (_image.IsInMemory ? 0 : BlkDeviceOptions.DefaultIoThreads);
+        BlkQueueEngine engine = new(_processor, vring, ioThreads, _logger);
         try
         {
             engine.Start();

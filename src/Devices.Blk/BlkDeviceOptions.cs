@@ -27,8 +27,15 @@ public sealed class BlkDeviceOptions
     /// <summary>The largest queue size (<c>--queue-size</c>): a power of two from 4 to <see cref="MaxQueueSizeLimit"/>.</summary>
     public int QueueSize { get; init; } = 128;
 
-    /// <summary>I/O threads per queue.</summary>
-    public int IoThreadsPerQueue { get; init; } = 4;
+    /// <summary>
+    /// I/O threads per queue (<c>--io-threads</c>); 0 runs each request on the queue's worker, which
+    /// suits images whose I/O never sleeps. Null chooses: 0 for an image on tmpfs or ramfs, else
+    /// <see cref="DefaultIoThreads"/>.
+    /// </summary>
+    public int? IoThreadsPerQueue { get; init; }
+
+    /// <summary>The I/O threads per queue for an image on a real file system or a block device.</summary>
+    public const int DefaultIoThreads = 4;
 
     /// <summary>Checks every value; returns an error message, or null when the options are usable.</summary>
     public string? Validate()
@@ -48,9 +55,9 @@ public sealed class BlkDeviceOptions
             return $"the queue size must be a power of two between 4 and {MaxQueueSizeLimit}";
         }
 
-        if (IoThreadsPerQueue < 1 || IoThreadsPerQueue > 64)
+        if (IoThreadsPerQueue is < 0 or > 64)
         {
-            return "the number of I/O threads per queue must be between 1 and 64";
+            return "the number of I/O threads per queue must be between 0 and 64";
         }
 
         if (Serial is not null && System.Text.Encoding.UTF8.GetByteCount(Serial) > BlkRequestProcessor.IdBytes)

@@ -41,6 +41,12 @@ public sealed class BlkImage : IDisposable
     /// <summary>Whether the image was opened <c>O_RDONLY</c>.</summary>
     public bool IsReadOnly { get; }
 
+    /// <summary>
+    /// Whether the image is a file on tmpfs or ramfs: its reads and writes are memory copies that
+    /// never sleep, so they can run on the queue's worker without I/O threads.
+    /// </summary>
+    public bool IsInMemory { get; private init; }
+
     /// <summary>Whether the image is a block device (sizes come from <c>BLKGETSIZE64</c>/<c>BLKSSZGET</c>).</summary>
     public bool IsBlockDevice { get; }
 
@@ -83,7 +89,7 @@ public sealed class BlkImage : IDisposable
                 physical = pbs >= logical && BitIsPowerOfTwo(pbs) ? pbs : logical;
             }
 
-            BlkImage image = new(path, handle, readOnly, isBlockDevice, logical, physical);
+            BlkImage image = new(path, handle, readOnly, isBlockDevice, logical, physical) { IsInMemory = !isBlockDevice && OnMemoryFileSystem(handle) };
             _ = image.QuerySizeBytes();
             return image;
         }
@@ -123,6 +129,21 @@ public sealed class BlkImage : IDisposable
 
     /// <summary>Closes the image.</summary>
     public void Dispose() => Handle.Dispose();
+
+    private static unsafe bool OnMemoryFileSystem(FileDescriptor handle)
+    {
+        const long TmpfsMagic = 0x01021994;
+        const long RamfsMagic = unchecked((long)0x858458f6);
+        byte* buffer = stackalloc byte[256];
+        using FdRef r = new(handle);
+        if (NativeMethods.fstatfs(r.Fd, buffer) != 0)
+        {
+            return false;
+        }
+
+        long type = *(long*)buffer;
+        return type is TmpfsMagic or RamfsMagic;
+    }
 
     private static bool BitIsPowerOfTwo(uint v) => v != 0 && (v & (v - 1)) == 0;
 

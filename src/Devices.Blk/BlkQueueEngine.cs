@@ -84,7 +84,7 @@ internal sealed class BlkQueueEngine : IDisposable
         _submitRing = new int[slots];
         _completeRing = new int[slots];
         _completionFd = EventFd.Create();
-        _threads = new Thread[Math.Clamp(ioThreads, 1, slots)];
+        _threads = new Thread[Math.Clamp(ioThreads, 0, slots)];
         for (int i = 0; i < _threads.Length; i++)
         {
             _threads[i] = new Thread(IoThreadLoop)
@@ -244,6 +244,13 @@ internal sealed class BlkQueueEngine : IDisposable
         PrepareOutcome outcome = _processor.Prepare(request, _chain.Head, _chain.Readable, _chain.Writable, memory, out string? reason);
         switch (outcome)
         {
+            case PrepareOutcome.Submit when _threads.Length == 0:
+                // No I/O threads (an in-memory image): the copy cannot sleep, so the worker does it
+                // and the whole batch is notified once, without a hand-off or a wake-up.
+                ExecuteGuarded(request);
+                PushAndFree(request);
+                pushed = true;
+                return true;
             case PrepareOutcome.Submit:
                 _inFlight++;
                 lock (_submitLock)
@@ -313,6 +320,23 @@ internal sealed class BlkQueueEngine : IDisposable
         }
     }
 
+    /// <summary>Runs one request's file I/O; a fault fails that request only (an I/O thread must never die).</summary>
+    private void ExecuteGuarded(BlkRequest request)
+    {
+        try
+        {
+            _processor.Execute(request);
+        }
+#pragma warning disable CA1031 // Any fault fails the one request.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            Log.IoThreadFault(_logger, _vring.Index, e);
+            request.Status = BlkStatus.IoErr;
+            request.Written = 1;
+        }
+    }
+
     private void IoThreadLoop()
     {
         while (true)
@@ -335,19 +359,7 @@ internal sealed class BlkQueueEngine : IDisposable
                 _submitCount--;
             }
 
-            BlkRequest request = _slots[index];
-            try
-            {
-                _processor.Execute(request);
-            }
-#pragma warning disable CA1031 // An I/O thread must never die: any fault fails the one request.
-            catch (Exception e)
-#pragma warning restore CA1031
-            {
-                Log.IoThreadFault(_logger, _vring.Index, e);
-                request.Status = BlkStatus.IoErr;
-                request.Written = 1;
-            }
+            ExecuteGuarded(_slots[index]);
 
             bool wake;
             lock (_completeLock)

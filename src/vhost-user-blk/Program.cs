@@ -12,6 +12,7 @@ const string ReadOnlyOption = "--read-only";
 const string SerialOption = "--serial";
 const string NumQueuesOption = "--num-queues";
 const string QueueSizeOption = "--queue-size";
+const string IoThreadsOption = "--io-threads";
 
 BackendCommandLine commandLine = new(
     ProgramName,
@@ -30,6 +31,11 @@ commandLine.AddOption(
     $"The largest queue size, a power of two from 4 to {BlkDeviceOptions.MaxQueueSizeLimit} (default 128).",
     "N",
     validator: ValidQueueSize);
+commandLine.AddOption(
+    IoThreadsOption,
+    $"I/O threads per queue, 0 to 64; 0 does the I/O on the queue's worker (default: 0 for an image on tmpfs or ramfs, else {BlkDeviceOptions.DefaultIoThreads}).",
+    "N",
+    validator: v => IntegerIn(v, 0, 64));
 commandLine.AddCapability("read-only-config");
 commandLine.AddCapability("blk-file");
 
@@ -45,6 +51,7 @@ BlkDeviceOptions deviceOptions = new()
     Serial = options.GetValue(SerialOption),
     NumQueues = ParseOr(options.GetValue(NumQueuesOption), 1),
     QueueSize = ParseOr(options.GetValue(QueueSizeOption), 128),
+    IoThreadsPerQueue = options.GetValue(IoThreadsOption) is { } threads ? ParseOr(threads, BlkDeviceOptions.DefaultIoThreads) : null,
 };
 
 BlkDevice device;

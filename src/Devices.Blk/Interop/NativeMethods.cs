@@ -34,4 +34,8 @@ internal static partial class NativeMethods
     /// <summary><c>off64_t lseek64(int fd, off64_t offset, int whence)</c>.</summary>
     [LibraryImport(LibC, EntryPoint = "lseek64", SetLastError = true)]
     internal static partial long lseek(int fd, long offset, int whence);
+
+    /// <summary><c>int fstatfs64(int fd, struct statfs64 *buf)</c>; <c>f_type</c> is the first (long) field.</summary>
+    [LibraryImport(LibC, EntryPoint = "fstatfs64", SetLastError = true)]
+    internal static unsafe partial int fstatfs(int fd, byte* buf);
 }

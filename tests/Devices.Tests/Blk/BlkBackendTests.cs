@@ -28,10 +28,11 @@ public sealed class BlkBackendTests
 {
     private const int Sector = 512;
 
-    [Test]
-    public void ManyRequestsInFlight_WritesThenReads_ChecksumsMatch()
+    [TestCase(4, Description = "I/O threads")]
+    [TestCase(0, Description = "inline on the worker, as for an image on tmpfs")]
+    public void ManyRequestsInFlight_WritesThenReads_ChecksumsMatch(int ioThreads)
     {
-        using Rig rig = new(imageBytes: 16 << 20);
+        using Rig rig = new(imageBytes: 16 << 20, ioThreads: ioThreads);
         (DriverQueue q, EventFd kick, _) = rig.StartRing(0, size: 256);
 
         // 200 indirect chains on a 256 ring: more than the engine's 128 slots, so it must stall and resume.
@@ -189,7 +190,7 @@ public sealed class BlkBackendTests
         private readonly string _path;
         private readonly Microsoft.Extensions.Logging.ILoggerFactory _loggerFactory;
 
-        public Rig(long imageBytes = 1 << 20, int numQueues = 1, string? serial = null)
+        public Rig(long imageBytes = 1 << 20, int numQueues = 1, string? serial = null, int? ioThreads = null)
         {
             _path = BlkHarness.NewImagePath();
             using (FileStream f = new(_path, FileMode.CreateNew))
@@ -197,7 +198,7 @@ public sealed class BlkBackendTests
                 f.SetLength(imageBytes);
             }
 
-            Device = new BlkDevice(new BlkDeviceOptions { Path = _path, NumQueues = numQueues, QueueSize = 256, Serial = serial });
+            Device = new BlkDevice(new BlkDeviceOptions { Path = _path, NumQueues = numQueues, QueueSize = 256, Serial = serial, IoThreadsPerQueue = ioThreads });
             Logs = new CapturingLoggerProvider();
             _loggerFactory = Microsoft.Extensions.Logging.LoggerFactory.Create(b => b.AddProvider(Logs));
             Handler = new BackendHandler(Device, _loggerFactory);
