@@ -104,7 +104,14 @@ EOT
 		-o Debug::NoLocking=1
 		-o APT::Sandbox::User=root)
 	log "$suite:$arch: apt-get update (private state in $apt)"
-	apt-get "${opts[@]}" update -qq || die "$suite:$arch: apt-get update failed"
+	# A mirror can fail for a moment: three tries, ten seconds apart.
+	local try
+	for try in 1 2 3; do
+		apt-get "${opts[@]}" update -qq && break
+		[[ $try == 3 ]] && die "$suite:$arch: apt-get update failed three times"
+		log "$suite:$arch: apt-get update failed (try $try); again in 10 s"
+		sleep 10
+	done
 
 	# linux-headers-<arch> -> linux-headers-<abi>-<arch> -> -common, kbuild.
 	local hdr common kbuild img
