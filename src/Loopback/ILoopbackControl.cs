@@ -34,4 +34,10 @@ public interface ILoopbackControl
 
     /// <summary>EVENT_DONE for event <paramref name="seq"/> with a status (0 or a positive errno).</summary>
     void EventDone(uint handle, ulong seq, uint status);
+
+    /// <summary>
+    /// FAIL_DEVICE: the back end cannot run the device; the driver gets NEEDS_RESET and its requests
+    /// fail instead of waiting. Throws (ENOTTY) on a module that predates the call.
+    /// </summary>
+    void FailDevice(uint handle, uint status);
 }

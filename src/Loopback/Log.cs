@@ -64,6 +64,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 25, Level = LogLevel.Error, Message = "The back end refused queue {Queue}'s set-up; the driver's I/O on it will not complete")]
     internal static partial void QueueStartFailed(ILogger logger, uint queue, Exception exception);
 
+    [LoggerMessage(EventId = 10, Level = LogLevel.Error, Message = "The back end cannot run device handle {Handle}; failing it (FAIL_DEVICE) so the driver's requests end with an error")]
+    internal static partial void DeviceFailed(ILogger logger, uint handle, Exception exception);
+
     [LoggerMessage(EventId = 9, Level = LogLevel.Information, Message = "Waiting for the back end at {SocketPath}")]
     internal static partial void WaitingForBackend(ILogger logger, string socketPath);
 }

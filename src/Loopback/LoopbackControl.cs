@@ -153,6 +153,15 @@ public sealed unsafe class LoopbackControl : ILoopbackControl, IDisposable
         IoCtl.Invoke(Handle, LoopbackUapi.IocEventDone, ref arg);
     }
 
+    /// <inheritdoc/>
+    public void FailDevice(uint handle, uint status)
+    {
+        LoopbackFail arg = default;
+        arg.Handle = handle;
+        arg.Status = status;
+        IoCtl.Invoke(Handle, LoopbackUapi.IocFailDevice, ref arg);
+    }
+
     /// <summary>Reads pending events without blocking.</summary>
     /// <returns>How many records were stored in <paramref name="events"/> (0 when none is pending).</returns>
     public int ReadEvents(Span<LoopbackEvent> events)

@@ -158,9 +158,9 @@ public sealed class LoopbackDevice : IDisposable
                     break;
                 case LoopbackEventType.DriverOk:
                     _driverOk = true;
-                    if (IsBackendConnected)
+                    if (IsBackendConnected && !StartRingsOrFail())
                     {
-                        StartRings(restoring: false);
+                        status = EIO;
                     }
 
                     break;
@@ -455,6 +455,44 @@ public sealed class LoopbackDevice : IDisposable
             Log.QueueStarted(_logger, q, info.Size, vringBase, info.DescAddr, info.AvailAddr, info.UsedAddr);
         }
 
+    }
+
+    /// <summary>
+    /// DRIVER_OK has no reply: when the back end refuses the rings, the driver would wait forever.
+    /// Stop what did start, then FAIL_DEVICE, so its requests fail and it sees NEEDS_RESET; the
+    /// driver's next reset starts afresh.
+    /// </summary>
+    private bool StartRingsOrFail()
+    {
+        try
+        {
+            StartRings(restoring: false);
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException)
+        {
+            Log.DeviceFailed(_logger, Handle, ex);
+            try
+            {
+                StopRings();
+            }
+            catch (Exception stop) when (stop is IOException or InvalidOperationException)
+            {
+                Log.StopFailed(_logger, stop);
+            }
+
+            try
+            {
+                _control.FailDevice(Handle, EIO);
+            }
+            catch (IOException fail)
+            {
+                // A module without FAIL_DEVICE (ENOTTY): the driver's I/O waits, as before.
+                Log.StopFailed(_logger, fail);
+            }
+
+            return false;
+        }
     }
 
     /// <summary>

@@ -46,6 +46,9 @@ public static class LoopbackUapi
     /// <summary><c>VIRTIO_LOOPBACK_IOC_EVENT_DONE</c> = <c>_IOW(0xBE, 6, struct virtio_loopback_event_done)</c>.</summary>
     public const uint IocEventDone = 0x4018be06;
 
+    /// <summary><c>VIRTIO_LOOPBACK_IOC_FAIL_DEVICE</c> = <c>_IOW(0xBE, 7, struct virtio_loopback_fail)</c>.</summary>
+    public const uint IocFailDevice = 0x4010be07;
+
     /// <summary><c>VIRTIO_LOOPBACK_QUEUE_READY</c>: the queue's rings exist.</summary>
     public const uint QueueReady = 1u << 0;
 
@@ -218,6 +221,17 @@ public struct LoopbackEventDone
 
     /// <summary>The event's sequence number.</summary>
     [FieldOffset(8)] public ulong Seq;
+}
+
+/// <summary><c>struct virtio_loopback_fail</c> (16 bytes): the FAIL_DEVICE argument.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 16)]
+public struct LoopbackFail
+{
+    /// <summary>The device.</summary>
+    [FieldOffset(0)] public uint Handle;
+
+    /// <summary>Why, as a positive errno value (logged by the module).</summary>
+    [FieldOffset(4)] public uint Status;
 }
 
 /// <summary><c>virtio_loopback_event.type</c>.</summary>

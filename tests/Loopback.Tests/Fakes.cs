@@ -71,6 +71,8 @@ internal sealed class FakeControl : ILoopbackControl, IDisposable
         Done.Add((handle, seq, status));
     }
 
+    public void FailDevice(uint handle, uint status) => Calls.Add($"FAIL_DEVICE {handle} {status}");
+
     public void Dispose() => Pool?.Dispose();
 }
 

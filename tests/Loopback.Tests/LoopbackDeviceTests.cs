@@ -102,6 +102,7 @@ public class LoopbackDeviceTests
         _control.Queues[0] = Queue(size: 256, desc: 0x0, avail: 0x1000, used: 0x1240);
         _device.HandleEvent(Event(LoopbackEventType.DriverOk, 3, true, features: 1));
         Assert.That(_control.Done[^1], Is.EqualTo((7u, 3UL, 5u)));
+        Assert.That(_control.Calls, Does.Contain("FAIL_DEVICE 7 5"));
     }
 
     [Test]
@@ -297,6 +298,18 @@ public class LoopbackDeviceTests
         _device.HandleEvent(Event(LoopbackEventType.FeaturesOk, 5, false, features: 1UL << 32));
         _device.HandleEvent(Event(LoopbackEventType.DriverOk, 6, false, features: 1));
         Assert.That(link.InflightGiven, Has.Count.EqualTo(2), "a fresh area for the new driver session");
+    }
+
+    [Test]
+    public void RingsRefusedAtDriverOk_FailTheDevice()
+    {
+        Create(LoopbackDeviceOptions.RngId, new FakeLink());
+        _control.Queues[0] = Queue(256, 0x0, 0x1000, 0x1240);
+        _links[0].MaxQueueSize = 64; // the back end now refuses the ring the driver set up
+        _device.HandleEvent(Event(LoopbackEventType.Reset, 1, true));
+        _device.HandleEvent(Event(LoopbackEventType.FeaturesOk, 2, false, features: 1UL << 32));
+        _device.HandleEvent(Event(LoopbackEventType.DriverOk, 3, false, features: 1));
+        Assert.That(_control.Calls[^1], Is.EqualTo("FAIL_DEVICE 7 5"), "EIO, so the driver's requests fail instead of waiting");
     }
 
     [Test]
