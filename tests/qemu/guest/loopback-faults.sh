@@ -33,12 +33,12 @@ wait_until 30 blk_by_sectors 131072 >/dev/null || { info "no disk"; show $T/adap
 dev=$(blk_by_sectors 131072)
 
 WORKERS=4
-CHUNKS=24
-# worker W: chunks of 256 KiB in its own 16 MiB region; errors and mismatches counted in files.
+# worker W: 256 KiB chunks, round-robin over its own 16 MiB region, until $T/stop appears (so the
+# I/O is still running at every kill); errors, mismatches and chunks counted in $T/result.W.
 worker() {
     _w=$1; _i=0; _e=0; _b=0
-    while [ $_i -lt $CHUNKS ]; do
-        _off=$((_w * 64 + _i))
+    while [ ! -e $T/stop ]; do
+        _off=$((_w * 64 + _i % 64))
         head -c 262144 /dev/urandom >$T/c.$_w
         _want=$(sha $T/c.$_w)
         dd if=$T/c.$_w of="$dev" bs=256k seek=$_off count=1 oflag=direct conv=notrunc 2>/dev/null || _e=$((_e + 1))
@@ -47,9 +47,11 @@ worker() {
         echo "$_off $_want" >>$T/sums.$_w
         _i=$((_i + 1))
     done
-    echo "$_e $_b" >$T/result.$_w
+    echo "$_e $_b $_i" >$T/result.$_w
 }
+reconnects() { grep -c "Back end reconnected" $T/adapter.log; }
 t0=$(ms)
+rm -f $T/stop
 w=0; wpids=
 while [ $w -lt $WORKERS ]; do worker $w & wpids="$wpids $!"; w=$((w + 1)); done
 kills=0
@@ -60,28 +62,32 @@ for delay in 1500000 2000000 2000000; do
     usleep 300000
     start_blk
 done
+# Let the last reconnection happen and some I/O run on the new back end, then stop the writers.
+wait_until 15 sh -c "[ \$(grep -c 'Back end reconnected' $T/adapter.log) -ge $kills ]"
+usleep 1000000
+touch $T/stop
 wait $wpids
-errors=0; bad=0
+errors=0; bad=0; total=0
 for w in 0 1 2 3; do
-    read -r e b <$T/result.$w || { e=1; b=1; }
-    errors=$((errors + e)); bad=$((bad + b))
+    read -r e b n <$T/result.$w || { e=1; b=1; n=0; }
+    errors=$((errors + e)); bad=$((bad + b)); total=$((total + n))
 done
-total=$((WORKERS * CHUNKS))
 info "write/verify of $total chunks with $kills kills took $(( $(ms) - t0 )) ms"
-if [ $errors = 0 ]; then pass lb_restart_io_errors "0 I/O errors in $total O_DIRECT writes from $WORKERS writers, back end SIGKILLed $kills times"
-else fail lb_restart_io_errors "$errors I/O errors"; show $T/adapter.log 30; fi
+if [ $errors = 0 ] && [ $total -gt 0 ]; then pass lb_restart_io_errors "0 I/O errors in $total O_DIRECT writes from $WORKERS writers running through $kills SIGKILLs of the back end"
+else fail lb_restart_io_errors "$errors I/O errors in $total writes"; show $T/adapter.log 30; fi
 if [ $bad = 0 ]; then pass lb_restart_mismatches "0 mismatches in $total reads"; else fail lb_restart_mismatches "$bad mismatches"; fi
-reconnects=$(grep -c "Back end reconnected" $T/adapter.log)
+reconnects=$(reconnects)
 if [ "$reconnects" -ge $kills ]; then pass lb_restart_reconnects "$reconnects reconnections in the adapter's log; inflight: $(grep -c 'SET_INFLIGHT_FD\|nflight' $T/blk.log) back-end lines"
 else fail lb_restart_reconnects "$reconnects reconnections for $kills kills"; show $T/adapter.log 30; fi
 bad=0; n=0
-cat $T/sums.* >$T/sums
+# The last data written at each offset.
+cat $T/sums.* | awk '{ last[$1] = $2 } END { for (o in last) print o, last[o] }' >$T/sums
 while read -r off want; do
     got=$(dd if="$dev" bs=256k skip=$off count=1 iflag=direct 2>/dev/null | sha256sum | cut -d' ' -f1)
     [ "$got" = "$want" ] || bad=$((bad + 1))
     n=$((n + 1))
 done <$T/sums
-if [ $bad = 0 ] && [ $n = $total ]; then pass lb_restart_reverify "all $n chunks read back again after the restarts"
+if [ $bad = 0 ] && [ $n -gt 0 ]; then pass lb_restart_reverify "all $n chunk positions read back again after the restarts (their last data)"
 else fail lb_restart_reverify "$bad of $n chunks differ"; fi
 
 # ---- 2. the adapter killed with I/O in flight ------------------------------------
@@ -130,7 +136,8 @@ data churn_slab_kb $dslab
 data churn_sunreclaim_kb $dsunr
 data churn_memavailable_drop_kb $davail
 # 100 cycles that leak even one 512-byte object each would add 50 kB of unreclaimable slab.
-if [ $dsunr -lt 64 ] && [ $davail -lt 2048 ]; then
+# MemAvailable moves with the page cache; a leaked 1 MiB pool per cycle would still exceed 8 MiB.
+if [ $dsunr -lt 64 ] && [ $davail -lt 8192 ]; then
     pass lb_churn_leak "after $CHURN cycles: SUnreclaim ${dsunr} kB, Slab ${dslab} kB, MemAvailable -${davail} kB"
 else
     fail lb_churn_leak "SUnreclaim ${dsunr} kB, Slab ${dslab} kB, MemAvailable -${davail} kB"
