@@ -31,13 +31,7 @@ virtio-loopback-adapter --socket-path $T/rng.sock --device rng --socket-path $T/
 apid=$!
 say "adapter: one virtio-loopback-adapter (pid $apid) for all three"
 
-vin_node() {
-    for _e in /sys/class/input/event*; do
-        readlink -f "$_e/device" | grep -q '/virtio[0-9]*/' && { echo "/dev/input/${_e##*/}"; return 0; }
-    done
-    return 1
-}
-ready() { grep -q virtio_rng /sys/class/misc/hw_random/rng_available && [ -b /dev/vda ] && vin_node >/dev/null; }
+ready() { grep -q virtio_rng /sys/class/misc/hw_random/rng_available && [ -b /dev/vda ] && virtio_event >/dev/null; }
 if wait_until 60 ready; then
     say "the kernel's drivers bound in $(( $(ms) - t0 )) ms:"
     for d in /sys/bus/virtio/devices/*; do
@@ -76,7 +70,7 @@ else
 fi
 
 # ---- input ----
-vin=$(vin_node)
+vin=$(virtio_event)
 say "input: $vin is '$(cat /sys/class/input/${vin##*/}/device/name)' on the virtio bus, a copy of $src"
 evdev-inspect watch "$vin" 170 60000 >$T/got 2>&1 &
 xpid=$!

@@ -150,3 +150,13 @@ feed() { feed_send "$1"; feed_wait "$2"; }
 
 # not_there PATH: PATH does not exist.
 not_there() { [ ! -e "$1" ]; }
+
+# virtio_events: the event nodes whose input device sits on the virtio bus.
+virtio_events() {
+    for _e in /sys/class/input/event*; do
+        readlink -f "$_e/device" | grep -q '/virtio[0-9]*/' && echo "/dev/input/${_e##*/}"
+    done
+}
+
+# virtio_event: the first of them; fails when there is none.
+virtio_event() { virtio_events | head -n 1 | grep .; }

@@ -72,13 +72,6 @@ apid=$!
 ( sleep 200; echo "INFO watchdog: still running after 200 s"; show $T/adapter.log; show $T/blk0.log 10; dmesg | tail -n 20 ) &
 wpid=$!
 
-# The virtio-input node: the event node whose device sits on the virtio bus.
-virtio_event() {
-    for _e in /sys/class/input/event*; do
-        readlink -f "$_e/device" | grep -q '/virtio[0-9]*/' && { echo "/dev/input/${_e##*/}"; return 0; }
-    done
-    return 1
-}
 all_bound() {
     grep -q virtio_rng /sys/class/misc/hw_random/rng_available 2>/dev/null \
         && blk_by_sectors 65536 >/dev/null && blk_by_sectors 32768 >/dev/null && virtio_event >/dev/null

@@ -58,13 +58,6 @@ serve() {
     esac
 }
 
-# virtio_events: the event nodes whose input device sits on the virtio bus.
-virtio_events() {
-    for _e in /sys/class/input/event*; do
-        readlink -f "$_e/device" | grep -q '/virtio[0-9]*/' && echo "/dev/input/${_e##*/}"
-    done
-}
-
 cur=$(grep '^READY ' "$T/a.out" | tail -n 1)
 set -- $cur
 a_hidraw=$2; a_ev=$3
