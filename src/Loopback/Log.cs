@@ -67,6 +67,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 10, Level = LogLevel.Error, Message = "The back end cannot run device handle {Handle}; failing it (FAIL_DEVICE) so the driver's requests end with an error")]
     internal static partial void DeviceFailed(ILogger logger, uint handle, Exception exception);
 
+    [LoggerMessage(EventId = 11, Level = LogLevel.Warning, Message = "The module refused FAIL_DEVICE for handle {Handle} (an older module?); the driver's requests keep waiting")]
+    internal static partial void FailDeviceRefused(ILogger logger, uint handle, Exception exception);
+
     [LoggerMessage(EventId = 9, Level = LogLevel.Information, Message = "Waiting for the back end at {SocketPath}")]
     internal static partial void WaitingForBackend(ILogger logger, string socketPath);
 }

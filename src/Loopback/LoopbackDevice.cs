@@ -488,7 +488,7 @@ public sealed class LoopbackDevice : IDisposable
             catch (IOException fail)
             {
                 // A module without FAIL_DEVICE (ENOTTY): the driver's I/O waits, as before.
-                Log.StopFailed(_logger, fail);
+                Log.FailDeviceRefused(_logger, Handle, fail);
             }
 
             return false;
