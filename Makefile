@@ -137,7 +137,8 @@ VM_SUMMARIES := tests/qemu/work/vm-tests/summary tests/qemu/work/blk-features/su
 	tests/qemu/work/blk-restart/summary \
 	tests/qemu/work/input-test/summary tests/qemu/work/arm64-test/summary \
 	tests/qemu/work/touch-test/summary tests/qemu/work/touch-test-loopback/summary \
-	tests/qemu/work/loopback-*/summary tests/qemu/work/bench/summary
+	tests/qemu/work/loopback-*/summary tests/qemu/work/bench/summary \
+	tests/qemu/work/module/summary
 vm-test: $(BINARIES) $(MODULE_KO)
 	@rc=0; \
 	tests/qemu/run-vm-tests.sh || rc=1; \
@@ -147,6 +148,10 @@ vm-test: $(BINARIES) $(MODULE_KO)
 	tests/qemu/run-touch-test.sh || rc=1; \
 	RELAY=loopback tests/qemu/run-touch-test.sh || rc=1; \
 	tests/qemu/run-arm64-test.sh || rc=1; \
+	mkdir -p tests/qemu/work/module; \
+	QEMU_WORK_DIR=$(CURDIR)/tests/qemu/work/module kernel-module/tests/run-qemu-test.sh \
+		>tests/qemu/work/module/run.log 2>&1 || rc=1; \
+	tail -n 1 tests/qemu/work/module/run.log | tee tests/qemu/work/module/summary; \
 	tests/qemu/run-loopback-kernels.sh || rc=1; \
 	$(MAKE) --no-print-directory bench-smoke || rc=1; \
 	exit $$rc

@@ -9,6 +9,7 @@
 
 #include <linux/eventfd.h>
 #include <linux/highmem.h>
+#include <linux/mm.h>
 #include <linux/version.h>
 
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
@@ -34,6 +35,13 @@
 #else
 #define vl_kmap(page)		kmap_atomic(page)
 #define vl_kunmap(addr)		kunmap_atomic(addr)
+#endif
+
+/* 6.3 made vm_flags read-only outside the accessors. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+#define vl_vm_flags_set(vma, flags)	vm_flags_set(vma, flags)
+#else
+#define vl_vm_flags_set(vma, flags)	((vma)->vm_flags |= (flags))
 #endif
 
 #endif /* VL_COMPAT_H */

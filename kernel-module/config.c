@@ -205,25 +205,18 @@ int vl_ioctl_set_config(struct vl_ctrl *ctrl, void __user *uarg)
 	unsigned long flags;
 	struct vl_dev *d;
 	bool notify;
-	int ret;
 
-	ret = -EFAULT;
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
-		return ret;
-	ret = -EINVAL;
-	if (arg.reserved || (arg.flags & ~VIRTIO_LOOPBACK_CONFIG_F_NOTIFY))
-		return ret;
-	ret = -ENOENT;
-	d = vl_lookup(ctrl, arg.handle);
-	if (!d)
-		return ret;
-	ret = -EINVAL;
+		return -EFAULT;
+	d = vl_arg_dev(ctrl, arg.handle, !arg.reserved &&
+		       !(arg.flags & ~VIRTIO_LOOPBACK_CONFIG_F_NOTIFY));
+	if (IS_ERR(d))
+		return PTR_ERR(d);
 	if (arg.offset > d->config_size ||
 	    arg.size > d->config_size - arg.offset)
-		return ret;
-	ret = -EFAULT;
+		return -EINVAL;
 	if (copy_from_user(buf, u64_to_user_ptr(arg.config_addr), arg.size))
-		return ret;
+		return -EFAULT;
 
 	spin_lock_irqsave(&d->config_lock, flags);
 	memcpy(d->config + arg.offset, buf, arg.size);

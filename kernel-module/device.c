@@ -12,6 +12,7 @@ static atomic_t vl_next_id = ATOMIC_INIT(0);
 
 static void vl_dev_free(struct vl_dev *d)
 {
+	struct vl_ctrl *ctrl = d->ctrl;
 	unsigned int i;
 
 	for (i = 0; i < d->num_queues; i++) {
@@ -25,6 +26,7 @@ static void vl_dev_free(struct vl_dev *d)
 			fput(q->call_file);
 	}
 	kfree(d);
+	vl_ctrl_put(ctrl);
 }
 
 static void vl_vdev_release(struct device *dev)
@@ -32,68 +34,85 @@ static void vl_vdev_release(struct device *dev)
 	vl_dev_free(to_vl_dev(dev_to_virtio(dev)));
 }
 
+static void vl_dev_teardown(struct vl_dev *d);
+
+/*
+ * Register the virtio device; the driver probes here. When the device was
+ * removed meanwhile (VL_REG_ORPHANED), finish its removal: the remover did
+ * not wait for the probe, which may block on things user space cannot
+ * release (see vl_dev_finish_removal()).
+ */
 static void vl_register_work(struct work_struct *work)
 {
 	struct vl_dev *d = container_of(work, struct vl_dev, register_work);
-	enum vl_reg_state state = VL_REG_SKIPPED;
+	enum vl_reg_state state;
+	bool orphan;
 	int err;
 
-	if (!READ_ONCE(d->removing)) {
-		err = register_virtio_device(&d->vdev);
-		state = err ? VL_REG_FAILED : VL_REG_DONE;
-		if (err)
-			dev_err(&d->dma->dev, "register_virtio_device: %d\n",
-				err);
-	}
 	mutex_lock(&d->lock);
+	if (d->reg_state == VL_REG_SKIPPED) {
+		mutex_unlock(&d->lock);
+		return;
+	}
+	d->reg_state = VL_REG_RUNNING;
+	mutex_unlock(&d->lock);
+
+	err = register_virtio_device(&d->vdev);
+	state = err ? VL_REG_FAILED : VL_REG_DONE;
+	if (err)
+		dev_err(&d->dma->dev, "register_virtio_device: %d\n", err);
+	mutex_lock(&d->lock);
+	orphan = d->reg_state == VL_REG_ORPHANED;
 	d->reg_state = state;
 	mutex_unlock(&d->lock);
+	if (orphan) {
+		vl_dev_teardown(d);	/* frees d and this work item */
+		return;
+	}
+	/* A remover waits for this work item before it frees d. */
+	complete_all(&d->registered);
 }
 
 /*
  * The back end is gone: stop delivering its interrupts and fail what it left
- * queued, before the driver unbinds. The device is not broken: a broken ring
- * would hide these completions from the driver, and a request it queues
- * during removal is failed from vl_kick_work() (@removing is set).
+ * queued. The device is not broken: a broken ring would hide these
+ * completions from the driver, and a request it queues during removal is
+ * failed from vl_kick_work() (@removing is set). Nothing to do before
+ * DRIVER_OK (no rings; the virtio device may not even be registered yet).
  */
 static void vl_dev_fail_inflight(struct vl_dev *d)
 {
 	unsigned int i;
 
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 0, 0)
-	/*
-	 * A sync-request timeout or FAIL_DEVICE may have broken it: the
-	 * module now answers instead.
-	 */
-	__virtio_unbreak_device(&d->vdev);
-#endif
 	mutex_lock(&d->lock);
-	for (i = 0; i < d->num_queues; i++) {
-		vl_call_disarm(&d->queues[i]);
-		vl_queue_fail_pending(&d->queues[i]);
+	if (vl_driver_ok(d)) {
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 0, 0)
+		/*
+		 * A sync-request timeout or FAIL_DEVICE may have broken it:
+		 * the module now answers instead.
+		 */
+		__virtio_unbreak_device(&d->vdev);
+#endif
+		for (i = 0; i < d->num_queues; i++) {
+			vl_call_disarm(&d->queues[i]);
+			vl_queue_fail_pending(&d->queues[i]);
+		}
 	}
 	mutex_unlock(&d->lock);
 }
 
 /*
- * Remove a device whose handle is already gone from its control fd. The
- * driver unbinds; requests in flight fail (vl_dev_fail_inflight()).
+ * Unregister and free a removed device whose registration is over
+ * (reg_state DONE, FAILED or SKIPPED, and the work item no longer pending).
  */
-void vl_dev_destroy(struct vl_dev *d)
+static void vl_dev_teardown(struct vl_dev *d)
 {
 	struct vl_dma_dev *dma = d->dma;
-	unsigned long flags;
 	unsigned int i;
-
-	spin_lock_irqsave(&d->sync_lock, flags);
-	d->removing = true;
-	spin_unlock_irqrestore(&d->sync_lock, flags);
-	wake_up_all(&d->sync_wq);
-
-	flush_work(&d->register_work);
 
 	switch (d->reg_state) {
 	case VL_REG_DONE:
+		/* Again: what was queued before DRIVER_OK, or since. */
 		vl_dev_fail_inflight(d);
 		get_device(&d->vdev.dev);
 		unregister_virtio_device(&d->vdev);
@@ -117,6 +136,72 @@ void vl_dev_destroy(struct vl_dev *d)
 		put_device(&d->vdev.dev);	/* frees d */
 	}
 	device_unregister(&dma->dev);
+}
+
+/*
+ * First step of removing a device whose handle is already gone: from now on
+ * nothing waits for user space, and what the back end left queued fails.
+ * Closing a control fd does this for all its devices before the first
+ * unregisters: one driver's removal may wait for another device of the fd
+ * (the hwrng core switches to the next virtio-rng device and reads from it
+ * with a global mutex held).
+ */
+void vl_dev_begin_removal(struct vl_dev *d)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&d->sync_lock, flags);
+	d->removing = true;
+	spin_unlock_irqrestore(&d->sync_lock, flags);
+	wake_up_all(&d->sync_wq);
+	vl_dev_fail_inflight(d);
+}
+
+/*
+ * Second step: the driver unbinds, the device goes. A running probe no
+ * longer waits for user space and normally returns soon; wait for it, but
+ * bounded (sync_timeout_ms) and killable: it may block where user space
+ * cannot help (hwrng_register() waits for the hwrng core's reading mutex
+ * while the hwrng thread waits for data from a virtio-rng device of another
+ * control fd that nobody serves), and an unbounded wait with the control
+ * fd's lock held would deadlock. Such a device is left to the registration
+ * work, which removes it when the probe returns. Waiting first also keeps
+ * removals from overlapping the next registrations: the 5.10 hwrng core
+ * touches a freed thread when one rng device unregisters while another
+ * registers.
+ */
+void vl_dev_finish_removal(struct vl_dev *d)
+{
+	bool running, orphan = false;
+
+	mutex_lock(&d->lock);
+	running = d->reg_state == VL_REG_RUNNING;
+	if (d->reg_state == VL_REG_NONE)
+		d->reg_state = VL_REG_SKIPPED;
+	mutex_unlock(&d->lock);
+	if (running)
+		wait_for_completion_killable_timeout(&d->registered,
+			msecs_to_jiffies(vl_sync_timeout_ms()));
+	mutex_lock(&d->lock);
+	if (d->reg_state == VL_REG_RUNNING) {
+		d->reg_state = VL_REG_ORPHANED;
+		orphan = true;
+	}
+	mutex_unlock(&d->lock);
+	if (orphan) {
+		dev_warn(&d->dma->dev,
+			 "probe still running: removal continues when it returns\n");
+		return;
+	}
+	/* Not running the probe: a queued work item returns at once. */
+	cancel_work_sync(&d->register_work);
+	vl_dev_teardown(d);
+}
+
+void vl_dev_destroy(struct vl_dev *d)
+{
+	vl_dev_begin_removal(d);
+	vl_dev_finish_removal(d);
 }
 
 /*
@@ -174,11 +259,9 @@ int vl_ioctl_fail(struct vl_ctrl *ctrl, void __user *uarg)
 
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
 		return -EFAULT;
-	if (arg.reserved)
-		return -EINVAL;
-	d = vl_lookup(ctrl, arg.handle);
-	if (!d)
-		return -ENOENT;
+	d = vl_arg_dev(ctrl, arg.handle, !arg.reserved);
+	if (IS_ERR(d))
+		return PTR_ERR(d);
 
 	spin_lock_irqsave(&d->config_lock, flags);
 	was = d->failed;
@@ -196,9 +279,19 @@ int vl_ioctl_fail(struct vl_ctrl *ctrl, void __user *uarg)
 	return 0;
 }
 
-struct vl_dev *vl_lookup(struct vl_ctrl *ctrl, u32 handle)
+/*
+ * The device an ioctl argument names, after its reserved fields and flags
+ * were checked (@valid): ERR_PTR(-EINVAL) when they were not zero,
+ * ERR_PTR(-ENOENT) for a handle this control fd does not have.
+ */
+struct vl_dev *vl_arg_dev(struct vl_ctrl *ctrl, u32 handle, bool valid)
 {
-	return xa_load(&ctrl->devices, handle);
+	struct vl_dev *d;
+
+	if (!valid)
+		return ERR_PTR(-EINVAL);
+	d = xa_load(&ctrl->devices, handle);
+	return d ? d : ERR_PTR(-ENOENT);
 }
 
 int vl_ioctl_create(struct vl_ctrl *ctrl,
@@ -252,6 +345,7 @@ int vl_ioctl_create(struct vl_ctrl *ctrl,
 	spin_lock_init(&d->sync_lock);
 	init_waitqueue_head(&d->sync_wq);
 	INIT_WORK(&d->register_work, vl_register_work);
+	init_completion(&d->registered);
 	for (i = 0; i < d->num_queues; i++) {
 		struct vl_queue *q = &d->queues[i];
 
@@ -322,8 +416,8 @@ int vl_ioctl_create(struct vl_ctrl *ctrl,
 		goto err_fput;
 
 	fd_install(fd, file);
-	/* Probing may wait for the adapter: keep it off the per-CPU pool. */
-	queue_work(system_unbound_wq, &d->register_work);
+	kref_get(&ctrl->ref);		/* dropped by vl_dev_free() */
+	queue_work(vl_wq, &d->register_work);
 	return 0;
 
 err_fput:

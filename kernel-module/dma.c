@@ -33,24 +33,62 @@ static void vl_bounce(struct vl_pool *pool, unsigned long off,
 }
 
 /*
- * Translate a DMA range of a streaming mapping to its pool offset; false
- * (with a one-time warning) for an address this pool never handed out.
+ * Translate a DMA range to its pool offset; false (with a rate-limited
+ * error) for a range outside the pool. Not a WARN: before 5.14 virtio_ring
+ * unmaps what it reads back from the descriptor table, which the back end
+ * can rewrite.
  */
 static bool vl_dma_range(struct device *dev, struct vl_pool *pool,
 			 dma_addr_t addr, size_t size, unsigned long *off)
 {
 	if (addr < VL_POOL_DMA_BASE || addr - VL_POOL_DMA_BASE >= pool->size ||
 	    size > pool->size - (addr - VL_POOL_DMA_BASE)) {
-		dev_WARN_ONCE(dev, 1, "bad DMA range %pad+%zu\n", &addr, size);
+		dev_err_ratelimited(dev, "bad DMA range %pad+%zu\n", &addr,
+				    size);
 		return false;
 	}
 	*off = addr - VL_POOL_DMA_BASE;
 	return true;
 }
 
+/*
+ * Translate the range of an unmap (@whole: exactly one live streaming
+ * mapping, which the caller then owns) or a sync (within one) to its pool
+ * offset; see struct vl_slot.
+ */
+static bool vl_dma_mapping(struct device *dev, struct vl_pool *pool,
+			   dma_addr_t addr, size_t size, bool whole,
+			   unsigned long *off)
+{
+	unsigned long slot, head;
+	u32 len;
+
+	if (!vl_dma_range(dev, pool, addr, size, off))
+		return false;
+	slot = *off >> VL_SLOT_SHIFT;
+	head = READ_ONCE(pool->slots[slot].head);
+	if (!head--)
+		goto bad;
+	len = READ_ONCE(pool->slots[head].size);
+	if (whole) {
+		if (head != slot || (*off & (VL_SLOT_SIZE - 1)) ||
+		    size != len || cmpxchg(&pool->slots[head].size, len, 0) != len)
+			goto bad;
+	} else if (*off + size > (head << VL_SLOT_SHIFT) + len) {
+		goto bad;
+	}
+	return true;
+
+bad:
+	dev_err_ratelimited(dev, "DMA range %pad+%zu is no live mapping\n",
+			    &addr, size);
+	return false;
+}
+
 static phys_addr_t vl_orig(struct vl_pool *pool, unsigned long off)
 {
-	return pool->orig[off >> VL_SLOT_SHIFT] + (off & (VL_SLOT_SIZE - 1));
+	return pool->slots[off >> VL_SLOT_SHIFT].orig +
+	       (off & (VL_SLOT_SIZE - 1));
 }
 
 /*
@@ -82,8 +120,11 @@ static dma_addr_t vl_dma_map_page(struct device *dev, struct page *page,
 		return DMA_MAPPING_ERROR;	/* back-pressure: caller retries */
 	}
 	n = DIV_ROUND_UP(max_t(size_t, size, 1), VL_SLOT_SIZE);
-	for (i = 0; i < n; i++)
-		pool->orig[idx + i] = phys + i * VL_SLOT_SIZE;
+	for (i = 0; i < n; i++) {
+		pool->slots[idx + i].orig = phys + i * VL_SLOT_SIZE;
+		pool->slots[idx + i].head = idx + 1;
+	}
+	pool->slots[idx].size = size;	/* <= VL_MAX_MAPPING */
 	off = (unsigned long)idx << VL_SLOT_SHIFT;
 	/*
 	 * Copy in for every direction: a device-writable buffer the back end
@@ -97,13 +138,16 @@ static void vl_dma_unmap_page(struct device *dev, dma_addr_t addr, size_t size,
 			      enum dma_data_direction dir, unsigned long attrs)
 {
 	struct vl_pool *pool = vl_dev_pool(dev);
-	unsigned long off;
+	unsigned long off, i, n;
 
-	if (!vl_dma_range(dev, pool, addr, size, &off))
+	if (!vl_dma_mapping(dev, pool, addr, size, true, &off))
 		return;
 	if ((dir == DMA_FROM_DEVICE || dir == DMA_BIDIRECTIONAL) &&
 	    !(attrs & DMA_ATTR_SKIP_CPU_SYNC))
 		vl_bounce(pool, off, vl_orig(pool, off), size, false);
+	n = DIV_ROUND_UP(max_t(size_t, size, 1), VL_SLOT_SIZE);
+	for (i = 0; i < n; i++)
+		WRITE_ONCE(pool->slots[(off >> VL_SLOT_SHIFT) + i].head, 0);
 	vl_pool_free(pool, off >> VL_SLOT_SHIFT, size);
 }
 
@@ -113,7 +157,7 @@ static void vl_dma_sync_for_cpu(struct device *dev, dma_addr_t addr,
 	struct vl_pool *pool = vl_dev_pool(dev);
 	unsigned long off;
 
-	if (!vl_dma_range(dev, pool, addr, size, &off))
+	if (!vl_dma_mapping(dev, pool, addr, size, false, &off))
 		return;
 	if (dir == DMA_FROM_DEVICE || dir == DMA_BIDIRECTIONAL)
 		vl_bounce(pool, off, vl_orig(pool, off), size, false);
@@ -125,7 +169,7 @@ static void vl_dma_sync_for_device(struct device *dev, dma_addr_t addr,
 	struct vl_pool *pool = vl_dev_pool(dev);
 	unsigned long off;
 
-	if (!vl_dma_range(dev, pool, addr, size, &off))
+	if (!vl_dma_mapping(dev, pool, addr, size, false, &off))
 		return;
 	if (dir == DMA_TO_DEVICE || dir == DMA_BIDIRECTIONAL)
 		vl_bounce(pool, off, vl_orig(pool, off), size, true);

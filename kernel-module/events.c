@@ -11,6 +11,12 @@ module_param(sync_timeout_ms, uint, 0644);
 MODULE_PARM_DESC(sync_timeout_ms,
 		 "How long a driver waits for the adapter to answer a reset or config write (ms)");
 
+/* sync_timeout_ms (at least 1) in milliseconds. */
+unsigned int vl_sync_timeout_ms(void)
+{
+	return max(READ_ONCE(sync_timeout_ms), 1U);
+}
+
 /*
  * Queue an event for the control fd; any context. Returns its seq, or 0
  * when the ring is full (the adapter stopped reading).
@@ -53,7 +59,13 @@ static void vl_mark_broken(struct vl_dev *d, const char *what,
 {
 	dev_err(&d->vdev.dev, "no reply to %s within %u ms: device broken\n",
 		what, ms);
-	virtio_break_device(&d->vdev);
+	/*
+	 * Only virtqueues break. Before 5.19 register_virtio_device()
+	 * initialises the device's virtqueue list after its first reset, so a
+	 * timeout of that reset must not walk the list.
+	 */
+	if (READ_ONCE(d->vqs_live))
+		virtio_break_device(&d->vdev);
 }
 
 /*
@@ -64,7 +76,7 @@ static void vl_mark_broken(struct vl_dev *d, const char *what,
 void vl_sync_request(struct vl_dev *d, struct virtio_loopback_event *ev,
 			    const char *what)
 {
-	unsigned int ms = max(READ_ONCE(sync_timeout_ms), 1U);
+	unsigned int ms = vl_sync_timeout_ms();
 	bool wait = vl_may_sleep(), locked = wait;
 	unsigned long flags;
 	bool timed_out;
@@ -119,18 +131,13 @@ int vl_ioctl_event_done(struct vl_ctrl *ctrl, void __user *uarg)
 	struct virtio_loopback_event_done arg;
 	unsigned long flags;
 	struct vl_dev *d;
-	int ret;
+	int ret = -ENOENT;
 
-	ret = -EFAULT;
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
-		return ret;
-	ret = -EINVAL;
-	if (arg.reserved)
-		return ret;
-	ret = -ENOENT;
-	d = vl_lookup(ctrl, arg.handle);
-	if (!d)
-		return ret;
+		return -EFAULT;
+	d = vl_arg_dev(ctrl, arg.handle, !arg.reserved);
+	if (IS_ERR(d))
+		return PTR_ERR(d);
 
 	spin_lock_irqsave(&d->sync_lock, flags);
 	if (d->sync_state == VL_SYNC_WAITING && d->sync_seq == arg.seq) {

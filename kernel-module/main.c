@@ -104,6 +104,20 @@ static __poll_t vl_poll(struct file *file, poll_table *wait)
 	return READ_ONCE(ctrl->ev_count) ? EPOLLIN | EPOLLRDNORM : 0;
 }
 
+static void vl_ctrl_release(struct kref *ref)
+{
+	struct vl_ctrl *ctrl = container_of(ref, struct vl_ctrl, ref);
+
+	xa_destroy(&ctrl->devices);
+	mutex_destroy(&ctrl->lock);
+	kvfree(ctrl);
+}
+
+void vl_ctrl_put(struct vl_ctrl *ctrl)
+{
+	kref_put(&ctrl->ref, vl_ctrl_release);
+}
+
 static int vl_open(struct inode *inode, struct file *file)
 {
 	struct vl_ctrl *ctrl;
@@ -111,6 +125,7 @@ static int vl_open(struct inode *inode, struct file *file)
 	ctrl = kvzalloc(sizeof(*ctrl), GFP_KERNEL);
 	if (!ctrl)
 		return -ENOMEM;
+	kref_init(&ctrl->ref);
 	mutex_init(&ctrl->lock);
 	xa_init_flags(&ctrl->devices, XA_FLAGS_ALLOC1);
 	spin_lock_init(&ctrl->ev_lock);
@@ -125,15 +140,16 @@ static int vl_release(struct inode *inode, struct file *file)
 	struct vl_dev *d;
 	unsigned long handle;
 
+	/* All devices stop waiting before the first one unregisters. */
 	mutex_lock(&ctrl->lock);
+	xa_for_each(&ctrl->devices, handle, d)
+		vl_dev_begin_removal(d);
 	xa_for_each(&ctrl->devices, handle, d) {
 		xa_erase(&ctrl->devices, handle);
-		vl_dev_destroy(d);
+		vl_dev_finish_removal(d);
 	}
 	mutex_unlock(&ctrl->lock);
-	xa_destroy(&ctrl->devices);
-	mutex_destroy(&ctrl->lock);
-	kvfree(ctrl);
+	vl_ctrl_put(ctrl);
 	return 0;
 }
 
@@ -154,8 +170,17 @@ struct miscdevice vl_misc = {
 	.mode	= 0600,
 };
 
+/*
+ * Registration (the driver's probe) runs here; a device removed during its
+ * probe is removed by that work item, which drops the last module reference
+ * on its way out: vl_exit() drains the queue before the code goes.
+ */
+struct workqueue_struct *vl_wq;
+
 static int __init vl_init(void)
 {
+	int ret;
+
 	/* The UAPI layouts are fixed; see the header. */
 	BUILD_BUG_ON(sizeof(struct virtio_loopback_api_info) != 64);
 	BUILD_BUG_ON(sizeof(struct virtio_loopback_create) != 96);
@@ -166,12 +191,20 @@ static int __init vl_init(void)
 	BUILD_BUG_ON(sizeof(struct virtio_loopback_event_done) != 24);
 	BUILD_BUG_ON(sizeof(struct virtio_loopback_event) != 128);
 	BUILD_BUG_ON(sizeof(struct virtio_loopback_fail) != 16);
-	return misc_register(&vl_misc);
+	/* Probing may wait for the adapter: unbound, off the per-CPU pools. */
+	vl_wq = alloc_workqueue("virtio-loopback", WQ_UNBOUND, 0);
+	if (!vl_wq)
+		return -ENOMEM;
+	ret = misc_register(&vl_misc);
+	if (ret)
+		destroy_workqueue(vl_wq);
+	return ret;
 }
 
 static void __exit vl_exit(void)
 {
 	misc_deregister(&vl_misc);
+	destroy_workqueue(vl_wq);
 }
 
 module_init(vl_init);

@@ -1,18 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * virtio-loopback: the per-device pool. Rings and bounce buffers live in
- * vmalloc_user() memory that the back end maps through the pool fd; a slot
- * bitmap allocates it from any context.
+ * vmalloc memory that the back end maps through the pool fd; a slot bitmap
+ * allocates it from any context.
  */
 
 #include "vl.h"
+
+/*
+ * A pool may be large (VL_MAX_POOL_SIZE, per device): charge it to the
+ * caller's memory cgroup, and let CREATE_DEVICE fail with -ENOMEM instead
+ * of invoking the OOM killer or logging an allocation-failure splat.
+ */
+#define VL_POOL_GFP	(GFP_KERNEL_ACCOUNT | __GFP_NOWARN | __GFP_RETRY_MAYFAIL)
 
 static void vl_pool_release(struct kref *ref)
 {
 	struct vl_pool *pool = container_of(ref, struct vl_pool, ref);
 
-	vfree(pool->orig);
-	bitmap_free(pool->bitmap);
+	kvfree(pool->slots);
+	kvfree(pool->bitmap);
 	vfree(pool->vaddr);
 	kfree(pool);
 }
@@ -26,6 +33,14 @@ struct vl_pool *vl_pool_create(size_t size)
 {
 	struct vl_pool *pool;
 
+	/*
+	 * Even an allocation that fails instead of invoking the OOM killer
+	 * drains memory for others while it tries: refuse a pool that would
+	 * take more than half of what is available.
+	 */
+	if (size >> PAGE_SHIFT > si_mem_available() / 2)
+		return NULL;
+
 	pool = kzalloc(sizeof(*pool), GFP_KERNEL);
 	if (!pool)
 		return NULL;
@@ -33,19 +48,22 @@ struct vl_pool *vl_pool_create(size_t size)
 	spin_lock_init(&pool->lock);
 	pool->size = size;
 	pool->nslots = size >> VL_SLOT_SHIFT;
-	pool->vaddr = vmalloc_user(size);
+	/* Zeroed: the back end must not see stale kernel data. */
+	pool->vaddr = __vmalloc(size, VL_POOL_GFP | __GFP_ZERO);
 	if (!pool->vaddr)
 		goto err_vaddr;
-	pool->bitmap = bitmap_zalloc(pool->nslots, GFP_KERNEL);
+	pool->bitmap = kvcalloc(BITS_TO_LONGS(pool->nslots), sizeof(long),
+				VL_POOL_GFP);
 	if (!pool->bitmap)
 		goto err_bitmap;
-	pool->orig = vzalloc(array_size(pool->nslots, sizeof(*pool->orig)));
-	if (!pool->orig)
-		goto err_orig;
+	pool->slots = kvcalloc(pool->nslots, sizeof(*pool->slots),
+			       VL_POOL_GFP);
+	if (!pool->slots)
+		goto err_slots;
 	return pool;
 
-err_orig:
-	bitmap_free(pool->bitmap);
+err_slots:
+	kvfree(pool->bitmap);
 err_bitmap:
 	vfree(pool->vaddr);
 err_vaddr:
@@ -88,15 +106,32 @@ void vl_pool_free(struct vl_pool *pool, unsigned long idx, size_t size)
 	spin_unlock_irqrestore(&pool->lock, flags);
 }
 
+/*
+ * Map pool pages [vm_pgoff, vm_pgoff + length) of the pool. Like
+ * remap_vmalloc_range(), which needs vmalloc_user()'s VM_USERMAP area.
+ */
 static int vl_pool_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct vl_pool *pool = file->private_data;
+	unsigned long len = vma->vm_end - vma->vm_start, off;
+	unsigned long pages = pool->size >> PAGE_SHIFT;
+	void *start;
+	int ret;
 
 	/* A private (copy-on-write) mapping would not be shared with us. */
 	if (!(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
-	/* Bounds-checks offset and length against the vmalloc area. */
-	return remap_vmalloc_range(vma, pool->vaddr, vma->vm_pgoff);
+	if (vma->vm_pgoff > pages || len > (pages - vma->vm_pgoff) << PAGE_SHIFT)
+		return -EINVAL;
+	start = pool->vaddr + (vma->vm_pgoff << PAGE_SHIFT);
+	vl_vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
+	for (off = 0; off < len; off += PAGE_SIZE) {
+		ret = vm_insert_page(vma, vma->vm_start + off,
+				     vmalloc_to_page(start + off));
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
 
 static int vl_pool_file_release(struct inode *inode, struct file *file)

@@ -68,9 +68,29 @@
 #define VL_POOL_DMA_BASE	0x100000000ULL
 
 /**
+ * struct vl_slot - bounce bookkeeping of one pool slot
+ * @orig: physical address of the original buffer byte the slot mirrors.
+ * @head: 1 + index of the first slot of the streaming mapping the slot
+ *	belongs to; 0 when it belongs to none (free, or coherent memory).
+ * @size: in a mapping's first slot, the mapping's size in bytes; cleared
+ *	(cmpxchg) by the unmap that claims the mapping.
+ *
+ * Written at map time and read at unmap/sync time by the mapping's owner.
+ * Before 5.14 virtio_ring unmaps the address, length and direction it reads
+ * back from the descriptor table, which the back end can rewrite: a range
+ * that is not exactly one live mapping is refused, so bounce copies only
+ * ever reach buffers the driver has in flight.
+ */
+struct vl_slot {
+	phys_addr_t orig;
+	u32 head;
+	u32 size;
+};
+
+/**
  * struct vl_pool - one device's shared memory: rings and bounce buffers
  * @ref: held by the DMA device and by the pool file.
- * @vaddr: vmalloc_user() memory, mapped into user space by the pool fd.
+ * @vaddr: vmalloc memory, mapped into user space by the pool fd.
  * @size: bytes.
  * @nslots: @size / VL_SLOT_SIZE.
  * @lock: protects @bitmap and @hint; taken from DMA map calls (any context).
@@ -78,9 +98,7 @@
  * @hint: where the next search starts.
  * @used: slots allocated (under @lock).
  * @map_failures: streaming mappings refused because the pool was full.
- * @orig: per slot, the physical address of the original buffer a bounce
- *	slot mirrors (0 for coherent allocations). Written at map time, read at
- *	unmap/sync time by the mapping's owner, so it needs no lock.
+ * @slots: @nslots bounce records (struct vl_slot).
  */
 struct vl_pool {
 	struct kref ref;
@@ -92,7 +110,7 @@ struct vl_pool {
 	unsigned long hint;
 	unsigned long used;
 	atomic_long_t map_failures;
-	phys_addr_t *orig;
+	struct vl_slot *slots;
 };
 
 /**
@@ -152,6 +170,8 @@ struct vl_queue {
 
 enum vl_reg_state {
 	VL_REG_NONE,		/* registration has not run */
+	VL_REG_RUNNING,		/* register_virtio_device() (the probe) runs */
+	VL_REG_ORPHANED,	/* removed while RUNNING: the work removes it */
 	VL_REG_DONE,		/* registered with the virtio bus */
 	VL_REG_FAILED,		/* register_virtio_device() failed */
 	VL_REG_SKIPPED,		/* removed before registration ran */
@@ -166,15 +186,17 @@ enum vl_sync_state {
 /**
  * struct vl_dev - one loopback virtio device
  * @vdev: the virtio device; its release frees this structure.
- * @ctrl: the owning control fd (outlives the device).
+ * @ctrl: the owning control fd; the device holds a reference.
  * @dma: the parent device with the DMA ops.
  * @handle: handle on @ctrl.
  * @device_features: features offered to the driver.
  * @num_queues: number of queues.
  * @max_queue_size: largest ring size.
- * @lock: protects the queues' @vq and call fields, and @reg_state.
+ * @lock: protects the queues' @vq and call fields, @vqs_live and @reg_state.
+ * @vqs_live: queues that have a virtqueue.
  * @reg_state: enum vl_reg_state.
  * @register_work: registers @vdev after CREATE_DEVICE returned.
+ * @registered: completed when register_virtio_device() returned.
  * @config_lock: protects @config, @config_gen, @status and @failed; config
  *	reads may come from atomic context.
  * @config_size: bytes of @config in use.
@@ -204,8 +226,10 @@ struct vl_dev {
 	u32 max_queue_size;
 
 	struct mutex lock;		/* queues' vq/call fields, reg_state */
+	unsigned int vqs_live;
 	enum vl_reg_state reg_state;
 	struct work_struct register_work;
+	struct completion registered;
 
 	spinlock_t config_lock;		/* config, config_gen, status, failed */
 	u32 config_size;
@@ -228,6 +252,8 @@ struct vl_dev {
 
 /**
  * struct vl_ctrl - one open fd of /dev/virtio-loopback
+ * @ref: held by the open file and by each device (a device whose removal
+ *	waits for its probe may outlive the file).
  * @lock: protects @devices against concurrent create/destroy/lookup; held
  *	across each ioctl.
  * @devices: handle -> struct vl_dev.
@@ -240,6 +266,7 @@ struct vl_dev {
  * @ev: ring of pending events.
  */
 struct vl_ctrl {
+	struct kref ref;
 	struct mutex lock;		/* devices; held across each ioctl */
 	struct xarray devices;
 	spinlock_t ev_lock;		/* ev ring, next_seq; any context */
@@ -252,10 +279,24 @@ struct vl_ctrl {
 
 /* main.c */
 extern struct miscdevice vl_misc;
+extern struct workqueue_struct *vl_wq;
+void vl_ctrl_put(struct vl_ctrl *ctrl);
 
 static inline struct vl_dev *to_vl_dev(struct virtio_device *vdev)
 {
 	return container_of(vdev, struct vl_dev, vdev);
+}
+
+/*
+ * Used-buffer notifications reach the driver only after DRIVER_OK: until
+ * then the driver may not have stored its virtqueue pointers, and a back end
+ * writing the used ring early must not run its callbacks. vl_set_status()
+ * delivers one notification per queue when DRIVER_OK is set, so nothing
+ * signalled earlier is lost.
+ */
+static inline bool vl_driver_ok(struct vl_dev *d)
+{
+	return READ_ONCE(d->status) & VIRTIO_CONFIG_S_DRIVER_OK;
 }
 
 /* pool.c */
@@ -272,6 +313,7 @@ extern const struct attribute_group *vl_dma_groups[];
 void vl_dma_dev_release(struct device *dev);
 
 /* events.c */
+unsigned int vl_sync_timeout_ms(void);
 u64 vl_event_push(struct vl_ctrl *ctrl, struct virtio_loopback_event *ev);
 void vl_sync_request(struct vl_dev *d, struct virtio_loopback_event *ev,
 		     const char *what);
@@ -296,7 +338,9 @@ extern const struct virtio_config_ops vl_config_ops;
 int vl_ioctl_set_config(struct vl_ctrl *ctrl, void __user *uarg);
 
 /* device.c */
-struct vl_dev *vl_lookup(struct vl_ctrl *ctrl, u32 handle);
+struct vl_dev *vl_arg_dev(struct vl_ctrl *ctrl, u32 handle, bool valid);
+void vl_dev_begin_removal(struct vl_dev *d);
+void vl_dev_finish_removal(struct vl_dev *d);
 void vl_dev_destroy(struct vl_dev *d);
 int vl_ioctl_create(struct vl_ctrl *ctrl,
 		    struct virtio_loopback_create __user *uarg);

@@ -63,18 +63,6 @@ static bool vl_notify(struct virtqueue *vq)
 	return true;
 }
 
-/*
- * Used-buffer notifications reach the driver only after DRIVER_OK: until
- * then the driver may not have stored its virtqueue pointers, and a back end
- * writing the used ring early must not run its callbacks. vl_set_status()
- * delivers one notification per queue when DRIVER_OK is set, so nothing
- * signalled earlier is lost.
- */
-static bool vl_driver_ok(struct vl_dev *d)
-{
-	return READ_ONCE(d->status) & VIRTIO_CONFIG_S_DRIVER_OK;
-}
-
 /* Run a queue's interrupt handler from process context; d->lock held. */
 void vl_call_deliver(struct vl_queue *q)
 {
@@ -235,9 +223,11 @@ static bool vl_chain_scan(struct vl_dev *d, struct vring_desc *ring, u32 num,
  * byte (virtio spec 5.2.6); it gets VIRTIO_BLK_S_IOERR in the pool, and the
  * driver's unmap copies it back (bounce buffering), so the request fails with
  * an I/O error. Other types see length 0, which drivers treat as "no data".
- * Receive-only chains (rx, input events, entropy) stay queued: drivers
- * reclaim them after reset (virtqueue_detach_unused_buf), and failing them
- * would only make the driver refill and kick again.
+ * Receive-only chains (rx, input events) stay queued: drivers reclaim them
+ * after reset (virtqueue_detach_unused_buf), and failing them would only
+ * make the driver refill and kick again (virtio-input would even take the
+ * stale buffer for an event). virtio-rng's entropy requests are the
+ * exception, see below.
  *
  * The chains not yet returned are taken to be avail positions from the used
  * index on (a back end that completes in order, or has stopped; see
@@ -285,9 +275,11 @@ static bool vl_queue_rings(struct vl_queue *q, u32 *num,
  * byte (virtio spec 5.2.6); it gets VIRTIO_BLK_S_IOERR in the pool, and the
  * driver's unmap copies it back (bounce buffering), so the request fails with
  * an I/O error. Other types see length 0, which drivers treat as "no data".
- * Receive-only chains (rx, input events, entropy) stay queued: drivers
- * reclaim them after reset (virtqueue_detach_unused_buf), and failing them
- * would only make the driver refill and kick again.
+ * Receive-only chains (rx, input events) stay queued: drivers reclaim them
+ * after reset (virtqueue_detach_unused_buf), and failing them would only
+ * make the driver refill and kick again (virtio-input would even take the
+ * stale buffer for an event). virtio-rng's entropy requests are the
+ * exception, see below.
  *
  * The chains not yet returned are taken to be avail positions from the used
  * index on (a back end that completes in order, or has stopped; see
@@ -327,7 +319,13 @@ void vl_queue_fail_pending(struct vl_queue *q)
 		struct vring_used_elem *ue;
 		u8 *status;
 
-		if (!vl_chain_scan(d, desc, num, head, &status))
+		/*
+		 * An entropy request is receive-only, but its reader waits
+		 * for it with the hwrng core's global mutex held: fail it
+		 * too (length 0: no entropy).
+		 */
+		if (!vl_chain_scan(d, desc, num, head, &status) &&
+		    d->vdev.id.device != VIRTIO_ID_RNG)
 			continue;
 		if (status && d->vdev.id.device == VIRTIO_ID_BLOCK)
 			*status = VIRTIO_BLK_S_IOERR;
@@ -392,6 +390,7 @@ void vl_del_vqs(struct virtio_device *vdev)
 		vl_call_disarm(q);
 		vring_del_virtqueue(q->vq);
 		q->vq = NULL;
+		WRITE_ONCE(d->vqs_live, d->vqs_live - 1);
 	}
 	mutex_unlock(&d->lock);
 }
@@ -413,6 +412,7 @@ int vl_setup_vq(struct vl_dev *d, unsigned int index,
 		return -ENOMEM;
 	vq->priv = q;
 	q->vq = vq;
+	WRITE_ONCE(d->vqs_live, d->vqs_live + 1);
 	q->fail_started = false;
 	vl_call_arm(q);
 	*out = vq;
@@ -444,6 +444,14 @@ static bool vl_fds_conflict(struct vl_dev *d, struct vl_queue *q,
 	return false;
 }
 
+/* Queue @index of @d, or NULL when out of range (no speculation past). */
+static struct vl_queue *vl_arg_queue(struct vl_dev *d, u32 index)
+{
+	if (index >= d->num_queues)
+		return NULL;
+	return &d->queues[array_index_nospec(index, d->num_queues)];
+}
+
 int vl_ioctl_set_queue_fds(struct vl_ctrl *ctrl, void __user *uarg)
 {
 	struct virtio_loopback_queue_fds arg;
@@ -453,21 +461,16 @@ int vl_ioctl_set_queue_fds(struct vl_ctrl *ctrl, void __user *uarg)
 	struct vl_dev *d;
 	int ret;
 
-	ret = -EFAULT;
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
-		return ret;
-	ret = -EINVAL;
-	if (arg.flags || memchr_inv(arg.reserved, 0, sizeof(arg.reserved)) ||
-	    arg.kick_fd < -1 || arg.call_fd < -1)
-		return ret;
-	ret = -ENOENT;
-	d = vl_lookup(ctrl, arg.handle);
-	if (!d)
-		return ret;
-	ret = -EINVAL;
-	if (arg.queue >= d->num_queues)
-		return ret;
-	q = &d->queues[array_index_nospec(arg.queue, d->num_queues)];
+		return -EFAULT;
+	d = vl_arg_dev(ctrl, arg.handle, !arg.flags &&
+		       !memchr_inv(arg.reserved, 0, sizeof(arg.reserved)) &&
+		       arg.kick_fd >= -1 && arg.call_fd >= -1);
+	if (IS_ERR(d))
+		return PTR_ERR(d);
+	q = vl_arg_queue(d, arg.queue);
+	if (!q)
+		return -EINVAL;
 
 	if (arg.kick_fd >= 0) {
 		kick = eventfd_ctx_fdget(arg.kick_fd);
@@ -512,24 +515,17 @@ int vl_ioctl_get_queue_info(struct vl_ctrl *ctrl, void __user *uarg)
 {
 	struct virtio_loopback_queue_info arg;
 	struct virtqueue *vq;
+	struct vl_queue *q;
 	struct vl_dev *d;
-	u32 queue;
-	int ret;
 
-	ret = -EFAULT;
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
-		return ret;
-	ret = -EINVAL;
-	if (arg.reserved_in)
-		return ret;
-	ret = -ENOENT;
-	d = vl_lookup(ctrl, arg.handle);
-	if (!d)
-		return ret;
-	ret = -EINVAL;
-	if (arg.queue >= d->num_queues)
-		return ret;
-	queue = array_index_nospec(arg.queue, d->num_queues);
+		return -EFAULT;
+	d = vl_arg_dev(ctrl, arg.handle, !arg.reserved_in);
+	if (IS_ERR(d))
+		return PTR_ERR(d);
+	q = vl_arg_queue(d, arg.queue);
+	if (!q)
+		return -EINVAL;
 
 	arg.size = 0;
 	arg.ready = 0;
@@ -538,7 +534,7 @@ int vl_ioctl_get_queue_info(struct vl_ctrl *ctrl, void __user *uarg)
 	arg.used_addr = 0;
 	memset(arg.reserved_out, 0, sizeof(arg.reserved_out));
 	mutex_lock(&d->lock);
-	vq = d->queues[queue].vq;
+	vq = q->vq;
 	if (vq) {
 		arg.size = virtqueue_get_vring_size(vq);
 		arg.ready = VIRTIO_LOOPBACK_QUEUE_READY;
@@ -549,8 +545,5 @@ int vl_ioctl_get_queue_info(struct vl_ctrl *ctrl, void __user *uarg)
 		arg.used_addr = virtqueue_get_used_addr(vq);
 	}
 	mutex_unlock(&d->lock);
-	ret = -EFAULT;
-	if (copy_to_user(uarg, &arg, sizeof(arg)))
-		return ret;
-	return 0;
+	return copy_to_user(uarg, &arg, sizeof(arg)) ? -EFAULT : 0;
 }

@@ -15,10 +15,10 @@
 # EXPECT: vb_fail_eio vb_fail_state vb_fail_new_io vb_fail_remove
 # EXPECT: vb_fail_at_driver_ok vb_fail_at_reset vb_rmmod vb_dmesg
 . /lib/guest-lib.sh
+. /bin/vl-guest-lib.sh
 
 dmesg -n 7 2>/dev/null
-if insmod /lib/modules/virtio_loopback.ko; then pass vb_insmod; else fail vb_insmod; fi
-wait_for /dev/virtio-loopback 5
+vl_insmod vb_insmod
 
 /bin/vl-blk-test 120 >/tmp/vb.log 2>&1 &
 pid=$!
@@ -196,10 +196,4 @@ for at in driver_ok reset; do
     esac
 done
 dmesg | grep -E 'failed the device|vda' | tail -n 6 | sed 's/^/dmesg: /'
-if rmmod virtio_loopback; then pass vb_rmmod; else fail vb_rmmod; fi
-if dmesg | grep -qE 'WARNING|BUG|Oops|Call Trace|refcount'; then
-    dmesg | grep -E -A5 'WARNING|BUG|Oops|Call Trace|refcount' | head -n 40
-    fail vb_dmesg "kernel trouble in dmesg"
-else
-    pass vb_dmesg "dmesg clean (no warnings, bugs or oopses)"
-fi
+vl_finish vb

@@ -27,25 +27,38 @@ cp "$ko" "$QEMU_WORK_DIR/virtio_loopback.ko"
 chmod +x "$QEMU_WORK_DIR/virtio_loopback.ko"
 ko=$QEMU_WORK_DIR/virtio_loopback.ko
 
-# The guest scripts' settings travel in a file next to the programs.
+# The guest scripts' helpers and settings travel next to the programs.
 printf 'VL_FUZZ_OPS=%s\nVL_FUZZ_SEED=%s\n' "${VL_FUZZ_OPS:-}" "${VL_FUZZ_SEED:-}" \
 	>"$QEMU_WORK_DIR/vl-test.env"
-chmod +x "$QEMU_WORK_DIR/vl-test.env"
+cp "$HERE/vl-guest-lib.sh" "$QEMU_WORK_DIR/"
+chmod +x "$QEMU_WORK_DIR/vl-test.env" "$QEMU_WORK_DIR/vl-guest-lib.sh"
 
-# guest NAME MODULES: build vl-NAME-test (or vl-NAME) and run guest-NAME.sh.
-guest() {
-	local name=$1 modules=$2 prog=vl-$1-test
-	[[ -f $HERE/$prog.c ]] || prog=vl-$1
+# prog NAME: build the static test program NAME into the work folder and
+# print its kit entry.
+prog() {
 	gcc -static -O2 -Wall -Wextra -Werror -I"$HERE/../include/uapi" \
-		-o "$QEMU_WORK_DIR/$prog" "$HERE/$prog.c" "$HERE/vl-test-lib.c"
+		-o "$QEMU_WORK_DIR/$1" "$HERE/$1.c" "$HERE/vl-test-lib.c"
+	echo "$QEMU_WORK_DIR/$1:/bin/$1"
+}
+
+# guest NAME MODULES [PROGRAM...]: run guest-NAME.sh with vl-NAME-test (or
+# vl-NAME) and the other PROGRAMs.
+guest() {
+	local name=$1 modules=$2 p=vl-$1-test
+	shift 2
+	[[ -f $HERE/$p.c ]] || p=vl-$name
+	local -a kit=("$(prog "$p")")
+	for p in "$@"; do kit+=("$(prog "$p")"); done
 	GUEST_MODULES=$modules run_guest "vl-$name-$KVER" "$HERE/guest-$name.sh" \
-		"$QEMU_WORK_DIR/$prog:/bin/$prog" "$ko:/lib/modules/virtio_loopback.ko" \
-		"$QEMU_WORK_DIR/vl-test.env:/etc/vl-test.env" || true
+		"${kit[@]}" "$ko:/lib/modules/virtio_loopback.ko" \
+		"$QEMU_WORK_DIR/vl-guest-lib.sh:/bin/vl-guest-lib.sh" \
+		"$QEMU_WORK_DIR/vl-test.env:/bin/vl-test.env" || true
 }
 
 for g in ${VL_GUESTS:-rng input blk fuzz churn}; do
 	case $g in
-		rng|fuzz|churn) guest "$g" virtio_rng ;;
+		rng|fuzz) guest "$g" virtio_rng ;;
+		churn) guest churn virtio_rng vl-rng-test ;;
 		input) guest input "virtio_input evdev" ;;
 		blk) guest blk virtio_blk ;;
 		*) die "unknown guest $g" ;;

@@ -172,7 +172,7 @@ int main(int argc, char **argv)
 	int seconds = argc > 1 ? atoi(argv[1]) : 60;
 	struct virtio_loopback_create c;
 	uint64_t cfg[8] = { DISK_SIZE / 512 };	/* capacity in sectors */
-	struct vlt_dev t;
+	struct vlt_dev t = { .quiet = 1 };
 	int ctrl;
 
 	vlt_init();
@@ -187,16 +187,10 @@ int main(int argc, char **argv)
 	ctrl = vlt_open();
 	if (!disk || ctrl < 0)
 		return 1;
-	memset(&c, 0, sizeof(c));
-	c.device_id = 2;	/* VIRTIO_ID_BLOCK */
+	/* VIRTIO_ID_BLOCK */
+	vlt_params(&c, 2, 1, QUEUE_SIZE, POOL_SIZE, cfg, sizeof(cfg));
 	c.device_features = (1ull << VIRTIO_BLK_F_FLUSH) |
 			    (1ull << VIRTIO_RING_F_INDIRECT_DESC);
-	c.num_queues = 1;
-	c.max_queue_size = QUEUE_SIZE;
-	c.pool_size = POOL_SIZE;
-	c.config_size = sizeof(cfg);
-	c.config_addr = (uintptr_t)cfg;
-	t.quiet = 1;
 	if (vlt_create(&t, ctrl, &c) < 0)
 		return 1;
 	t.on_kick = blk_kick;
@@ -206,8 +200,6 @@ int main(int argc, char **argv)
 	printf("VL served in=%lu out=%lu flush=%lu other=%lu indirect=%lu bad=%lu largest=%lu\n",
 	       n_in, n_out, n_flush, n_other, t.indirect, n_bad,
 	       max_inflight_bytes);
-	close(ctrl);
-	printf("VL closed control fd\n");
-	vlt_release(&t);
+	vlt_close(&t);
 	return 0;
 }

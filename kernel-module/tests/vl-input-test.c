@@ -158,7 +158,7 @@ int main(int argc, char **argv)
 {
 	struct virtio_loopback_create c;
 	int seconds = argc > 2 ? atoi(argv[2]) : 60;
-	struct vlt_dev t;
+	struct vlt_dev t = { .quiet = 1 };
 	int ctrl;
 
 	trigger = argc > 1 ? argv[1] : "/tmp/inject";
@@ -168,14 +168,8 @@ int main(int argc, char **argv)
 	ctrl = vlt_open();
 	if (ctrl < 0)
 		return 1;
-	memset(&c, 0, sizeof(c));
-	c.device_id = 18;		/* VIRTIO_ID_INPUT */
-	c.num_queues = NQ;
-	c.max_queue_size = 64;
-	c.pool_size = POOL_SIZE;
-	c.config_size = CFG_SIZE;
-	c.config_addr = (uintptr_t)cfg;
-	t.quiet = 1;
+	/* VIRTIO_ID_INPUT */
+	vlt_params(&c, 18, NQ, 64, POOL_SIZE, cfg, CFG_SIZE);
 	if (vlt_create(&t, ctrl, &c) < 0)
 		return 1;
 	t.on_event = input_event;
@@ -183,8 +177,6 @@ int main(int argc, char **argv)
 	printf("VL created input device handle=%u\n", t.handle);
 	vlt_run(&t, seconds, input_tick);
 	printf("VL config writes answered=%u\n", config_writes);
-	close(ctrl);
-	printf("VL closed control fd\n");
-	vlt_release(&t);
+	vlt_close(&t);
 	return 0;
 }

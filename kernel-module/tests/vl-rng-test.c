@@ -91,7 +91,7 @@ int main(int argc, char **argv)
 	struct virtio_loopback_create c;
 	struct virtio_loopback_queue_fds qf;
 	int seconds = argc > 1 ? atoi(argv[1]) : 60;
-	struct vlt_dev t;
+	struct vlt_dev t = { .quiet = 0 };
 	int ctrl;
 
 	vlt_init();
@@ -101,12 +101,8 @@ int main(int argc, char **argv)
 		return 1;
 	check_negative(ctrl);
 
-	memset(&c, 0, sizeof(c));
-	c.device_id = 4;		/* VIRTIO_ID_RNG */
+	vlt_params(&c, 4, 1, QUEUE_SIZE, POOL_SIZE, NULL, 0);	/* RNG */
 	c.vendor_id = 0x4c4f4f50;
-	c.num_queues = 1;
-	c.max_queue_size = QUEUE_SIZE;
-	c.pool_size = POOL_SIZE;
 	if (vlt_create(&t, ctrl, &c) < 0)
 		return 1;
 	t.on_kick = rng_kick;
@@ -135,8 +131,6 @@ int main(int argc, char **argv)
 		printf("VL destroy=%d again=%d (%s)\n", r1, r2,
 		       r2 < 0 && e2 == ENOENT ? "ENOENT" : "UNEXPECTED");
 	}
-	close(ctrl);
-	printf("VL closed control fd\n");
-	vlt_release(&t);
+	vlt_close(&t);
 	return 0;
 }

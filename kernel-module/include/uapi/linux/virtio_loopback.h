@@ -96,7 +96,9 @@ struct virtio_loopback_api_info {
  *	size; GET_QUEUE_INFO reports it.
  * @pool_size: in: bytes of shared memory for rings and bounce buffers; a
  *	multiple of the page size, in [min_pool_size, max_pool_size]. When the
- *	pool is full the driver sees back-pressure, never data loss.
+ *	pool is full the driver sees back-pressure, never data loss. The pool
+ *	is charged to the caller's memory cgroup; a pool larger than half of
+ *	the memory available (MemAvailable) is refused with -ENOMEM.
  * @config_size: in: bytes of config space, 0..VIRTIO_LOOPBACK_CONFIG_MAX.
  * @flags: in: must be zero.
  * @config_addr: in: user address of @config_size bytes of initial config
@@ -330,6 +332,13 @@ struct virtio_loopback_event {
 };
 
 /*
+ * Other calls on the control fd: an unknown ioctl fails with -ENOTTY;
+ * write() with -EINVAL, mmap() with -ENODEV, lseek() with -ESPIPE. On a pool
+ * fd, mmap() needs MAP_SHARED and a page-aligned range inside the pool
+ * (-EINVAL otherwise); read(), write() and ioctls are not supported.
+ */
+
+/*
  * 0xB6..0xB8 are taken in Documentation/userspace-api/ioctl/ioctl-number.rst
  * (fpga-dfl, remoteproc/nsfs, mrvl-dpi/mshv); 0xBE is unlisted there.
  */
@@ -349,7 +358,8 @@ struct virtio_loopback_event {
  * The virtio device registers (and the driver probes) asynchronously after
  * the call returns, so the caller must serve events to let probing finish.
  * Errors: -EFAULT (bad pointer), -EINVAL (a field out of range or reserved
- * not zero), -ENOSPC (max_devices reached), -ENOMEM, -EMFILE (no free fd).
+ * not zero), -ENOSPC (max_devices reached), -ENOMEM (also: the pool would
+ * take more than half of the available memory), -EMFILE (no free fd).
  */
 #define VIRTIO_LOOPBACK_IOC_CREATE_DEVICE \
 	_IOWR(VIRTIO_LOOPBACK_IOC_MAGIC, 0x01, struct virtio_loopback_create)
@@ -357,7 +367,11 @@ struct virtio_loopback_event {
 /*
  * DESTROY_DEVICE: caller fills struct virtio_loopback_handle. The driver is
  * unbound (in-flight requests fail), the device unregistered and its queue
- * fds released. The handle is invalid afterwards.
+ * fds released. The handle is invalid afterwards. Nothing waits for this
+ * control fd any more; if the driver's probe is still running (it may wait
+ * elsewhere, e.g. virtio-rng in the hwrng core), the call returns at once
+ * and the removal completes when the probe returns. close() of the control
+ * fd does the same for all its devices.
  * Errors: -EFAULT, -EINVAL (reserved not zero), -ENOENT (unknown handle).
  */
 #define VIRTIO_LOOPBACK_IOC_DESTROY_DEVICE \
