@@ -154,6 +154,8 @@ void vl_dev_begin_removal(struct vl_dev *d)
 	d->removing = true;
 	spin_unlock_irqrestore(&d->sync_lock, flags);
 	wake_up_all(&d->sync_wq);
+	/* The rings are the module's alone before it fails what they hold. */
+	vl_pool_revoke(d->dma->pool);
 	vl_dev_fail_inflight(d);
 }
 
@@ -406,6 +408,7 @@ int vl_ioctl_create(struct vl_ctrl *ctrl,
 		vl_pool_put(pool);
 		goto err_put_fd;
 	}
+	vl_pool_attach_file(pool, file);
 
 	arg.handle = handle;
 	arg.pool_fd = fd;

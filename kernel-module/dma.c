@@ -15,6 +15,7 @@ static struct vl_pool *vl_dev_pool(struct device *dev)
 static void vl_bounce(struct vl_pool *pool, unsigned long off,
 		      phys_addr_t phys, size_t size, bool to_pool)
 {
+	atomic64_add(size, &pool->bounce_bytes);
 	while (size) {
 		struct page *page = pfn_to_page(PHYS_PFN(phys));
 		size_t poff = offset_in_page(phys);
@@ -302,10 +303,39 @@ static ssize_t pool_map_failures_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(pool_map_failures);
 
+static ssize_t bounce_bytes_show(struct device *dev,
+				 struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%lld\n",
+			  atomic64_read(&vl_dev_pool(dev)->bounce_bytes));
+}
+static DEVICE_ATTR_RO(bounce_bytes);
+
+static ssize_t kicks_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	struct vl_dma_dev *dma = container_of(dev, struct vl_dma_dev, dev);
+
+	return sysfs_emit(buf, "%lld\n", atomic64_read(&dma->kicks));
+}
+static DEVICE_ATTR_RO(kicks);
+
+static ssize_t interrupts_show(struct device *dev,
+			       struct device_attribute *attr, char *buf)
+{
+	struct vl_dma_dev *dma = container_of(dev, struct vl_dma_dev, dev);
+
+	return sysfs_emit(buf, "%lld\n", atomic64_read(&dma->interrupts));
+}
+static DEVICE_ATTR_RO(interrupts);
+
 static struct attribute *vl_dma_attrs[] = {
 	&dev_attr_pool_size.attr,
 	&dev_attr_pool_used.attr,
 	&dev_attr_pool_map_failures.attr,
+	&dev_attr_bounce_bytes.attr,
+	&dev_attr_kicks.attr,
+	&dev_attr_interrupts.attr,
 	NULL,
 };
 static const struct attribute_group vl_dma_group = {

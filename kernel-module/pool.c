@@ -2,7 +2,8 @@
 /*
  * virtio-loopback: the per-device pool. Rings and bounce buffers live in
  * vmalloc memory that the back end maps through the pool fd; a slot bitmap
- * allocates it from any context.
+ * allocates it from any context. Removing the device revokes the pool from
+ * user space.
  */
 
 #include "vl.h"
@@ -18,6 +19,9 @@ static void vl_pool_release(struct kref *ref)
 {
 	struct vl_pool *pool = container_of(ref, struct vl_pool, ref);
 
+	if (pool->dead_page)
+		put_page(pool->dead_page);
+	mutex_destroy(&pool->map_lock);
 	kvfree(pool->slots);
 	kvfree(pool->bitmap);
 	vfree(pool->vaddr);
@@ -46,6 +50,8 @@ struct vl_pool *vl_pool_create(size_t size)
 		return NULL;
 	kref_init(&pool->ref);
 	spin_lock_init(&pool->lock);
+	mutex_init(&pool->map_lock);
+	address_space_init_once(&pool->mapping);
 	pool->size = size;
 	pool->nslots = size >> VL_SLOT_SHIFT;
 	/* Zeroed: the back end must not see stale kernel data. */
@@ -107,31 +113,103 @@ void vl_pool_free(struct vl_pool *pool, unsigned long idx, size_t size)
 }
 
 /*
- * Map pool pages [vm_pgoff, vm_pgoff + length) of the pool. Like
- * remap_vmalloc_range(), which needs vmalloc_user()'s VM_USERMAP area.
+ * A user-space access to the pool: map the pool page, or after revocation
+ * the dead page. Pages are inserted here rather than at mmap time, under
+ * @map_lock, so that none can be mapped after vl_pool_revoke() zapped the
+ * mappings (at mmap time the VMA is not yet in @mapping, so a concurrent
+ * zap would miss it).
  */
+static vm_fault_t vl_pool_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct vl_pool *pool = vma->vm_private_data;
+	struct page *page;
+	int err;
+
+	if (vmf->pgoff >= pool->size >> PAGE_SHIFT)
+		return VM_FAULT_SIGBUS;
+	mutex_lock(&pool->map_lock);
+	if (pool->revoked)
+		page = pool->dead_page;
+	else
+		page = vmalloc_to_page(pool->vaddr +
+				       (vmf->pgoff << PAGE_SHIFT));
+	err = page ? vm_insert_page(vma, vmf->address & PAGE_MASK, page) :
+		     -EFAULT;
+	mutex_unlock(&pool->map_lock);
+	/* -EBUSY: another thread's fault mapped it first. */
+	if (!err || err == -EBUSY)
+		return VM_FAULT_NOPAGE;
+	return err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
+}
+
+static const struct vm_operations_struct vl_pool_vm_ops = {
+	.fault	= vl_pool_fault,
+};
+
+/* Map pool pages [vm_pgoff, vm_pgoff + length), shared, faulted in. */
 static int vl_pool_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct vl_pool *pool = file->private_data;
-	unsigned long len = vma->vm_end - vma->vm_start, off;
+	unsigned long len = vma->vm_end - vma->vm_start;
 	unsigned long pages = pool->size >> PAGE_SHIFT;
-	void *start;
-	int ret;
 
 	/* A private (copy-on-write) mapping would not be shared with us. */
 	if (!(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
 	if (vma->vm_pgoff > pages || len > (pages - vma->vm_pgoff) << PAGE_SHIFT)
 		return -EINVAL;
-	start = pool->vaddr + (vma->vm_pgoff << PAGE_SHIFT);
-	vl_vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
-	for (off = 0; off < len; off += PAGE_SIZE) {
-		ret = vm_insert_page(vma, vma->vm_start + off,
-				     vmalloc_to_page(start + off));
-		if (ret)
-			return ret;
-	}
+	if (READ_ONCE(pool->revoked))
+		return -ENODEV;
+	/* MIXEDMAP: vm_insert_page() from the fault handler, pages stay GUP-able. */
+	vl_vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP | VM_MIXEDMAP);
+	vma->vm_ops = &vl_pool_vm_ops;
+	vma->vm_private_data = pool;	/* the VMA holds the file, which holds the pool */
 	return 0;
+}
+
+/*
+ * Give the pool file its own address space (the anonymous inode's is shared
+ * by every anon-inode file), before the file is installed anywhere.
+ */
+void vl_pool_attach_file(struct vl_pool *pool, struct file *file)
+{
+	struct inode *inode = file_inode(file);
+
+	pool->mapping.host = inode;
+	pool->mapping.a_ops = inode->i_mapping->a_ops;
+	file->f_mapping = &pool->mapping;
+}
+
+/*
+ * The device is going away: take the pool away from user space. A back end
+ * that outlives its adapter may still be completing requests; the module is
+ * about to fail what is queued in the same rings, and both writing the used
+ * ring would complete a request twice or lose one (and del_gendisk() waits
+ * forever for a lost one). From here on every mapping sees a zeroed dead
+ * page instead: a back end that keeps going reads an empty ring and writes
+ * into nothing, and is not killed by SIGBUS. Process context.
+ */
+void vl_pool_revoke(struct vl_pool *pool)
+{
+	struct page *dead = alloc_page(GFP_KERNEL | __GFP_ZERO);
+
+	mutex_lock(&pool->map_lock);
+	if (pool->revoked) {
+		mutex_unlock(&pool->map_lock);
+		if (dead)
+			__free_page(dead);
+		return;
+	}
+	pool->revoked = true;
+	pool->dead_page = dead;		/* NULL: later faults get SIGBUS */
+	mutex_unlock(&pool->map_lock);
+	/*
+	 * Faults insert under map_lock and see @revoked now; what they mapped
+	 * before goes here. Once this returns (TLBs flushed) user space no
+	 * longer reaches the pool.
+	 */
+	unmap_mapping_range(&pool->mapping, 0, 0, 1);
 }
 
 static int vl_pool_file_release(struct inode *inode, struct file *file)

@@ -11,7 +11,7 @@
  *   device.c  device create/destroy and lifecycle (registration, teardown)
  *   config.c  virtio_config_ops (config space, status, features, find_vqs)
  *   vq.c      virtqueues: kick/call eventfds, failing a dead back end's rings
- *   pool.c    the per-device shared pool: allocator and mmap
+ *   pool.c    the per-device shared pool: allocator, mmap, revocation
  *   dma.c     dma_map_ops bouncing through the pool, pool sysfs attributes
  *   events.c  the control fd's event queue and synchronous requests
  */
@@ -98,7 +98,15 @@ struct vl_slot {
  * @hint: where the next search starts.
  * @used: slots allocated (under @lock).
  * @map_failures: streaming mappings refused because the pool was full.
+ * @bounce_bytes: bytes copied between driver buffers and the pool.
  * @slots: @nslots bounce records (struct vl_slot).
+ * @mapping: the pool file's address space (file->f_mapping): every user
+ *	mapping of the pool, so that revocation can zap them all and no other.
+ * @map_lock: serialises faults against revocation.
+ * @revoked: the device is going away; faults map @dead_page (under
+ *	@map_lock).
+ * @dead_page: a zeroed page that replaces the pool in user space after
+ *	revocation, or NULL.
  */
 struct vl_pool {
 	struct kref ref;
@@ -110,7 +118,12 @@ struct vl_pool {
 	unsigned long hint;
 	unsigned long used;
 	atomic_long_t map_failures;
+	atomic64_t bounce_bytes;
 	struct vl_slot *slots;
+	struct address_space mapping;
+	struct mutex map_lock;		/* revoked, dead_page vs. faults */
+	bool revoked;
+	struct page *dead_page;
 };
 
 /**
@@ -118,11 +131,20 @@ struct vl_pool {
  * @dev: registered under the misc device; virtio_ring maps through it.
  * @pool: the pool all mappings come from (one reference).
  * @dma_mask: storage for @dev.dma_mask.
+ * @kicks: driver notifications (vl_notify() calls), all queues.
+ * @interrupts: used-buffer notifications delivered to the driver from the
+ *	call eventfds, all queues.
+ *
+ * The counters are in sysfs next to the pool's, for per-request accounting
+ * (kicks and interrupts per request show whether notification suppression
+ * works).
  */
 struct vl_dma_dev {
 	struct device dev;
 	struct vl_pool *pool;
 	u64 dma_mask;
+	atomic64_t kicks;
+	atomic64_t interrupts;
 };
 
 struct vl_ctrl;
@@ -302,6 +324,8 @@ static inline bool vl_driver_ok(struct vl_dev *d)
 /* pool.c */
 extern const struct file_operations vl_pool_fops;
 struct vl_pool *vl_pool_create(size_t size);
+void vl_pool_attach_file(struct vl_pool *pool, struct file *file);
+void vl_pool_revoke(struct vl_pool *pool);
 void vl_pool_put(struct vl_pool *pool);
 long vl_pool_alloc(struct vl_pool *pool, size_t size, unsigned long align_mask);
 void vl_pool_free(struct vl_pool *pool, unsigned long idx, size_t size);

@@ -40,6 +40,7 @@ static bool vl_notify(struct virtqueue *vq)
 	struct vl_queue *q = vq->priv;
 	unsigned long flags;
 
+	atomic64_inc(&q->dev->dma->kicks);
 	/*
 	 * During removal, or once user space failed the device, nobody serves
 	 * the ring; fail the new buffers from process context (the driver may
@@ -68,6 +69,7 @@ void vl_call_deliver(struct vl_queue *q)
 {
 	unsigned long flags;
 
+	atomic64_inc(&q->dev->dma->interrupts);
 	local_irq_save(flags);
 	vring_interrupt(0, q->vq);
 	local_irq_restore(flags);
@@ -85,8 +87,10 @@ static int vl_call_wakeup(wait_queue_entry_t *wait, unsigned int mode,
 
 	if (key_to_poll(key) & EPOLLIN) {
 		eventfd_ctx_do_read(q->call_ctx, &cnt);
-		if (vl_driver_ok(q->dev))
+		if (vl_driver_ok(q->dev)) {
+			atomic64_inc(&q->dev->dma->interrupts);
 			vring_interrupt(0, q->vq);
+		}
 	}
 	return 0;
 }
@@ -259,8 +263,9 @@ static bool vl_queue_rings(struct vl_queue *q, u32 *num,
 			    array_size(*num, sizeof(**desc)));
 	*avail = vl_pool_ptr(pool, virtqueue_get_avail_addr(vq),
 			     struct_size(*avail, ring, *num));
+	/* The used ring and avail_event after it. */
 	*used = vl_pool_ptr(pool, virtqueue_get_used_addr(vq),
-			    struct_size(*used, ring, *num));
+			    struct_size(*used, ring, *num) + sizeof(__virtio16));
 	return *desc && *avail && *used;
 }
 
@@ -304,6 +309,7 @@ void vl_queue_fail_pending(struct vl_queue *q)
 		q->fail_avail = q->fail_used;
 		q->fail_started = true;
 	}
+again:
 	avail_idx = virtio16_to_cpu(&d->vdev, READ_ONCE(avail->idx));
 	/* Read avail entries only after the index that publishes them. */
 	smp_rmb();
@@ -335,6 +341,21 @@ void vl_queue_fail_pending(struct vl_queue *q)
 		q->fail_used++;
 		failed++;
 	}
+	/*
+	 * The back end may have left kicks suppressed (VRING_USED_F_NO_NOTIFY,
+	 * or an avail_event the driver has passed): then a buffer the driver
+	 * adds from now on would never reach vl_notify() and never be failed.
+	 * Ask for a kick on the next one, then look again for one added
+	 * before the driver could see that (it publishes avail->idx, then
+	 * reads the flags; we write the flags, then read avail->idx).
+	 */
+	used->flags = cpu_to_virtio16(&d->vdev, 0);
+	if (virtio_has_feature(&d->vdev, VIRTIO_RING_F_EVENT_IDX))
+		WRITE_ONCE(*(__virtio16 *)&used->ring[num],
+			   cpu_to_virtio16(&d->vdev, q->fail_avail));
+	smp_mb();
+	if (virtio16_to_cpu(&d->vdev, READ_ONCE(avail->idx)) != avail_idx)
+		goto again;
 	if (!failed)
 		return;
 	/* Entries (and the status bytes) before the index that publishes them. */

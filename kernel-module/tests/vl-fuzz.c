@@ -1020,13 +1020,17 @@ static void op_mmap_pool(void)
 		len = chance(50) ? 0 : (rnd() >> rndn(40)) & ~(PAGE - 1);
 		break;
 	}
-	/* Page-rounded, the range must lie in the pool, shared. */
+	/*
+	 * Page-rounded, the range must lie in the pool, shared. A pool whose
+	 * device is gone is revoked (-ENODEV).
+	 */
 	must_fail = flags != MAP_SHARED || (off & (PAGE - 1)) || !len ||
 		    off > pf->size ||
 		    ((len + PAGE - 1) & ~(PAGE - 1)) > pf->size - off;
 	a = mmap(NULL, len, prot, flags, pf->fd, off);
 	if (judge("mmap(pool)", a == MAP_FAILED ? -1 : 0,
-		  E(EINVAL) | E(ENOMEM) | E(EACCES) | E(EPERM) | E(EOVERFLOW),
+		  E(EINVAL) | E(ENOMEM) | E(EACCES) | E(EPERM) | E(EOVERFLOW) |
+		  E(ENODEV),
 		  must_fail) < 0 || must_fail) {
 		if (a != MAP_FAILED)
 			munmap(a, len);

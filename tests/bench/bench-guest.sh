@@ -49,7 +49,7 @@ fio_args() {
 # counters SYSFS_DIR: the loopback device's counters (sysfs), summed over its queues.
 counters() {
     [ -n "$1" ] || return 0
-    for _c in kicks interrupts bounce_bytes map_retries; do
+    for _c in kicks interrupts bounce_bytes pool_map_failures; do
         [ -r "$1/$_c" ] && printf '%s=%s ' $_c "$(cat "$1/$_c")"
     done
 }

@@ -335,7 +335,10 @@ struct virtio_loopback_event {
  * Other calls on the control fd: an unknown ioctl fails with -ENOTTY;
  * write() with -EINVAL, mmap() with -ENODEV, lseek() with -ESPIPE. On a pool
  * fd, mmap() needs MAP_SHARED and a page-aligned range inside the pool
- * (-EINVAL otherwise); read(), write() and ioctls are not supported.
+ * (-EINVAL otherwise); read(), write() and ioctls are not supported. When
+ * the device is destroyed (DESTROY_DEVICE or its control fd closed) the pool
+ * is revoked: existing mappings then show a zeroed page at every offset,
+ * and mmap() fails with -ENODEV.
  */
 
 /*
