@@ -60,6 +60,8 @@ if (cd "$S" && make KERNEL_SRC="$tree" DEPMOD=echo MODLIB="$D/lib/modules/$krel"
     ko=$(find "$D/lib/modules/$krel" -name 'virtio_loopback.ko*' | head -n1)
     if [[ -n $ko ]] && readelf -h "$ko" | grep -q 'Machine:.*AArch64'; then
         ok "module recipe do_install: ${ko#$D} (aarch64 $(modinfo -F vermagic "$ko" | cut -d' ' -f1))"
+        # Kept for the boot test of run-yocto-tests.sh.
+        [[ -z ${ARTIFACTS_DIR:-} ]] || install -D -m 644 "$ko" "$ARTIFACTS_DIR/$krel/virtio_loopback.ko"
     else
         fail "modules_install put no aarch64 virtio_loopback.ko under $D/lib/modules/$krel"
     fi

@@ -95,6 +95,8 @@ CFG
     hdr=$(readelf -h "$WORK/out-$p/$p" 2>&1)
     if grep -q 'Machine:.*AArch64' <<<"$hdr" && grep -q 'Type:.*DYN' <<<"$hdr"; then
         ok "$p: aarch64 ELF executable, PIE ($(stat -c %s "$WORK/out-$p/$p") bytes)"
+        # Kept for the boot test of run-yocto-tests.sh.
+        [[ -z ${ARTIFACTS_DIR:-} ]] || install -D -m 755 "$WORK/out-$p/$p" "$ARTIFACTS_DIR/bin/$p"
     else
         fail "$p: not an aarch64 executable: $(grep -E 'Machine|Type' <<<"$hdr" | tr -s ' ')"
     fi
