@@ -37,8 +37,10 @@ first_dep() {
 	local -a opts=()
 	while [[ $1 != -- ]]; do opts+=("$1"); shift; done
 	shift
+	# awk reads to the end: stopping at the first match would leave
+	# apt-cache to die of SIGPIPE now and then, and pipefail exit the script.
 	apt-cache "${opts[@]}" depends "$1" 2>/dev/null |
-		awk -v re="$2" '$1 == "Depends:" { gsub(/[<>]/, "", $2); sub(/:.*/, "", $2) } $1 == "Depends:" && $2 ~ re { print $2; exit }'
+		awk -v re="$2" '$1 == "Depends:" { gsub(/[<>]/, "", $2); sub(/:.*/, "", $2) } $1 == "Depends:" && $2 ~ re && !found { print $2; found = 1 }'
 }
 
 # glibc_needed FILE: the newest GLIBC_x.y symbol version FILE references.
