@@ -46,24 +46,27 @@ fio_args() {
     esac
 }
 
-# counters SYSFS_DIR: the loopback device's counters (sysfs), summed over its queues.
+# counters SYSFS_DIR DEV: the loopback device's counters (sysfs), summed over its queues, and
+# the requests DEV completed (reads + writes from /sys/block/X/stat): fio's own count leaves out
+# its ramp time, the counters do not.
 counters() {
     [ -n "$1" ] || return 0
     for _c in kicks interrupts bounce_bytes pool_map_failures; do
         [ -r "$1/$_c" ] && printf '%s=%s ' $_c "$(cat "$1/$_c")"
     done
+    awk '{ printf "requests=%d ", $1 + $5 }' /sys/block/${2#/dev/}/stat
 }
 
 # fio_one SUBJECT DEV WORKLOAD SYSFS_DIR: one workload on one subject, one RESULT line.
 fio_one() {
     progress "$1: $3 (${RT} s)"
-    _c0=$(counters "$4")
+    _c0=$(counters "$4" "$2")
     # terse v3: 8 read iops, 7 read KiB/s, 40 read lat mean (us), 30 read clat p99;
     # 49/48/81/71 the same for writes.
     fio --name="$3" --filename="$2" --direct=1 --ioengine=libaio $(fio_args $3) \
         --time_based --runtime="$RT" --ramp_time=1 --size="${SIZE}M" --norandommap \
         --minimal >"$D/fio.out" 2>"$D/fio.err"
-    _c1=$(counters "$4")
+    _c1=$(counters "$4" "$2")
     awk -F';' -v s="$1" -v w="$3" '{
         p99r = $30; sub(/.*=/, "", p99r); p99w = $71; sub(/.*=/, "", p99w)
         if ($8 + 0 > 0) printf "RESULT %s %s iops=%d bw_kib=%d lat_us=%.1f p99_us=%d ios=%d\n", s, w, $8, $7, $40, p99r, $8 * $9 / 1000

@@ -40,7 +40,8 @@ rc=0
             [[ $first == 1 ]] || echo ","
             first=0
             kicks=$(counter $s $w kicks); irqs=$(counter $s $w interrupts); bounce=$(counter $s $w bounce_bytes)
-            ios=$(field $s $w ios)
+            # Per request: the device's own count over the same span as the counters.
+            ios=$(counter $s $w requests)
             printf '    "%s/%s": {"iops": %s, "bw_kib": %s, "lat_us": %s, "p99_us": %s' "$s" "$w" "$iops" "$(field $s $w bw_kib)" "$(field $s $w lat_us)" "$(field $s $w p99_us)"
             [[ -z $(field $s $w verify) ]] || printf ', "verify": "%s"' "$(field $s $w verify)"
             [[ -z $kicks || -z $ios || $ios == 0 ]] || printf ', "kicks_per_io": %s, "interrupts_per_io": %s, "bounce_bytes_per_io": %s' \
@@ -82,13 +83,13 @@ rc=0
     echo
     echo "Loopback accounting for b (module counters per request, where the module has them):"
     echo
-    echo "| workload | kicks/IO | interrupts/IO | bounced bytes/IO |"
-    echo "|---|---|---|---|"
+    echo "| workload | requests | kicks/IO | interrupts/IO | bounced bytes/IO | pool map failures |"
+    echo "|---|---|---|---|---|---|"
     for w in $WORKLOADS; do
-        ios=$(field b-ours $w ios)
+        ios=$(counter b-ours $w requests)
         k=$(counter b-ours $w kicks)
         [[ -n $k && -n $ios ]] || continue
-        echo "| $w | $(ratio "$k" "$ios") | $(ratio "$(counter b-ours $w interrupts)" "$ios") | $(ratio "$(counter b-ours $w bounce_bytes)" "$ios") |"
+        echo "| $w | $ios | $(ratio "$k" "$ios") | $(ratio "$(counter b-ours $w interrupts)" "$ios") | $(ratio "$(counter b-ours $w bounce_bytes)" "$ios") | $(counter b-ours $w pool_map_failures) |"
     done
     echo
     echo "rng through the loopback: $(kv RNG bytes_per_s) bytes/s, $(kv RNG read_us) µs per 64-byte read."
