@@ -138,6 +138,54 @@ static void vl_dev_teardown(struct vl_dev *d)
 	device_unregister(&dma->dev);
 }
 
+/* How long the used indexes must stand still before removal takes the rings. */
+#define VL_QUIET_MS	100
+
+/*
+ * Before the pool is revoked, let a back end that outlived its adapter
+ * finish what it already took (it stops its rings when it sees the socket
+ * close). One that completes out of order (I/O threads) leaves gaps that
+ * vl_queue_fail_pending(), which fails from the used index on, cannot see;
+ * once it has drained, what is outstanding is exactly the avail entries from
+ * the used index on. Waits while a queue has buffers outstanding and some
+ * used index moved in the last VL_QUIET_MS, sync_timeout_ms at most. A
+ * drained or dead back end costs nothing or VL_QUIET_MS.
+ */
+static void vl_dev_wait_quiet(struct vl_dev *d)
+{
+	unsigned long deadline = jiffies + msecs_to_jiffies(vl_sync_timeout_ms());
+	unsigned long still_since = jiffies;
+	u32 sum, last = 0;
+	bool busy, first = true;
+	unsigned int i;
+	u16 idx;
+
+	for (;;) {
+		busy = false;
+		sum = 0;
+		mutex_lock(&d->lock);
+		for (i = 0; i < d->num_queues; i++) {
+			if (vl_queue_outstanding(&d->queues[i], &idx))
+				busy = true;
+			sum += idx * (i + 1);
+		}
+		mutex_unlock(&d->lock);
+		if (!busy)
+			return;
+		if (first || sum != last) {
+			last = sum;
+			still_since = jiffies;
+			first = false;
+		} else if (time_after(jiffies, still_since +
+				      msecs_to_jiffies(VL_QUIET_MS))) {
+			return;
+		}
+		if (time_after(jiffies, deadline))
+			return;
+		msleep(10);
+	}
+}
+
 /*
  * First step of removing a device whose handle is already gone: from now on
  * nothing waits for user space, and what the back end left queued fails.
@@ -154,6 +202,7 @@ void vl_dev_begin_removal(struct vl_dev *d)
 	d->removing = true;
 	spin_unlock_irqrestore(&d->sync_lock, flags);
 	wake_up_all(&d->sync_wq);
+	vl_dev_wait_quiet(d);
 	/* The rings are the module's alone before it fails what they hold. */
 	vl_pool_revoke(d->dma->pool);
 	vl_dev_fail_inflight(d);

@@ -22,6 +22,7 @@
 
 #include <linux/anon_inodes.h>
 #include <linux/bitmap.h>
+#include <linux/delay.h>
 #include <linux/dma-map-ops.h>
 #include <linux/eventfd.h>
 #include <linux/file.h>
@@ -350,6 +351,7 @@ void vl_call_disarm(struct vl_queue *q);
 void vl_queue_fail_pending(struct vl_queue *q);
 void vl_queue_fail_new(struct vl_queue *q);
 bool vl_queue_has_new(struct vl_queue *q);
+bool vl_queue_outstanding(struct vl_queue *q, u16 *used_idx);
 int vl_setup_vq(struct vl_dev *d, unsigned int index,
 		void (*callback)(struct virtqueue *vq), const char *name,
 		bool ctx, struct virtqueue **out);

@@ -368,6 +368,24 @@ again:
 }
 
 /*
+ * Whether @q has buffers outstanding (avail index ahead of used index); its
+ * used index in *@used_idx. d->lock held.
+ */
+bool vl_queue_outstanding(struct vl_queue *q, u16 *used_idx)
+{
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	u32 num;
+
+	if (!vl_queue_rings(q, &num, &desc, &avail, &used))
+		return false;
+	*used_idx = virtio16_to_cpu(&q->dev->vdev, READ_ONCE(used->idx));
+	return virtio16_to_cpu(&q->dev->vdev, READ_ONCE(avail->idx)) !=
+	       *used_idx;
+}
+
+/*
  * Whether the driver made buffers available that vl_queue_fail_pending()
  * has not looked at yet. d->lock held.
  */
