@@ -369,7 +369,7 @@ again:
 
 /*
  * Whether @q has buffers outstanding (avail index ahead of used index); its
- * used index in *@used_idx. d->lock held.
+ * used index in *@used_idx (0 without rings). d->lock held.
  */
 bool vl_queue_outstanding(struct vl_queue *q, u16 *used_idx)
 {
@@ -378,6 +378,7 @@ bool vl_queue_outstanding(struct vl_queue *q, u16 *used_idx)
 	struct vring_used *used;
 	u32 num;
 
+	*used_idx = 0;
 	if (!vl_queue_rings(q, &num, &desc, &avail, &used))
 		return false;
 	*used_idx = virtio16_to_cpu(&q->dev->vdev, READ_ONCE(used->idx));
