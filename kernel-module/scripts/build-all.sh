@@ -3,7 +3,7 @@
 #
 # Build virtio_loopback.ko with W=1 against every kernel tree available:
 #   - /usr/src/linux-headers-*-{amd64,arm64} installed on the host, and
-#   - $KERNELS_DIR/*/build from fetch-kernels.sh (default <repo>/.cache/kernels).
+#   - $KERNELS_DIR/*/build from fetch-kernels.sh (default: scripts/kernels-dir.sh).
 # Each build runs in its own copy of the sources under $BUILD_DIR, so builds
 # never clash; results go to <repo>/out/modules/<kernelrelease>/. arm64 trees
 # are cross-built with CROSS_COMPILE=aarch64-linux-gnu-. Any compiler warning
@@ -14,7 +14,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/.." && pwd)
 REPO_ROOT=$(cd "$SRC/.." && pwd)
-KERNELS_DIR=${KERNELS_DIR:-$REPO_ROOT/.cache/kernels}
+. "$REPO_ROOT/kernel-module/scripts/kernels-dir.sh"
 BUILD_DIR=${BUILD_DIR:-${TMPDIR:-/tmp}/virtio-loopback-build}
 OUT_DIR=${OUT_DIR:-$REPO_ROOT/out/modules}
 JOBS=${JOBS:-2}

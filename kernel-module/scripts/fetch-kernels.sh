@@ -3,7 +3,7 @@
 #
 # Download (never install) Debian kernel headers and images for the kernels
 # the module is built and tested against, and unpack each with dpkg -x into
-# its own self-contained tree under $KERNELS_DIR (default <repo>/.cache/kernels):
+# its own self-contained tree under $KERNELS_DIR (default: scripts/kernels-dir.sh):
 #
 #   $KERNELS_DIR/<kernelrelease>/root/      dpkg -x of headers, common headers,
 #                                           linux-kbuild (host arch) and image
@@ -23,7 +23,7 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO_ROOT=$(cd "$HERE/../.." && pwd)
-KERNELS_DIR=${KERNELS_DIR:-$REPO_ROOT/.cache/kernels}
+. "$REPO_ROOT/kernel-module/scripts/kernels-dir.sh"
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SECURITY=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 WITH_IMAGE=${WITH_IMAGE:-1}

@@ -17,7 +17,7 @@ export GUEST_TIMEOUT=${GUEST_TIMEOUT:-900}
 # shellcheck source=../../tests/qemu/lib.sh
 . "$REPO_ROOT/tests/qemu/lib.sh"
 fetch_arm64_kit
-KERNELS_DIR=${KERNELS_DIR:-$REPO_ROOT/.cache/kernels}
+. "$REPO_ROOT/kernel-module/scripts/kernels-dir.sh"
 mods=$KERNELS_DIR/$ARM64_KVER/root/lib/modules/$ARM64_KVER
 [[ -d $mods ]] || mods=$ARM64_MODDIR
 ko=$REPO_ROOT/out/modules/$ARM64_KVER/virtio_loopback.ko

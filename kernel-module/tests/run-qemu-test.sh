@@ -7,7 +7,8 @@
 #
 # Usage: run-qemu-test.sh [KERNELRELEASE]   (default: the newest 6.1 in /boot)
 # KERNELRELEASE is an installed kernel (/boot, /lib/modules) or one unpacked
-# by scripts/fetch-kernels.sh under .cache/kernels/<release>/root (amd64).
+# by scripts/fetch-kernels.sh (or built by build-debug-kernel.sh) under
+# $KERNELS_DIR/<release>/root (amd64).
 # The module must be built for that kernel: out/modules/<release>/.
 # Environment: VL_GUESTS (default "rng input blk fuzz churn") picks guests;
 # VL_FUZZ_OPS and VL_FUZZ_SEED are passed to vl-fuzz.

@@ -35,6 +35,8 @@
 
 QEMU_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$QEMU_LIB_DIR/../.." && pwd)
+# KERNELS_DIR: downloaded and built kernels, outside the work tree.
+. "$REPO_ROOT/kernel-module/scripts/kernels-dir.sh"
 QEMU_CACHE_DIR=${QEMU_CACHE_DIR:-$REPO_ROOT/.cache/qemu}
 QEMU_WORK_DIR=${QEMU_WORK_DIR:-$REPO_ROOT/tests/qemu/work}
 GUEST_TIMEOUT=${GUEST_TIMEOUT:-300}
@@ -67,13 +69,13 @@ now_ms() { date +%s%3N; }
 # and KROOT (the root the kernel's files live under: empty for the host's own).
 # KERNEL_VERSION names an installed kernel (/boot, /lib/modules) or one that
 # kernel-module/scripts/fetch-kernels.sh unpacked under
-# $KERNELS_DIR/<release>/root (default .cache/kernels).
+# $KERNELS_DIR/<release>/root (see kernel-module/scripts/kernels-dir.sh).
 find_kernel() {
     KROOT=
     KARCH=amd64
     if [[ -n ${KERNEL_VERSION:-} ]]; then
         KVER=$KERNEL_VERSION
-        local fetched=${KERNELS_DIR:-$REPO_ROOT/.cache/kernels}/$KVER/root
+        local fetched=$KERNELS_DIR/$KVER/root
         if [[ ! -e /boot/vmlinuz-$KVER && -d $fetched ]]; then
             KROOT=$fetched
             KARCH=$(cat "$fetched/../arch" 2>/dev/null || echo amd64)
@@ -504,7 +506,7 @@ stop_backends() {
 
 # ----------------------------------------------------------------- arm64 ----
 
-ARM64_DIR=${ARM64_DIR:-$REPO_ROOT/.cache/arm64}
+ARM64_DIR=${ARM64_DIR:-$(dirname "$KERNELS_DIR")/arm64}
 
 # fetch_arm64_kit: download the Debian arm64 kernel (and its headers),
 # busybox-static and the glibc/libgcc/libstdc++ runtime (for NativeAOT

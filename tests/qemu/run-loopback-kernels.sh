@@ -11,7 +11,7 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO_ROOT=$(cd "$HERE/../.." && pwd)
-KERNELS_DIR=${KERNELS_DIR:-$REPO_ROOT/.cache/kernels}
+. "$REPO_ROOT/kernel-module/scripts/kernels-dir.sh"
 export KERNELS_DIR
 
 rm -rf "$REPO_ROOT"/tests/qemu/work/loopback-*

@@ -6,7 +6,7 @@
 # do_install: `make DEPMOD=echo MODLIB=${D}/lib/modules/<ver> ...
 # modules_install`), with ARCH/CROSS_COMPILE exported as the kernel classes
 # do, against the Debian arm64 6.1 headers that
-# kernel-module/scripts/fetch-kernels.sh puts into .cache/kernels/, plus the
+# kernel-module/scripts/fetch-kernels.sh puts into $KERNELS_DIR, plus the
 # recipe's do_install:append (the UAPI header).
 #
 #   tests/yocto/check-module-recipe.sh [ARM64_TREE]
@@ -15,16 +15,17 @@
 
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/kernel-module/scripts/kernels-dir.sh"
 fails=0
 ok() { echo "ok: $*"; }
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
 tree=${1:-}
 if [[ -z $tree ]]; then
-    tree=$(ls -d "$ROOT"/.cache/kernels/*-arm64/build 2>/dev/null | sort -V | tail -n1)
+    tree=$(ls -d "$KERNELS_DIR"/*-arm64/build 2>/dev/null | sort -V | tail -n1)
     if [[ -z $tree ]]; then
         "$ROOT/kernel-module/scripts/fetch-kernels.sh" bookworm:arm64 >&2 || { fail "fetch-kernels.sh bookworm:arm64"; exit 1; }
-        tree=$(ls -d "$ROOT"/.cache/kernels/*-arm64/build 2>/dev/null | sort -V | tail -n1)
+        tree=$(ls -d "$KERNELS_DIR"/*-arm64/build 2>/dev/null | sort -V | tail -n1)
     fi
 fi
 [[ -d $tree ]] || { fail "no arm64 kernel tree"; exit 1; }
