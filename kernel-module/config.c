@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * virtio-loopback: virtio_config_ops: config space, status, features and
- * queue setup as the virtio drivers see them.
+ * virtio-loopback, layer 3: virtio_config_ops: config space, status,
+ * features and queues as the virtio drivers see them.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include "vl.h"
+#include <linux/version.h>
+#include <linux/virtio_config.h>
+
+#include "dev.h"
 
 static void vl_get(struct virtio_device *vdev, unsigned int offset,
 		   void *buf, unsigned int len)
@@ -21,6 +25,11 @@ static void vl_get(struct virtio_device *vdev, unsigned int offset,
 	spin_unlock_irqrestore(&d->config_lock, flags);
 }
 
+/*
+ * A config write reaches the back end before the driver's next read
+ * (virtio-input writes select/subsel, then reads the answer): each chunk
+ * waits for the adapter, which pushes the fresh config with SET_CONFIG.
+ */
 static void vl_set(struct virtio_device *vdev, unsigned int offset,
 		   const void *buf, unsigned int len)
 {
@@ -40,11 +49,10 @@ static void vl_set(struct virtio_device *vdev, unsigned int offset,
 		n = min_t(unsigned int, len, VIRTIO_LOOPBACK_CONFIG_WRITE_MAX);
 		memset(&ev, 0, sizeof(ev));
 		ev.type = VIRTIO_LOOPBACK_EVENT_CONFIG_WRITE;
-		ev.handle = d->handle;
 		ev.u.config_write.offset = offset;
 		ev.u.config_write.size = n;
 		memcpy(ev.u.config_write.data, buf, n);
-		vl_sync_request(d, &ev, "config write");
+		vl_sync_request(d, &ev, "config write", false);
 		buf += n;
 		offset += n;
 		len -= n;
@@ -64,8 +72,9 @@ static u8 vl_get_status(struct virtio_device *vdev)
 static void vl_set_status(struct virtio_device *vdev, u8 status)
 {
 	struct vl_dev *d = to_vl_dev(vdev);
-	struct virtio_loopback_event ev = { .handle = d->handle };
+	struct virtio_loopback_event ev = {};
 	unsigned long flags;
+	unsigned int i;
 	bool failed;
 	u8 old;
 
@@ -78,49 +87,54 @@ static void vl_set_status(struct virtio_device *vdev, u8 status)
 	failed = d->failed;
 	spin_unlock_irqrestore(&d->config_lock, flags);
 
-	if (READ_ONCE(d->removing))
-		return;
 	if ((status & ~old) & VIRTIO_CONFIG_S_FEATURES_OK) {
 		ev.type = VIRTIO_LOOPBACK_EVENT_FEATURES_OK;
 		ev.u.features_ok.features = vdev->features;
-		vl_event_push(d->ctrl, &ev);
+		vl_dev_event(d, &ev);
 	}
-	if (((status & ~old) & VIRTIO_CONFIG_S_DRIVER_OK) && failed) {
-		/* User space already gave up on it: no DRIVER_OK event. */
+	if (!((status & ~old) & VIRTIO_CONFIG_S_DRIVER_OK))
+		return;
+	/* Used entries reach the driver from now on. */
+	for (i = 0; i < d->num_queues; i++)
+		vl_vq_enable(&d->queues[i]);
+	if (failed) {
+		/* User space gave up on it already: no DRIVER_OK event. */
 		vl_dev_break(d);
-	} else if ((status & ~old) & VIRTIO_CONFIG_S_DRIVER_OK) {
-		unsigned int i;
-
-		/* Deliver what the back end signalled before DRIVER_OK. */
-		mutex_lock(&d->lock);
-		for (i = 0; i < d->num_queues; i++)
-			if (d->queues[i].call_armed)
-				vl_call_deliver(&d->queues[i]);
-		mutex_unlock(&d->lock);
-
-		memset(&ev.u, 0, sizeof(ev.u));
-		ev.type = VIRTIO_LOOPBACK_EVENT_DRIVER_OK;
-		ev.u.driver_ok.num_queues = d->num_queues;
-		vl_event_push(d->ctrl, &ev);
+		return;
 	}
+	memset(&ev, 0, sizeof(ev));
+	ev.type = VIRTIO_LOOPBACK_EVENT_DRIVER_OK;
+	ev.u.driver_ok.num_queues = d->num_queues;
+	vl_dev_event(d, &ev);
 }
 
+/*
+ * A reset ends FAIL_DEVICE's state (the driver may start again; a
+ * FAIL_DEVICE that comes while the adapter handles this reset counts for
+ * the next start), but not a broken rule's, and not removal. The adapter
+ * stops the back end's rings before the shadow rings go back to the pool;
+ * then no delivery runs any more.
+ */
 static void vl_reset(struct virtio_device *vdev)
 {
 	struct vl_dev *d = to_vl_dev(vdev);
 	struct virtio_loopback_event ev = {
 		.type = VIRTIO_LOOPBACK_EVENT_RESET,
-		.handle = d->handle,
 	};
 	unsigned long flags;
+	unsigned int i;
 
+	mutex_lock(&d->lock);
 	spin_lock_irqsave(&d->config_lock, flags);
 	d->status = 0;
-	/* A reset ends FAIL_DEVICE's state; the driver may start again. */
-	d->failed = false;
+	d->failed = d->dead;
 	spin_unlock_irqrestore(&d->config_lock, flags);
-	/* The back end must stop using the rings before the driver frees them. */
-	vl_sync_request(d, &ev, "reset");
+	if (!d->dead && !READ_ONCE(d->removing))
+		d->failing = false;
+	mutex_unlock(&d->lock);
+	vl_sync_request(d, &ev, "reset", true);
+	for (i = 0; i < d->num_queues; i++)
+		vl_vq_stop(&d->queues[i]);
 }
 
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
@@ -150,19 +164,56 @@ static int vl_find_vqs(struct virtio_device *vdev, unsigned int nvqs,
 		vq_callback_t *cb = callbacks[i];
 		bool c = ctx ? ctx[i] : false;
 #endif
+		struct vl_queue *q;
+
 		if (!name) {
 			vqs[i] = NULL;
 			continue;
 		}
-		err = vl_setup_vq(d, queue_idx++, cb, name, c, &vqs[i]);
+		err = -ENOENT;
+		if (queue_idx >= d->num_queues)
+			break;
+		q = &d->queues[queue_idx++];
+		err = vl_vq_setup(q, d->max_queue_size, cb, name, c, &vqs[i]);
 		if (err)
 			break;
+		d->vqs_live++;
+		/* Removal or a failure got here first: fail from the start. */
+		if (d->failing)
+			vl_vq_fail(q);
 	}
 	mutex_unlock(&d->lock);
 	if (err)
-		vl_del_vqs(vdev);
+		vdev->config->del_vqs(vdev);
 	return err;
 }
+
+static void vl_del_vqs(struct virtio_device *vdev)
+{
+	struct vl_dev *d = to_vl_dev(vdev);
+	unsigned int i;
+
+	mutex_lock(&d->lock);
+	for (i = 0; i < d->num_queues; i++) {
+		if (!d->queues[i].vq)
+			continue;
+		vl_vq_del(&d->queues[i]);
+		d->vqs_live--;
+	}
+	mutex_unlock(&d->lock);
+}
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 19, 0)
+/* No callback started before this call still runs when it returns. */
+static void vl_synchronize_cbs(struct virtio_device *vdev)
+{
+	struct vl_dev *d = to_vl_dev(vdev);
+	unsigned int i;
+
+	for (i = 0; i < d->num_queues; i++)
+		vl_vq_synchronize(&d->queues[i]);
+}
+#endif
 
 static u64 vl_get_features(struct virtio_device *vdev)
 {
@@ -172,9 +223,10 @@ static u64 vl_get_features(struct virtio_device *vdev)
 static int vl_finalize_features(struct virtio_device *vdev)
 {
 	vring_transport_features(vdev);
-	/* The data plane needs the DMA API (the pool) and modern rings. */
+	/* The data plane needs the DMA API (the pool) and modern split rings. */
 	if (!__virtio_test_bit(vdev, VIRTIO_F_VERSION_1) ||
-	    !__virtio_test_bit(vdev, VIRTIO_F_ACCESS_PLATFORM))
+	    !__virtio_test_bit(vdev, VIRTIO_F_ACCESS_PLATFORM) ||
+	    __virtio_test_bit(vdev, VIRTIO_F_RING_PACKED))
 		return -EINVAL;
 	return 0;
 }
@@ -193,41 +245,10 @@ const struct virtio_config_ops vl_config_ops = {
 	.reset			= vl_reset,
 	.find_vqs		= vl_find_vqs,
 	.del_vqs		= vl_del_vqs,
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 19, 0)
+	.synchronize_cbs	= vl_synchronize_cbs,
+#endif
 	.get_features		= vl_get_features,
 	.finalize_features	= vl_finalize_features,
 	.bus_name		= vl_bus_name,
 };
-
-int vl_ioctl_set_config(struct vl_ctrl *ctrl, void __user *uarg)
-{
-	struct virtio_loopback_config arg;
-	u8 buf[VIRTIO_LOOPBACK_CONFIG_MAX];
-	unsigned long flags;
-	struct vl_dev *d;
-	bool notify;
-
-	if (copy_from_user(&arg, uarg, sizeof(arg)))
-		return -EFAULT;
-	d = vl_arg_dev(ctrl, arg.handle, !arg.reserved &&
-		       !(arg.flags & ~VIRTIO_LOOPBACK_CONFIG_F_NOTIFY));
-	if (IS_ERR(d))
-		return PTR_ERR(d);
-	if (arg.offset > d->config_size ||
-	    arg.size > d->config_size - arg.offset)
-		return -EINVAL;
-	if (copy_from_user(buf, u64_to_user_ptr(arg.config_addr), arg.size))
-		return -EFAULT;
-
-	spin_lock_irqsave(&d->config_lock, flags);
-	memcpy(d->config + arg.offset, buf, arg.size);
-	WRITE_ONCE(d->config_gen, d->config_gen + 1);
-	notify = (arg.flags & VIRTIO_LOOPBACK_CONFIG_F_NOTIFY) &&
-		 (d->status & VIRTIO_CONFIG_S_DRIVER_OK);
-	spin_unlock_irqrestore(&d->config_lock, flags);
-
-	mutex_lock(&d->lock);
-	if (notify && d->reg_state == VL_REG_DONE)
-		virtio_config_changed(&d->vdev);
-	mutex_unlock(&d->lock);
-	return 0;
-}

@@ -1,47 +1,291 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * virtio-loopback: device lifecycle. CREATE_DEVICE builds the pool, the DMA
- * parent and the virtio device, registered from a work item; DESTROY_DEVICE
- * and closing the control fd fail what is in flight and unregister.
+ * virtio-loopback, layer 3: the device's lifecycle. CREATE_DEVICE builds the
+ * pool, the DMA parent and the virtio device (registered from a work item);
+ * failing a device (FAIL_DEVICE, a broken rule) and removing it
+ * (DESTROY_DEVICE, closing the control fd) end its requests with errors.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include "vl.h"
+#include <linux/anon_inodes.h>
+#include <linux/delay.h>
+#include <linux/file.h>
+#include <linux/module.h>
+#include <linux/nospec.h>
+#include <linux/rcupdate.h>
+#include <linux/slab.h>
+#include <linux/version.h>
+#include <linux/virtio_config.h>
+#include <uapi/linux/virtio_ids.h>
+#include <uapi/linux/virtio_net.h>
+
+#include "dev.h"
+
+/*
+ * Device types user space may create, and why each is safe to serve from an
+ * untrusted back end: its driver reaches the device only through its
+ * virtqueues and config space, and does not wait on it with locks held.
+ *   net 1      without the control queue (filtered below)
+ *   blk 2, console 3, rng 4, input 18, vsock 19, sound 25, fs 26 (no DAX
+ *   window: the transport has no shared memory regions), scmi 32, i2c 34,
+ *   can 36, gpio 41
+ * Never, whatever the parameter says: pmem 27 (the driver memremaps the
+ * physical range the config names) and mem 24 (the driver hot-plugs the
+ * ranges the device names).
+ */
+static unsigned int allowed_device_ids[32] = {
+	1, 2, 3, 4, 18, 19, 25, 26, 32, 34, 36, 41,
+};
+static int n_allowed_device_ids = 12;
+module_param_array_named(allowed_device_ids, allowed_device_ids, uint,
+			 &n_allowed_device_ids, 0444);
+MODULE_PARM_DESC(allowed_device_ids,
+		 "virtio device IDs user space may create (default 1,2,3,4,18,19,25,26,32,34,36,41); 24 (mem) and 27 (pmem) never");
+
+#define VL_ID_MEM	24
+#define VL_ID_PMEM	27
+
+/*
+ * virtio-net features that need the control queue (virtio spec 5.1.3.1,
+ * virtnet_validate_features()): CTRL_GUEST_OFFLOADS 2, CTRL_VQ 17, CTRL_RX
+ * 18, CTRL_VLAN 19, CTRL_RX_EXTRA 20, GUEST_ANNOUNCE 21, MQ 22,
+ * CTRL_MAC_ADDR 23, DEVICE_STATS 50, VQ_NOTF_COAL 52, NOTF_COAL 53,
+ * HASH_REPORT 57, RSS 60. virtio_net busy-waits for control commands with
+ * rtnl held, so a back end that never answers would stall the system.
+ */
+#define VL_NET_CTRL_FEATURES	(BIT_ULL(2) | GENMASK_ULL(23, 17) |	\
+				 BIT_ULL(50) | BIT_ULL(52) | BIT_ULL(53) | \
+				 BIT_ULL(57) | BIT_ULL(60))
+
+/* Transport feature bits (virtio spec 6) and those the module implements. */
+#define VL_TRANSPORT_FEATURES	GENMASK_ULL(41, 24)
+#define VL_TRANSPORT_KEPT	(BIT_ULL(VIRTIO_RING_F_INDIRECT_DESC) |	\
+				 BIT_ULL(VIRTIO_RING_F_EVENT_IDX))
+
+/* How long the used indexes must stand still before removal takes the rings. */
+#define VL_QUIET_MS		100
+
+/* Registration (the driver's probe) and broken-rule handling run here. */
+struct workqueue_struct *vl_wq;
 
 /* Numbers the DMA devices' names; unique across control fds. */
 static atomic_t vl_next_id = ATOMIC_INIT(0);
 
-static void vl_dev_free(struct vl_dev *d)
+static bool vl_device_allowed(u32 id)
 {
-	struct vl_ctrl *ctrl = d->ctrl;
+	int i;
+
+	if (id == VL_ID_MEM || id == VL_ID_PMEM)
+		return false;
+	for (i = 0; i < n_allowed_device_ids; i++)
+		if (allowed_device_ids[i] == id)
+			return true;
+	return false;
+}
+
+/* What the driver is offered of what the back end offers. */
+static u64 vl_filter_features(u32 id, u64 features)
+{
+	features &= ~VL_TRANSPORT_FEATURES | VL_TRANSPORT_KEPT;
+	if (id == VIRTIO_ID_NET)
+		features &= ~VL_NET_CTRL_FEATURES;
+	return features | BIT_ULL(VIRTIO_F_VERSION_1) |
+	       BIT_ULL(VIRTIO_F_ACCESS_PLATFORM);
+}
+
+void vl_dev_get(struct vl_dev *d)
+{
+	kref_get(&d->ref);
+}
+
+static void vl_dev_release(struct kref *ref)
+{
+	struct vl_dev *d = container_of(ref, struct vl_dev, ref);
 	unsigned int i;
 
-	for (i = 0; i < d->num_queues; i++) {
-		struct vl_queue *q = &d->queues[i];
-
-		if (q->kick_ctx)
-			eventfd_ctx_put(q->kick_ctx);
-		if (q->call_ctx)
-			eventfd_ctx_put(q->call_ctx);
-		if (q->call_file)
-			fput(q->call_file);
-	}
+	for (i = 0; i < d->num_queues; i++)
+		vl_vq_release(&d->queues[i]);
+	vl_events_release(d->events, d->handle);
+	vl_events_put(d->events);
+	device_unregister(&d->dma->dev);	/* drops the pool at its release */
+	mutex_destroy(&d->lock);
 	kfree(d);
-	vl_ctrl_put(ctrl);
+}
+
+void vl_dev_put(struct vl_dev *d)
+{
+	kref_put(&d->ref, vl_dev_release);
 }
 
 static void vl_vdev_release(struct device *dev)
 {
-	vl_dev_free(to_vl_dev(dev_to_virtio(dev)));
+	vl_dev_put(to_vl_dev(dev_to_virtio(dev)));
 }
 
-static void vl_dev_teardown(struct vl_dev *d);
+/* A queue's rule broke (any context): the break work takes over. */
+static void vl_dev_violation(struct vl_queue *q)
+{
+	struct vl_dev *d = to_vl_dev(q->vdev);
+
+	if (!kref_get_unless_zero(&d->ref))
+		return;
+	if (!queue_work(vl_wq, &d->break_work))
+		vl_dev_put(d);
+}
+
+static const struct vl_vq_ops vl_dev_vq_ops = {
+	.violation = vl_dev_violation,
+};
+
+/*
+ * The module fails the device's requests from now on: every outstanding one
+ * on every queue, each new one as it comes, and those of queues set up later
+ * (vl_find_vqs() checks @failing). From 6.0 on a device broken before gets
+ * unbroken first, so that the driver sees the completions.
+ */
+void vl_dev_fail_queues(struct vl_dev *d)
+{
+	unsigned int i;
+
+	mutex_lock(&d->lock);
+	d->failing = true;
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 0, 0)
+	/* With virtqueues the device is registered: its vq list exists. */
+	if (d->vqs_live)
+		__virtio_unbreak_device(&d->vdev);
+#endif
+	for (i = 0; i < d->num_queues; i++)
+		vl_vq_fail(&d->queues[i]);
+	mutex_unlock(&d->lock);
+}
+
+/*
+ * A failed device (FAIL_DEVICE, a broken rule) after DRIVER_OK: fail what is
+ * queued, then break the virtqueues so that new requests fail at once, and
+ * tell the driver (NEEDS_RESET is in the status already). Process context.
+ *
+ * virtqueue_notify() skips a broken queue, so a buffer that a driver adds
+ * while the queues break would never be kicked. Drivers add under a
+ * spinlock: after a grace period every add that passed the broken check has
+ * published its avail entry; such stragglers make another round (unbreak,
+ * fail, break), a few at most. Before 6.0 the teardown could not unbreak the
+ * device, so the queues stay unbroken and the kick path fails each new
+ * request instead.
+ */
+void vl_dev_break(struct vl_dev *d)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 0, 0)
+	unsigned int i, round;
+	bool again = true;
+
+	vl_dev_fail_queues(d);
+	mutex_lock(&d->lock);
+	for (round = 0; round < 4 && again; round++) {
+		if (round) {
+			__virtio_unbreak_device(&d->vdev);
+			for (i = 0; i < d->num_queues; i++)
+				vl_vq_fail(&d->queues[i]);
+		}
+		virtio_break_device(&d->vdev);
+		synchronize_rcu();
+		again = false;
+		for (i = 0; i < d->num_queues; i++)
+			again |= vl_vq_has_unseen(&d->queues[i]);
+	}
+	mutex_unlock(&d->lock);
+	if (again)
+		dev_warn(&d->dma->dev, "requests still arriving on a failed device\n");
+#else
+	vl_dev_fail_queues(d);
+#endif
+	virtio_config_changed(&d->vdev);
+}
+
+/* Set the failed state; true when it is new and the driver is running. */
+static bool vl_dev_set_failed(struct vl_dev *d)
+{
+	unsigned long flags;
+	bool was, running;
+
+	spin_lock_irqsave(&d->config_lock, flags);
+	was = d->failed;
+	d->failed = true;
+	d->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
+	running = d->status & VIRTIO_CONFIG_S_DRIVER_OK;
+	spin_unlock_irqrestore(&d->config_lock, flags);
+	return !was && running;
+}
+
+/*
+ * A rule broke (vl_dev_violation()): the back end loses the pool before the
+ * module fails what it had, and the device never runs again.
+ */
+static void vl_dev_break_work(struct work_struct *work)
+{
+	struct vl_dev *d = container_of(work, struct vl_dev, break_work);
+	struct virtio_loopback_event ev = {
+		.type = VIRTIO_LOOPBACK_EVENT_BROKEN,
+	};
+	unsigned int i;
+
+	mutex_lock(&d->lock);
+	if (d->dead || READ_ONCE(d->removing)) {
+		mutex_unlock(&d->lock);
+		goto out;
+	}
+	d->dead = true;
+	mutex_unlock(&d->lock);
+	for (i = 0; i < d->num_queues; i++) {
+		u32 rule = READ_ONCE(d->queues[i].violation);
+
+		if (!rule)
+			continue;
+		dev_err(&d->dma->dev,
+			"the back end broke rule %u on queue %u: device failed, pool revoked\n",
+			rule, i);
+		if (!ev.u.broken.rule) {
+			ev.u.broken.queue = i;
+			ev.u.broken.rule = rule;
+		}
+	}
+	vl_pool_revoke(d->dma->pool, vl_sync_timeout_ms());
+	if (vl_dev_set_failed(d))
+		vl_dev_break(d);
+	else
+		vl_dev_fail_queues(d);
+	if (d->api_version >= 2)
+		vl_dev_event(d, &ev);
+out:
+	vl_dev_put(d);
+}
+
+/* FAIL_DEVICE: the back end cannot run the device. */
+void vl_dev_fail(struct vl_dev *d, u32 status)
+{
+	unsigned long flags;
+	bool was, running;
+
+	spin_lock_irqsave(&d->config_lock, flags);
+	was = d->failed;
+	spin_unlock_irqrestore(&d->config_lock, flags);
+	if (was)
+		return;
+	running = vl_dev_set_failed(d);
+	dev_warn(&d->dma->dev, "back end failed the device (%u)%s\n", status,
+		 running ? "" : ", before DRIVER_OK");
+	/* Otherwise vl_set_status() breaks it at DRIVER_OK. */
+	if (running)
+		vl_dev_break(d);
+}
 
 /*
  * Register the virtio device; the driver probes here. When the device was
  * removed meanwhile (VL_REG_ORPHANED), finish its removal: the remover did
  * not wait for the probe, which may block on things user space cannot
- * release (see vl_dev_finish_removal()).
+ * release (see vl_dev_remove()).
  */
+static void vl_dev_teardown(struct vl_dev *d);
+
 static void vl_register_work(struct work_struct *work)
 {
 	struct vl_dev *d = container_of(work, struct vl_dev, register_work);
@@ -57,6 +301,7 @@ static void vl_register_work(struct work_struct *work)
 	d->reg_state = VL_REG_RUNNING;
 	mutex_unlock(&d->lock);
 
+	vl_dev_get(d);			/* dropped by vl_vdev_release() */
 	err = register_virtio_device(&d->vdev);
 	state = err ? VL_REG_FAILED : VL_REG_DONE;
 	if (err)
@@ -66,90 +311,39 @@ static void vl_register_work(struct work_struct *work)
 	d->reg_state = state;
 	mutex_unlock(&d->lock);
 	if (orphan) {
-		vl_dev_teardown(d);	/* frees d and this work item */
+		vl_dev_teardown(d);
+		vl_dev_put(d);		/* the handle's reference */
 		return;
 	}
-	/* A remover waits for this work item before it frees d. */
+	/* A remover waits for this work item. */
 	complete_all(&d->registered);
 }
 
 /*
- * The back end is gone: stop delivering its interrupts and fail what it left
- * queued. The device is not broken: a broken ring would hide these
- * completions from the driver, and a request it queues during removal is
- * failed from vl_kick_work() (@removing is set). Nothing to do before
- * DRIVER_OK (no rings; the virtio device may not even be registered yet).
- */
-static void vl_dev_fail_inflight(struct vl_dev *d)
-{
-	unsigned int i;
-
-	mutex_lock(&d->lock);
-	if (vl_driver_ok(d)) {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 0, 0)
-		/*
-		 * A sync-request timeout or FAIL_DEVICE may have broken it:
-		 * the module now answers instead.
-		 */
-		__virtio_unbreak_device(&d->vdev);
-#endif
-		for (i = 0; i < d->num_queues; i++) {
-			vl_call_disarm(&d->queues[i]);
-			vl_queue_fail_pending(&d->queues[i]);
-		}
-	}
-	mutex_unlock(&d->lock);
-}
-
-/*
- * Unregister and free a removed device whose registration is over
- * (reg_state DONE, FAILED or SKIPPED, and the work item no longer pending).
+ * Unregister a device whose registration is over: the driver unbinds (its
+ * requests already fail), the registration's reference goes.
  */
 static void vl_dev_teardown(struct vl_dev *d)
 {
-	struct vl_dma_dev *dma = d->dma;
-	unsigned int i;
-
 	switch (d->reg_state) {
 	case VL_REG_DONE:
-		/* Again: what was queued before DRIVER_OK, or since. */
-		vl_dev_fail_inflight(d);
-		get_device(&d->vdev.dev);
 		unregister_virtio_device(&d->vdev);
 		break;
 	case VL_REG_FAILED:
+		put_device(&d->vdev.dev);
 		break;
 	default:
-		vl_dev_free(d);
-		d = NULL;
 		break;
 	}
-	if (d) {
-		/* The driver's del_vqs disarmed the watches; be sure. */
-		mutex_lock(&d->lock);
-		for (i = 0; i < d->num_queues; i++)
-			vl_call_disarm(&d->queues[i]);
-		mutex_unlock(&d->lock);
-		/* Outside d->lock: a kick work item takes it while removing. */
-		for (i = 0; i < d->num_queues; i++)
-			cancel_work_sync(&d->queues[i].kick_work);
-		put_device(&d->vdev.dev);	/* frees d */
-	}
-	device_unregister(&dma->dev);
 }
-
-/* How long the used indexes must stand still before removal takes the rings. */
-#define VL_QUIET_MS	100
 
 /*
  * Before the pool is revoked, let a back end that outlived its adapter
  * finish what it already took (it stops its rings when it sees the socket
- * close). One that completes out of order (I/O threads) leaves gaps that
- * vl_queue_fail_pending(), which fails from the used index on, cannot see;
- * once it has drained, what is outstanding is exactly the avail entries from
- * the used index on. Waits while a queue has buffers outstanding and some
- * used index moved in the last VL_QUIET_MS, sync_timeout_ms at most. A
- * drained or dead back end costs nothing or VL_QUIET_MS.
+ * close): what it completes meanwhile is still checked and reaches the
+ * driver as success. Waits while a queue has buffers outstanding and some
+ * shadow used index moved in the last VL_QUIET_MS, sync_timeout_ms at most;
+ * a drained or dead back end costs nothing or VL_QUIET_MS.
  */
 static void vl_dev_wait_quiet(struct vl_dev *d)
 {
@@ -163,13 +357,11 @@ static void vl_dev_wait_quiet(struct vl_dev *d)
 	for (;;) {
 		busy = false;
 		sum = 0;
-		mutex_lock(&d->lock);
 		for (i = 0; i < d->num_queues; i++) {
-			if (vl_queue_outstanding(&d->queues[i], &idx))
+			if (vl_vq_progress(&d->queues[i], &idx))
 				busy = true;
 			sum += idx * (i + 1);
 		}
-		mutex_unlock(&d->lock);
 		if (!busy)
 			return;
 		if (first || sum != last) {
@@ -187,43 +379,44 @@ static void vl_dev_wait_quiet(struct vl_dev *d)
 }
 
 /*
- * First step of removing a device whose handle is already gone: from now on
- * nothing waits for user space, and what the back end left queued fails.
- * Closing a control fd does this for all its devices before the first
- * unregisters: one driver's removal may wait for another device of the fd
- * (the hwrng core switches to the next virtio-rng device and reads from it
- * with a global mutex held).
+ * The first step of removal, on its own for a control fd that closes: all
+ * its devices stop waiting for user space before the first one unregisters
+ * (one driver's removal may wait for another device of the fd: the hwrng
+ * core switches to the next virtio-rng device and reads from it with a
+ * global mutex held).
  */
-void vl_dev_begin_removal(struct vl_dev *d)
+void vl_dev_stop_waiting(struct vl_dev *d)
 {
-	unsigned long flags;
-
-	spin_lock_irqsave(&d->sync_lock, flags);
-	d->removing = true;
-	spin_unlock_irqrestore(&d->sync_lock, flags);
-	wake_up_all(&d->sync_wq);
-	vl_dev_wait_quiet(d);
-	/* The rings are the module's alone before it fails what they hold. */
-	vl_pool_revoke(d->dma->pool);
-	vl_dev_fail_inflight(d);
+	vl_sync_stop_waiting(d);
 }
 
 /*
- * Second step: the driver unbinds, the device goes. A running probe no
- * longer waits for user space and normally returns soon; wait for it, but
- * bounded (sync_timeout_ms) and killable: it may block where user space
- * cannot help (hwrng_register() waits for the hwrng core's reading mutex
- * while the hwrng thread waits for data from a virtio-rng device of another
- * control fd that nobody serves), and an unbounded wait with the control
- * fd's lock held would deadlock. Such a device is left to the registration
- * work, which removes it when the probe returns. Waiting first also keeps
- * removals from overlapping the next registrations: the 5.10 hwrng core
- * touches a freed thread when one rng device unregisters while another
- * registers.
+ * Remove a device whose handle is gone; takes over the handle's reference.
+ *  1. Nothing waits for user space any more.
+ *  2. A back end that outlived its adapter finishes what it took, bounded.
+ *  3. The pool is revoked: the back end loses everything the module reads.
+ *  4. Every outstanding request fails, from the module's own bookkeeping,
+ *     and each new one as it comes.
+ *  5. The driver unbinds: its removal (virtio_blk's del_gendisk waits for
+ *     every request) completes. A probe still running may wait where user
+ *     space cannot help (hwrng_register() waits for the hwrng core's mutex
+ *     while the hwrng thread reads a virtio-rng device of another control fd
+ *     that nobody serves): wait for it, bounded and killable, then leave
+ *     the device to the registration work, which removes it when the probe
+ *     returns. Waiting first also keeps removals from overlapping the next
+ *     registrations (the 5.10 hwrng core touches a freed thread then).
+ *  6. The handle's reference goes.
  */
-void vl_dev_finish_removal(struct vl_dev *d)
+void vl_dev_remove(struct vl_dev *d)
 {
-	bool running, orphan = false;
+	bool running;
+
+	vl_dev_stop_waiting(d);
+	if (cancel_work_sync(&d->break_work))
+		vl_dev_put(d);		/* the break work's reference */
+	vl_dev_wait_quiet(d);
+	vl_pool_revoke(d->dma->pool, vl_sync_timeout_ms());
+	vl_dev_fail_queues(d);
 
 	mutex_lock(&d->lock);
 	running = d->reg_state == VL_REG_RUNNING;
@@ -234,12 +427,11 @@ void vl_dev_finish_removal(struct vl_dev *d)
 		wait_for_completion_killable_timeout(&d->registered,
 			msecs_to_jiffies(vl_sync_timeout_ms()));
 	mutex_lock(&d->lock);
-	if (d->reg_state == VL_REG_RUNNING) {
+	running = d->reg_state == VL_REG_RUNNING;
+	if (running)
 		d->reg_state = VL_REG_ORPHANED;
-		orphan = true;
-	}
 	mutex_unlock(&d->lock);
-	if (orphan) {
+	if (running) {
 		dev_warn(&d->dma->dev,
 			 "probe still running: removal continues when it returns\n");
 		return;
@@ -247,262 +439,228 @@ void vl_dev_finish_removal(struct vl_dev *d)
 	/* Not running the probe: a queued work item returns at once. */
 	cancel_work_sync(&d->register_work);
 	vl_dev_teardown(d);
+	vl_dev_put(d);
 }
 
-void vl_dev_destroy(struct vl_dev *d)
+struct vl_dev *vl_dev_create(const struct virtio_loopback_create *arg,
+			     struct vl_events *events, u32 api_version,
+			     struct device *parent)
 {
-	vl_dev_begin_removal(d);
-	vl_dev_finish_removal(d);
-}
-
-/*
- * User space failed the device (FAIL_DEVICE) and the driver has set
- * DRIVER_OK: stop listening to the back end, fail what is queued and break
- * the virtqueues, so that no request waits for a back end that will not
- * serve it; then tell the driver (NEEDS_RESET is already in the status).
- * Process context, d->lock not held.
- *
- * virtqueue_notify() skips a broken queue, so a request that a driver adds
- * while the queues break would never reach vl_notify(). Drivers add buffers
- * under a spinlock; after a grace period every add that passed the broken
- * check has published its avail entry. Such stragglers make another round
- * (unbreak, fail, break), a few at most.
- *
- * Before 6.0 the teardown could not unbreak the device again, so the queues
- * stay unbroken and vl_notify() fails each new request instead.
- */
-void vl_dev_break(struct vl_dev *d)
-{
-	unsigned int i, round;
-	bool again = false;
-
-	mutex_lock(&d->lock);
-	for (i = 0; i < d->num_queues; i++)
-		vl_call_disarm(&d->queues[i]);
-	for (round = 0; round < 4 && READ_ONCE(d->failed); round++) {
-		for (i = 0; i < d->num_queues; i++)
-			vl_queue_fail_pending(&d->queues[i]);
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 0, 0)
-		virtio_break_device(&d->vdev);
-		synchronize_rcu();
-		again = false;
-		for (i = 0; i < d->num_queues; i++)
-			again |= vl_queue_has_new(&d->queues[i]);
-		if (!again)
-			break;
-		__virtio_unbreak_device(&d->vdev);
-#else
-		break;
-#endif
-	}
-	mutex_unlock(&d->lock);
-	if (again)
-		dev_warn(&d->dma->dev, "requests still arriving on a failed device\n");
-	virtio_config_changed(&d->vdev);
-}
-
-int vl_ioctl_fail(struct vl_ctrl *ctrl, void __user *uarg)
-{
-	struct virtio_loopback_fail arg;
-	unsigned long flags;
-	struct vl_dev *d;
-	bool was, running;
-
-	if (copy_from_user(&arg, uarg, sizeof(arg)))
-		return -EFAULT;
-	d = vl_arg_dev(ctrl, arg.handle, !arg.reserved);
-	if (IS_ERR(d))
-		return PTR_ERR(d);
-
-	spin_lock_irqsave(&d->config_lock, flags);
-	was = d->failed;
-	d->failed = true;
-	d->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
-	running = d->status & VIRTIO_CONFIG_S_DRIVER_OK;
-	spin_unlock_irqrestore(&d->config_lock, flags);
-	if (was)
-		return 0;
-	dev_warn(&d->dma->dev, "back end failed the device (%u)%s\n",
-		 arg.status, running ? "" : ", before DRIVER_OK");
-	/* Otherwise vl_set_status() breaks it at DRIVER_OK. */
-	if (running)
-		vl_dev_break(d);
-	return 0;
-}
-
-/*
- * The device an ioctl argument names, after its reserved fields and flags
- * were checked (@valid): ERR_PTR(-EINVAL) when they were not zero,
- * ERR_PTR(-ENOENT) for a handle this control fd does not have.
- */
-struct vl_dev *vl_arg_dev(struct vl_ctrl *ctrl, u32 handle, bool valid)
-{
-	struct vl_dev *d;
-
-	if (!valid)
-		return ERR_PTR(-EINVAL);
-	d = xa_load(&ctrl->devices, handle);
-	return d ? d : ERR_PTR(-ENOENT);
-}
-
-int vl_ioctl_create(struct vl_ctrl *ctrl,
-			   struct virtio_loopback_create __user *uarg)
-{
-	struct virtio_loopback_create arg;
 	struct vl_dma_dev *dma;
 	struct vl_pool *pool;
-	struct file *file;
 	struct vl_dev *d;
+	char name[32];
 	unsigned int i;
-	u32 handle;
-	int ret, fd;
 
-	ret = -EFAULT;
-	if (copy_from_user(&arg, uarg, sizeof(arg)))
-		return ret;
-	ret = -EINVAL;
-	if (!arg.device_id || arg.flags ||
-	    memchr_inv(arg.reserved_in, 0, sizeof(arg.reserved_in)) ||
-	    arg.num_queues < 1 || arg.num_queues > VL_MAX_QUEUES ||
-	    arg.max_queue_size < 2 || arg.max_queue_size > VL_MAX_QUEUE_SIZE ||
-	    !is_power_of_2(arg.max_queue_size) ||
-	    arg.pool_size < VL_MIN_POOL_SIZE ||
-	    arg.pool_size > VL_MAX_POOL_SIZE ||
-	    !PAGE_ALIGNED(arg.pool_size) ||
-	    arg.config_size > VIRTIO_LOOPBACK_CONFIG_MAX)
-		return ret;
-
-	ret = -ENOMEM;
-	d = kzalloc(struct_size(d, queues, arg.num_queues), GFP_KERNEL);
-	if (!d)
-		return ret;
-	ret = -EFAULT;
-	if (arg.config_size &&
-	    copy_from_user(d->config, u64_to_user_ptr(arg.config_addr),
-			   arg.config_size))
-		goto err_free_dev;
-
-	d->ctrl = ctrl;
-	d->config_size = arg.config_size;
-	d->num_queues = arg.num_queues;
-	d->max_queue_size = arg.max_queue_size;
-	/* Bit 30 is vhost-user's PROTOCOL_FEATURES, not a virtio feature. */
-	d->device_features = (arg.device_features & ~BIT_ULL(30)) |
-			     BIT_ULL(VIRTIO_F_VERSION_1) |
-			     BIT_ULL(VIRTIO_F_ACCESS_PLATFORM);
-	mutex_init(&d->lock);
-	mutex_init(&d->sync_mutex);
-	spin_lock_init(&d->config_lock);
-	spin_lock_init(&d->sync_lock);
-	init_waitqueue_head(&d->sync_wq);
-	INIT_WORK(&d->register_work, vl_register_work);
-	init_completion(&d->registered);
-	for (i = 0; i < d->num_queues; i++) {
-		struct vl_queue *q = &d->queues[i];
-
-		q->dev = d;
-		q->index = i;
-		spin_lock_init(&q->kick_lock);
-		INIT_WORK(&q->kick_work, vl_kick_work);
+	if (!arg->device_id ||
+	    arg->num_queues < 1 || arg->num_queues > VL_MAX_QUEUES ||
+	    arg->max_queue_size < 2 || arg->max_queue_size > VL_MAX_QUEUE_SIZE ||
+	    !is_power_of_2(arg->max_queue_size) ||
+	    arg->pool_size < VL_MIN_POOL_SIZE ||
+	    arg->pool_size > VL_MAX_POOL_SIZE ||
+	    !PAGE_ALIGNED(arg->pool_size) ||
+	    arg->config_size > VIRTIO_LOOPBACK_CONFIG_MAX)
+		return ERR_PTR(-EINVAL);
+	if (!vl_device_allowed(arg->device_id)) {
+		pr_warn_ratelimited("device type %u refused (allowed_device_ids; pmem and mem never)\n",
+				    arg->device_id);
+		return ERR_PTR(-EPERM);
 	}
-	d->vdev.id.device = arg.device_id;
-	d->vdev.id.vendor = arg.vendor_id;
-	d->vdev.config = &vl_config_ops;
-	d->vdev.dev.release = vl_vdev_release;
 
-	ret = -ENOMEM;
-	pool = vl_pool_create(arg.pool_size);
+	pool = vl_pool_create(arg->pool_size);
 	if (!pool)
-		goto err_free_dev;
+		return ERR_PTR(-ENOMEM);
+	snprintf(name, sizeof(name), "virtio-loopback.%u",
+		 atomic_inc_return(&vl_next_id));
+	dma = vl_dma_dev_create(pool, parent, name);
+	vl_pool_put(pool);		/* the DMA device holds it now */
+	if (IS_ERR(dma))
+		return ERR_CAST(dma);
+	if (!vl_events_reserve(events)) {
+		device_unregister(&dma->dev);
+		return ERR_PTR(-ENOSPC);
+	}
 
-	dma = kzalloc(sizeof(*dma), GFP_KERNEL);
-	if (!dma)
-		goto err_put_pool;
-	/* From here the DMA device's release drops the pool and module refs. */
-	__module_get(THIS_MODULE);
-	dma->pool = pool;
-	device_initialize(&dma->dev);
-	dma->dev.parent = vl_misc.this_device;
-	dma->dev.release = vl_dma_dev_release;
-	dma->dev.groups = vl_dma_groups;
-	dma->dev.dma_mask = &dma->dma_mask;
-	dma->dev.coherent_dma_mask = DMA_BIT_MASK(64);
-	dma->dma_mask = DMA_BIT_MASK(64);
-	set_dma_ops(&dma->dev, &vl_dma_ops);
-
-	ret = -ENOSPC;
-	if (xa_alloc(&ctrl->devices, &handle, d,
-		     XA_LIMIT(1, VL_MAX_DEVICES), GFP_KERNEL))
-		goto err_put_dma;
-	d->handle = handle;
-	ret = dev_set_name(&dma->dev, "virtio-loopback.%u",
-			   atomic_inc_return(&vl_next_id));
-	if (ret)
-		goto err_erase;
-	ret = device_add(&dma->dev);
-	if (ret)
-		goto err_erase;
+	d = kzalloc(struct_size(d, queues, arg->num_queues), GFP_KERNEL);
+	if (!d) {
+		vl_events_release(events, 0);
+		device_unregister(&dma->dev);
+		return ERR_PTR(-ENOMEM);
+	}
+	kref_init(&d->ref);
+	vl_events_get(events);
+	d->events = events;
 	d->dma = dma;
+	d->api_version = api_version;
+	d->config_size = arg->config_size;
+	d->num_queues = arg->num_queues;
+	d->max_queue_size = arg->max_queue_size;
+	d->device_features = vl_filter_features(arg->device_id,
+						arg->device_features);
+	mutex_init(&d->lock);
+	spin_lock_init(&d->config_lock);
+	vl_sync_init(d);
+	INIT_WORK(&d->register_work, vl_register_work);
+	INIT_WORK(&d->break_work, vl_dev_break_work);
+	init_completion(&d->registered);
+	d->vdev.id.device = arg->device_id;
+	d->vdev.id.vendor = arg->vendor_id;
+	d->vdev.config = &vl_config_ops;
 	d->vdev.dev.parent = &dma->dev;
+	d->vdev.dev.release = vl_vdev_release;
+	for (i = 0; i < d->num_queues; i++)
+		vl_vq_init(&d->queues[i], &d->vdev, dma, &vl_dev_vq_ops, i,
+			   arg->device_id);
+	return d;
+}
 
-	fd = get_unused_fd_flags(O_CLOEXEC);
-	ret = fd;
-	if (fd < 0)
-		goto err_del_dma;
+/* The device has its handle: the driver may probe. */
+void vl_dev_start(struct vl_dev *d, u32 handle)
+{
+	d->handle = handle;
+	queue_work(vl_wq, &d->register_work);
+}
+
+/* A new file for the device's pool (for the caller to install as an fd). */
+struct file *vl_dev_open_pool(struct vl_dev *d)
+{
+	struct vl_pool *pool = d->dma->pool;
+	struct file *file;
+
 	kref_get(&pool->ref);
-	file = anon_inode_getfile("[virtio-loopback-pool]", &vl_pool_fops,
-				  pool, O_RDWR);
+	file = anon_inode_getfile("[virtio-loopback-pool]", &vl_pool_fops, pool,
+				  O_RDWR);
 	if (IS_ERR(file)) {
-		ret = PTR_ERR(file);
 		vl_pool_put(pool);
-		goto err_put_fd;
+		return file;
 	}
 	vl_pool_attach_file(pool, file);
+	return file;
+}
 
-	arg.handle = handle;
-	arg.pool_fd = fd;
-	arg.pool_dma_base = VL_POOL_DMA_BASE;
-	memset(arg.reserved_out, 0, sizeof(arg.reserved_out));
-	ret = -EFAULT;
-	if (copy_to_user(uarg, &arg, sizeof(arg)))
-		goto err_fput;
+/* Queue @index of @d, or NULL when out of range (no speculation past). */
+static struct vl_queue *vl_dev_queue(struct vl_dev *d, u32 index)
+{
+	if (index >= d->num_queues)
+		return NULL;
+	return &d->queues[array_index_nospec(index, d->num_queues)];
+}
 
-	fd_install(fd, file);
-	kref_get(&ctrl->ref);		/* dropped by vl_dev_free() */
-	queue_work(vl_wq, &d->register_work);
+/*
+ * An eventfd must not be both a call fd and a kick fd of the device: the
+ * module's kick would read as the back end's call. d->lock held.
+ */
+static bool vl_dev_fds_conflict(struct vl_dev *d, struct vl_queue *q,
+				struct eventfd_ctx *kick,
+				struct eventfd_ctx *call)
+{
+	unsigned int i;
+
+	if (kick && kick == call)
+		return true;
+	for (i = 0; i < d->num_queues; i++) {
+		struct vl_queue *o = &d->queues[i];
+
+		if (o == q)
+			continue;
+		if ((kick && READ_ONCE(o->call_ctx) == kick) ||
+		    (call && READ_ONCE(o->kick_ctx) == call))
+			return true;
+	}
+	return false;
+}
+
+int vl_dev_set_queue_fds(struct vl_dev *d, u32 queue, int kick_fd, int call_fd)
+{
+	struct vl_queue *q = vl_dev_queue(d, queue);
+	struct eventfd_ctx *kick = NULL, *call = NULL;
+	struct file *call_file = NULL;
+	int ret;
+
+	if (!q)
+		return -EINVAL;
+	if (kick_fd >= 0) {
+		kick = eventfd_ctx_fdget(kick_fd);
+		if (IS_ERR(kick))
+			return PTR_ERR(kick);
+	}
+	if (call_fd >= 0) {
+		ret = -EBADF;
+		call_file = fget(call_fd);
+		if (!call_file)
+			goto err_put_kick;
+		call = eventfd_ctx_fileget(call_file);
+		if (IS_ERR(call)) {
+			ret = PTR_ERR(call);
+			call = NULL;
+			goto err_fput;
+		}
+	}
+
+	/* d->lock: no other queue's fds change while we compare. */
+	mutex_lock(&d->lock);
+	ret = -EINVAL;
+	if (vl_dev_fds_conflict(d, q, kick, call)) {
+		mutex_unlock(&d->lock);
+		goto err_put_call;
+	}
+	vl_vq_set_fds(q, kick, call_file, call);
+	mutex_unlock(&d->lock);
 	return 0;
 
+err_put_call:
+	if (call)
+		eventfd_ctx_put(call);
 err_fput:
-	fput(file);
-err_put_fd:
-	put_unused_fd(fd);
-err_del_dma:
-	device_del(&dma->dev);
-err_erase:
-	xa_erase(&ctrl->devices, handle);
-err_put_dma:
-	put_device(&dma->dev);	/* drops pool and module references */
-	pool = NULL;
-err_put_pool:
-	if (pool)
-		vl_pool_put(pool);
-err_free_dev:
-	kfree(d);
+	if (call_file)
+		fput(call_file);
+err_put_kick:
+	if (kick)
+		eventfd_ctx_put(kick);
 	return ret;
 }
 
-int vl_ioctl_destroy(struct vl_ctrl *ctrl, void __user *uarg)
+int vl_dev_queue_info(struct vl_dev *d, u32 queue,
+		      struct virtio_loopback_queue_info *info)
 {
-	struct virtio_loopback_handle arg;
-	struct vl_dev *d;
+	struct vl_queue *q = vl_dev_queue(d, queue);
 
-	if (copy_from_user(&arg, uarg, sizeof(arg)))
-		return -EFAULT;
-	if (arg.flags || arg.reserved)
+	if (!q)
 		return -EINVAL;
-	d = xa_erase(&ctrl->devices, arg.handle);
-	if (!d)
-		return -ENOENT;
-	vl_dev_destroy(d);
+	vl_vq_info(q, info);
 	return 0;
+}
+
+/* SET_CONFIG: new config bytes, and optionally a config-change interrupt. */
+int vl_dev_set_config(struct vl_dev *d, u32 offset, u32 size, const u8 *buf,
+		      bool notify)
+{
+	unsigned long flags;
+
+	if (offset > d->config_size || size > d->config_size - offset)
+		return -EINVAL;
+	spin_lock_irqsave(&d->config_lock, flags);
+	memcpy(d->config + offset, buf, size);
+	WRITE_ONCE(d->config_gen, d->config_gen + 1);
+	notify = notify && (d->status & VIRTIO_CONFIG_S_DRIVER_OK);
+	spin_unlock_irqrestore(&d->config_lock, flags);
+
+	mutex_lock(&d->lock);
+	if (notify && d->reg_state == VL_REG_DONE)
+		virtio_config_changed(&d->vdev);
+	mutex_unlock(&d->lock);
+	return 0;
+}
+
+int vl_dev_init(void)
+{
+	/* Probing may wait for the adapter: unbound, off the per-CPU pools. */
+	vl_wq = alloc_workqueue("virtio-loopback", WQ_UNBOUND, 0);
+	return vl_wq ? 0 : -ENOMEM;
+}
+
+/* Drains the registration and break work items before the code goes. */
+void vl_dev_exit(void)
+{
+	destroy_workqueue(vl_wq);
 }

@@ -1,10 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * virtio-loopback: DMA ops of the device's parent. Every mapping is a copy
- * (bounce) into the pool, so the back end only ever sees pool memory.
+ * virtio-loopback, layer 1: the DMA ops of a device's parent. Every mapping
+ * is a copy (bounce) into the pool, so the back end only ever sees pool
+ * memory; and the queue layer's access to the originals behind a mapping.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include "vl.h"
+#include <linux/highmem.h>
+#include <linux/module.h>
+#include <linux/scatterlist.h>
+#include <linux/slab.h>
+#include <linux/version.h>
+
+#include "compat.h"
+#include "pool.h"
 
 static struct vl_pool *vl_dev_pool(struct device *dev)
 {
@@ -33,57 +42,72 @@ static void vl_bounce(struct vl_pool *pool, unsigned long off,
 	}
 }
 
-/*
- * Translate a DMA range to its pool offset; false (with a rate-limited
- * error) for a range outside the pool. Not a WARN: before 5.14 virtio_ring
- * unmaps what it reads back from the descriptor table, which the back end
- * can rewrite.
- */
-static bool vl_dma_range(struct device *dev, struct vl_pool *pool,
-			 dma_addr_t addr, size_t size, unsigned long *off)
+/* Fill @size bytes of the original buffer at @phys with @fill. */
+static void vl_fill_orig(phys_addr_t phys, size_t size, u8 fill)
+{
+	while (size) {
+		struct page *page = pfn_to_page(PHYS_PFN(phys));
+		size_t poff = offset_in_page(phys);
+		size_t n = min_t(size_t, size, PAGE_SIZE - poff);
+		void *va = vl_kmap(page);
+
+		memset(va + poff, fill, n);
+		vl_kunmap(va);
+		phys += n;
+		size -= n;
+	}
+}
+
+/* Translate a DMA range to its pool offset; false for one outside the pool. */
+static bool vl_dma_range(struct vl_pool *pool, dma_addr_t addr, size_t size,
+			 unsigned long *off)
 {
 	if (addr < VL_POOL_DMA_BASE || addr - VL_POOL_DMA_BASE >= pool->size ||
-	    size > pool->size - (addr - VL_POOL_DMA_BASE)) {
-		dev_err_ratelimited(dev, "bad DMA range %pad+%zu\n", &addr,
-				    size);
+	    size > pool->size - (addr - VL_POOL_DMA_BASE))
 		return false;
-	}
 	*off = addr - VL_POOL_DMA_BASE;
 	return true;
 }
 
 /*
- * Translate the range of an unmap (@whole: exactly one live streaming
- * mapping, which the caller then owns) or a sync (within one) to its pool
- * offset; see struct vl_slot.
+ * The first slot of the live streaming mapping that holds [@addr, @addr +
+ * @size), or -1. *@off is the range's pool offset.
  */
-static bool vl_dma_mapping(struct device *dev, struct vl_pool *pool,
-			   dma_addr_t addr, size_t size, bool whole,
-			   unsigned long *off)
+static long vl_dma_find(struct vl_pool *pool, dma_addr_t addr, size_t size,
+			unsigned long *off)
 {
-	unsigned long slot, head;
+	unsigned long head;
 	u32 len;
 
-	if (!vl_dma_range(dev, pool, addr, size, off))
-		return false;
-	slot = *off >> VL_SLOT_SHIFT;
-	head = READ_ONCE(pool->slots[slot].head);
+	if (!vl_dma_range(pool, addr, size, off))
+		return -1;
+	head = READ_ONCE(pool->slots[*off >> VL_SLOT_SHIFT].head);
 	if (!head--)
-		goto bad;
-	len = READ_ONCE(pool->slots[head].size);
-	if (whole) {
-		if (head != slot || (*off & (VL_SLOT_SIZE - 1)) ||
-		    size != len || cmpxchg(&pool->slots[head].size, len, 0) != len)
-			goto bad;
-	} else if (*off + size > (head << VL_SLOT_SHIFT) + len) {
-		goto bad;
-	}
-	return true;
+		return -1;
+	len = READ_ONCE(pool->slots[head].len) & VL_SLOT_LEN_MASK;
+	if (!len || *off + size > (head << VL_SLOT_SHIFT) + len - 1)
+		return -1;
+	return head;
+}
 
-bad:
-	dev_err_ratelimited(dev, "DMA range %pad+%zu is no live mapping\n",
-			    &addr, size);
-	return false;
+/*
+ * Claim the whole live mapping at @addr for its unmap: it must start there
+ * and be @size bytes long. Returns its VL_SLOT_* flags (>= 0), or -1. The
+ * claim is atomic, so a second unmap of the same range finds nothing.
+ */
+static long vl_dma_claim(struct vl_pool *pool, dma_addr_t addr, size_t size,
+			 unsigned long *off)
+{
+	long head = vl_dma_find(pool, addr, size, off);
+	u32 len;
+
+	if (head < 0 || (unsigned long)head << VL_SLOT_SHIFT != *off)
+		return -1;
+	len = READ_ONCE(pool->slots[head].len);
+	if ((len & VL_SLOT_LEN_MASK) != size + 1 ||
+	    cmpxchg(&pool->slots[head].len, len, 0) != len)
+		return -1;
+	return len & VL_SLOT_DISCARD;
 }
 
 static phys_addr_t vl_orig(struct vl_pool *pool, unsigned long off)
@@ -125,21 +149,21 @@ static dma_addr_t vl_dma_map_page(struct device *dev, struct page *page,
 		pool->slots[idx + i].orig = phys + i * VL_SLOT_SIZE;
 		pool->slots[idx + i].head = idx + 1;
 	}
-	pool->slots[idx].size = size;	/* <= VL_MAX_MAPPING */
 	off = (unsigned long)idx << VL_SLOT_SHIFT;
 	/*
-	 * A device-writable buffer the back end fills only partly must not
-	 * pick up stale pool bytes (another request's data) at unmap time.
-	 * Device-only buffers start zeroed: that costs a store pass where
-	 * copying the original in would cost a load and a store pass, on
-	 * every read request's data. The drivers use only what the device
-	 * reported written (used length, virtio-blk's status), so the original
-	 * contents of an unwritten part are never needed.
+	 * A device-only buffer starts poisoned rather than with a copy of the
+	 * original: that costs a store pass instead of a load and a store pass
+	 * on every read request's data, and the drivers use only what the
+	 * device reported written. Poison rather than zero: a status byte the
+	 * back end never wrote must not read as success (VIRTIO_BLK_S_OK is 0),
+	 * and nothing of another request may show through.
 	 */
 	if (dir == DMA_FROM_DEVICE)
-		memset(pool->vaddr + off, 0, size);
+		memset(pool->vaddr + off, VL_POISON, size);
 	else
 		vl_bounce(pool, off, phys, size, true);
+	/* Live only once its contents are in place. */
+	smp_store_release(&pool->slots[idx].len, size + 1);
 	return VL_POOL_DMA_BASE + off;
 }
 
@@ -148,11 +172,16 @@ static void vl_dma_unmap_page(struct device *dev, dma_addr_t addr, size_t size,
 {
 	struct vl_pool *pool = vl_dev_pool(dev);
 	unsigned long off, i, n;
+	long flags;
 
-	if (!vl_dma_mapping(dev, pool, addr, size, true, &off))
+	flags = vl_dma_claim(pool, addr, size, &off);
+	if (flags < 0) {
+		dev_err_ratelimited(dev, "unmap of %pad+%zu: no live mapping\n",
+				    &addr, size);
 		return;
+	}
 	if ((dir == DMA_FROM_DEVICE || dir == DMA_BIDIRECTIONAL) &&
-	    !(attrs & DMA_ATTR_SKIP_CPU_SYNC))
+	    !(attrs & DMA_ATTR_SKIP_CPU_SYNC) && !(flags & VL_SLOT_DISCARD))
 		vl_bounce(pool, off, vl_orig(pool, off), size, false);
 	n = DIV_ROUND_UP(max_t(size_t, size, 1), VL_SLOT_SIZE);
 	for (i = 0; i < n; i++)
@@ -165,10 +194,15 @@ static void vl_dma_sync_for_cpu(struct device *dev, dma_addr_t addr,
 {
 	struct vl_pool *pool = vl_dev_pool(dev);
 	unsigned long off;
+	long head = vl_dma_find(pool, addr, size, &off);
 
-	if (!vl_dma_mapping(dev, pool, addr, size, false, &off))
+	if (head < 0) {
+		dev_err_ratelimited(dev, "sync of %pad+%zu: no live mapping\n",
+				    &addr, size);
 		return;
-	if (dir == DMA_FROM_DEVICE || dir == DMA_BIDIRECTIONAL)
+	}
+	if ((dir == DMA_FROM_DEVICE || dir == DMA_BIDIRECTIONAL) &&
+	    !(READ_ONCE(pool->slots[head].len) & VL_SLOT_DISCARD))
 		vl_bounce(pool, off, vl_orig(pool, off), size, false);
 }
 
@@ -178,8 +212,11 @@ static void vl_dma_sync_for_device(struct device *dev, dma_addr_t addr,
 	struct vl_pool *pool = vl_dev_pool(dev);
 	unsigned long off;
 
-	if (!vl_dma_mapping(dev, pool, addr, size, false, &off))
+	if (vl_dma_find(pool, addr, size, &off) < 0) {
+		dev_err_ratelimited(dev, "sync of %pad+%zu: no live mapping\n",
+				    &addr, size);
 		return;
+	}
 	if (dir == DMA_TO_DEVICE || dir == DMA_BIDIRECTIONAL)
 		vl_bounce(pool, off, vl_orig(pool, off), size, true);
 }
@@ -243,6 +280,11 @@ static void vl_dma_sync_sg_for_device(struct device *dev,
 				       dir);
 }
 
+/*
+ * Coherent memory, should a driver ask for it; the module's own rings do not
+ * come from here (the driver's are private, the shadow rings come from the
+ * pool directly).
+ */
 static void *vl_dma_alloc(struct device *dev, size_t size,
 			  dma_addr_t *dma_handle, gfp_t gfp,
 			  unsigned long attrs)
@@ -251,7 +293,7 @@ static void *vl_dma_alloc(struct device *dev, size_t size,
 	unsigned long off;
 	long idx;
 
-	/* Coherent memory (rings) is page aligned, as the DMA API promises. */
+	/* Page aligned, as the DMA API promises. */
 	idx = vl_pool_alloc(pool, size, (PAGE_SIZE >> VL_SLOT_SHIFT) - 1);
 	if (idx < 0)
 		return NULL;
@@ -267,12 +309,15 @@ static void vl_dma_free(struct device *dev, size_t size, void *vaddr,
 	struct vl_pool *pool = vl_dev_pool(dev);
 	unsigned long off;
 
-	if (!vl_dma_range(dev, pool, dma_handle, size, &off))
+	if (!vl_dma_range(pool, dma_handle, size, &off)) {
+		dev_err_ratelimited(dev, "free of %pad+%zu: outside the pool\n",
+				    &dma_handle, size);
 		return;
+	}
 	vl_pool_free(pool, off >> VL_SLOT_SHIFT, size);
 }
 
-const struct dma_map_ops vl_dma_ops = {
+static const struct dma_map_ops vl_dma_ops = {
 	.alloc			= vl_dma_alloc,
 	.free			= vl_dma_free,
 	.map_page		= vl_dma_map_page,
@@ -286,7 +331,63 @@ const struct dma_map_ops vl_dma_ops = {
 	.max_mapping_size	= vl_dma_max_mapping_size,
 };
 
-/* Pool statistics in sysfs, on the DMA device (the virtio device's parent). */
+/*
+ * Copy @len bytes of the original buffer behind [@addr, @addr + @len), which
+ * must lie in one live streaming mapping, into @buf. The queue layer reads
+ * the driver's indirect tables this way: the pool copy is the back end's to
+ * scribble on. Any context.
+ */
+bool vl_dma_read_orig(struct vl_pool *pool, dma_addr_t addr, void *buf,
+		      size_t len)
+{
+	unsigned long off;
+	phys_addr_t phys;
+
+	if (vl_dma_find(pool, addr, len, &off) < 0)
+		return false;
+	phys = vl_orig(pool, off);
+	while (len) {
+		size_t poff = offset_in_page(phys);
+		size_t n = min_t(size_t, len, PAGE_SIZE - poff);
+		void *va = vl_kmap(pfn_to_page(PHYS_PFN(phys)));
+
+		memcpy(buf, va + poff, n);
+		vl_kunmap(va);
+		buf += n;
+		phys += n;
+		len -= n;
+	}
+	return true;
+}
+
+/*
+ * The module fails a request: @fill goes into the original buffer behind
+ * [@addr, @addr + @len) directly. When the range is a whole mapping, its
+ * unmap then copies nothing back, so whatever the back end (or I/O it
+ * pinned before the pool was revoked) writes into the pool afterwards never
+ * reaches the driver; a part of a mapping gets @fill in the pool copy too.
+ * Any context.
+ */
+bool vl_dma_fail_range(struct vl_pool *pool, dma_addr_t addr, size_t len,
+		       u8 fill)
+{
+	unsigned long off;
+	long head = vl_dma_find(pool, addr, len, &off);
+	u32 old;
+
+	if (head < 0)
+		return false;
+	vl_fill_orig(vl_orig(pool, off), len, fill);
+	old = READ_ONCE(pool->slots[head].len);
+	if ((unsigned long)head << VL_SLOT_SHIFT == off &&
+	    (old & VL_SLOT_LEN_MASK) == len + 1)
+		cmpxchg(&pool->slots[head].len, old, old | VL_SLOT_DISCARD);
+	else
+		memset(pool->vaddr + off, fill, len);
+	return true;
+}
+
+/* Pool statistics and counters in sysfs, on the DMA device. */
 static ssize_t pool_size_show(struct device *dev, struct device_attribute *attr,
 			      char *buf)
 {
@@ -319,23 +420,19 @@ static ssize_t bounce_bytes_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(bounce_bytes);
 
-static ssize_t kicks_show(struct device *dev, struct device_attribute *attr,
-			  char *buf)
-{
-	struct vl_dma_dev *dma = container_of(dev, struct vl_dma_dev, dev);
+#define VL_COUNTER_ATTR(name)						\
+static ssize_t name##_show(struct device *dev,				\
+			   struct device_attribute *attr, char *buf)	\
+{									\
+	struct vl_dma_dev *dma = container_of(dev, struct vl_dma_dev, dev); \
+									\
+	return sysfs_emit(buf, "%lld\n", atomic64_read(&dma->name));	\
+}									\
+static DEVICE_ATTR_RO(name)
 
-	return sysfs_emit(buf, "%lld\n", atomic64_read(&dma->kicks));
-}
-static DEVICE_ATTR_RO(kicks);
-
-static ssize_t interrupts_show(struct device *dev,
-			       struct device_attribute *attr, char *buf)
-{
-	struct vl_dma_dev *dma = container_of(dev, struct vl_dma_dev, dev);
-
-	return sysfs_emit(buf, "%lld\n", atomic64_read(&dma->interrupts));
-}
-static DEVICE_ATTR_RO(interrupts);
+VL_COUNTER_ATTR(kicks);
+VL_COUNTER_ATTR(interrupts);
+VL_COUNTER_ATTR(violations);
 
 static struct attribute *vl_dma_attrs[] = {
 	&dev_attr_pool_size.attr,
@@ -344,22 +441,63 @@ static struct attribute *vl_dma_attrs[] = {
 	&dev_attr_bounce_bytes.attr,
 	&dev_attr_kicks.attr,
 	&dev_attr_interrupts.attr,
+	&dev_attr_violations.attr,
 	NULL,
 };
-static const struct attribute_group vl_dma_group = {
-	.attrs = vl_dma_attrs,
-};
+ATTRIBUTE_GROUPS(vl_dma);
 
-const struct attribute_group *vl_dma_groups[] = {
-	&vl_dma_group,
-	NULL,
-};
-
-void vl_dma_dev_release(struct device *dev)
+static void vl_dma_dev_release(struct device *dev)
 {
 	struct vl_dma_dev *dma = container_of(dev, struct vl_dma_dev, dev);
 
 	vl_pool_put(dma->pool);
 	kfree(dma);
 	module_put(THIS_MODULE);
+}
+
+/*
+ * The parent device of a virtio device: its DMA ops bounce through @pool
+ * (the new device takes a pool reference). Fails with -EOPNOTSUPP when this
+ * kernel ignores set_dma_ops() (CONFIG_DMA_OPS off before 6.12,
+ * CONFIG_ARCH_HAS_DMA_OPS off from 6.12): dma-direct would then hand the
+ * back end physical addresses of the driver's buffers. Drop it with
+ * device_unregister().
+ */
+struct vl_dma_dev *vl_dma_dev_create(struct vl_pool *pool, struct device *parent,
+				     const char *name)
+{
+	struct vl_dma_dev *dma;
+	int ret;
+
+	dma = kzalloc(sizeof(*dma), GFP_KERNEL);
+	if (!dma)
+		return ERR_PTR(-ENOMEM);
+	/* From here the release drops the pool and module references. */
+	__module_get(THIS_MODULE);
+	kref_get(&pool->ref);
+	dma->pool = pool;
+	device_initialize(&dma->dev);
+	dma->dev.parent = parent;
+	dma->dev.release = vl_dma_dev_release;
+	dma->dev.groups = vl_dma_groups;
+	dma->dev.dma_mask = &dma->dma_mask;
+	dma->dev.coherent_dma_mask = DMA_BIT_MASK(64);
+	dma->dma_mask = DMA_BIT_MASK(64);
+	set_dma_ops(&dma->dev, &vl_dma_ops);
+	ret = -EOPNOTSUPP;
+	if (get_dma_ops(&dma->dev) != &vl_dma_ops) {
+		pr_err_once("this kernel ignores set_dma_ops() (built without CONFIG_DMA_OPS, or from 6.12 without CONFIG_ARCH_HAS_DMA_OPS): devices would bypass their pool; refusing them (see the module's README)\n");
+		goto err_put;
+	}
+	ret = dev_set_name(&dma->dev, "%s", name);
+	if (ret)
+		goto err_put;
+	ret = device_add(&dma->dev);
+	if (ret)
+		goto err_put;
+	return dma;
+
+err_put:
+	put_device(&dma->dev);
+	return ERR_PTR(ret);
 }

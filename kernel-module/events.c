@@ -1,152 +1,170 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * virtio-loopback: the control fd's event queue, and synchronous requests
- * (reset, config write) that wait, bounded, for the adapter's EVENT_DONE.
+ * virtio-loopback, layer 1: a control fd's event queue. Lifecycle events are
+ * never dropped: each device holds VL_EVENT_LIFECYCLE reserved slots, and a
+ * RESET replaces what the device had queued before it.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include "vl.h"
+#include <linux/mm.h>
+#include <linux/slab.h>
 
-static unsigned int sync_timeout_ms = 2000;
-module_param(sync_timeout_ms, uint, 0644);
-MODULE_PARM_DESC(sync_timeout_ms,
-		 "How long a driver waits for the adapter to answer a reset or config write (ms)");
+#include "events.h"
 
-/* sync_timeout_ms (at least 1) in milliseconds. */
-unsigned int vl_sync_timeout_ms(void)
+struct vl_events *vl_events_create(void)
 {
-	return max(READ_ONCE(sync_timeout_ms), 1U);
+	struct vl_events *evq = kvzalloc(sizeof(*evq), GFP_KERNEL);
+
+	if (!evq)
+		return NULL;
+	kref_init(&evq->ref);
+	spin_lock_init(&evq->lock);
+	init_waitqueue_head(&evq->wq);
+	return evq;
+}
+
+void vl_events_get(struct vl_events *evq)
+{
+	kref_get(&evq->ref);
+}
+
+static void vl_events_free(struct kref *ref)
+{
+	kvfree(container_of(ref, struct vl_events, ref));
+}
+
+void vl_events_put(struct vl_events *evq)
+{
+	kref_put(&evq->ref, vl_events_free);
+}
+
+static bool vl_event_is_lifecycle(u32 type)
+{
+	return type == VIRTIO_LOOPBACK_EVENT_FEATURES_OK ||
+	       type == VIRTIO_LOOPBACK_EVENT_DRIVER_OK ||
+	       type == VIRTIO_LOOPBACK_EVENT_RESET ||
+	       type == VIRTIO_LOOPBACK_EVENT_BROKEN;
 }
 
 /*
- * Queue an event for the control fd; any context. Returns its seq, or 0
- * when the ring is full (the adapter stopped reading).
+ * Drop the pending events of @handle that @drop() selects, keeping the order
+ * of the rest. evq->lock held.
  */
-u64 vl_event_push(struct vl_ctrl *ctrl, struct virtio_loopback_event *ev)
+static void vl_events_drop(struct vl_events *evq, u32 handle,
+			   bool (*drop)(const struct virtio_loopback_event *ev))
 {
+	unsigned int i, kept = 0;
+
+	for (i = 0; i < evq->count; i++) {
+		struct virtio_loopback_event *ev =
+			&evq->ev[(evq->head + i) % VL_EVENT_RING];
+
+		if (ev->handle == handle && drop(ev)) {
+			if (vl_event_is_lifecycle(ev->type))
+				evq->lifecycle--;
+			continue;
+		}
+		if (kept != i)
+			evq->ev[(evq->head + kept) % VL_EVENT_RING] = *ev;
+		kept++;
+	}
+	evq->count = kept;
+}
+
+static bool vl_event_superseded_by_reset(const struct virtio_loopback_event *ev)
+{
+	return ev->type == VIRTIO_LOOPBACK_EVENT_FEATURES_OK ||
+	       ev->type == VIRTIO_LOOPBACK_EVENT_DRIVER_OK ||
+	       ev->type == VIRTIO_LOOPBACK_EVENT_RESET;
+}
+
+static bool vl_event_any(const struct virtio_loopback_event *ev)
+{
+	return true;
+}
+
+/* A new device's lifecycle slots; false when the queue cannot hold them. */
+bool vl_events_reserve(struct vl_events *evq)
+{
+	unsigned long flags;
+	bool ok;
+
+	spin_lock_irqsave(&evq->lock, flags);
+	ok = evq->reserved + VL_EVENT_LIFECYCLE +
+	     (evq->count - evq->lifecycle) <= VL_EVENT_RING;
+	if (ok)
+		evq->reserved += VL_EVENT_LIFECYCLE;
+	spin_unlock_irqrestore(&evq->lock, flags);
+	return ok;
+}
+
+/*
+ * The device @handle is gone: its pending events go (a handle is not reused
+ * at once, but a stale event is useless) and so do its slots.
+ */
+void vl_events_release(struct vl_events *evq, u32 handle)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&evq->lock, flags);
+	vl_events_drop(evq, handle, vl_event_any);
+	evq->reserved -= VL_EVENT_LIFECYCLE;
+	spin_unlock_irqrestore(&evq->lock, flags);
+}
+
+/*
+ * Queue @ev and set its seq; any context. Returns the seq, or 0 when a
+ * CONFIG_WRITE found the queue full (the adapter stopped reading); a
+ * lifecycle event always fits.
+ */
+u64 vl_events_push(struct vl_events *evq, struct virtio_loopback_event *ev)
+{
+	bool lifecycle = vl_event_is_lifecycle(ev->type);
 	unsigned long flags;
 	u64 seq = 0;
 
-	spin_lock_irqsave(&ctrl->ev_lock, flags);
-	if (ctrl->ev_count < VL_EVENT_RING) {
-		seq = ++ctrl->next_seq;
-		ev->seq = seq;
-		ctrl->ev[(ctrl->ev_head + ctrl->ev_count) % VL_EVENT_RING] = *ev;
-		ctrl->ev_count++;
+	spin_lock_irqsave(&evq->lock, flags);
+	if (ev->type == VIRTIO_LOOPBACK_EVENT_RESET)
+		vl_events_drop(evq, ev->handle, vl_event_superseded_by_reset);
+	if (lifecycle || evq->count - evq->lifecycle + evq->reserved < VL_EVENT_RING) {
+		if (!WARN_ON_ONCE(evq->count == VL_EVENT_RING)) {
+			seq = ++evq->next_seq;
+			ev->seq = seq;
+			evq->ev[(evq->head + evq->count) % VL_EVENT_RING] = *ev;
+			evq->count++;
+			if (lifecycle)
+				evq->lifecycle++;
+		}
 	}
-	spin_unlock_irqrestore(&ctrl->ev_lock, flags);
+	spin_unlock_irqrestore(&evq->lock, flags);
 	if (seq)
-		wake_up_interruptible_poll(&ctrl->ev_wq, EPOLLIN | EPOLLRDNORM);
+		wake_up_interruptible_poll(&evq->wq, EPOLLIN | EPOLLRDNORM);
 	else
-		pr_warn_ratelimited("event queue full, event %u dropped\n",
-				    ev->type);
+		pr_warn_ratelimited("event queue full, event %u of device %u dropped\n",
+				    ev->type, ev->handle);
 	return seq;
 }
 
-/*
- * Config writes normally come from sleepable driver paths (probe, sysfs,
- * work items). in_atomic() only sees held spinlocks with CONFIG_PREEMPT_COUNT
- * (Debian 6.1/6.12 amd64 have it; 5.10 amd64 and 6.1 arm64 do not), so there
- * a write under a driver's spinlock would still wait; irqs_disabled() is
- * always seen.
- */
-static bool vl_may_sleep(void)
+/* Take the oldest event; false when none is pending. */
+bool vl_events_pop(struct vl_events *evq, struct virtio_loopback_event *ev)
 {
-	return !in_atomic() && !irqs_disabled() && !in_interrupt();
-}
-
-static void vl_mark_broken(struct vl_dev *d, const char *what,
-			   unsigned int ms)
-{
-	dev_err(&d->vdev.dev, "no reply to %s within %u ms: device broken\n",
-		what, ms);
-	/*
-	 * Only virtqueues break. Before 5.19 register_virtio_device()
-	 * initialises the device's virtqueue list after its first reset, so a
-	 * timeout of that reset must not walk the list.
-	 */
-	if (READ_ONCE(d->vqs_live))
-		virtio_break_device(&d->vdev);
-}
-
-/*
- * Send @ev to user space. When the caller may sleep and the device is live,
- * wait (bounded) for EVENT_DONE; a timeout breaks the device. Otherwise the
- * event is only queued.
- */
-void vl_sync_request(struct vl_dev *d, struct virtio_loopback_event *ev,
-			    const char *what)
-{
-	unsigned int ms = vl_sync_timeout_ms();
-	bool wait = vl_may_sleep(), locked = wait;
 	unsigned long flags;
-	bool timed_out;
-	long left;
-	u64 seq;
+	bool got = false;
 
-	if (locked)
-		mutex_lock(&d->sync_mutex);
-	spin_lock_irqsave(&d->sync_lock, flags);
-	if (d->removing) {
-		spin_unlock_irqrestore(&d->sync_lock, flags);
-		goto out;
+	spin_lock_irqsave(&evq->lock, flags);
+	if (evq->count) {
+		*ev = evq->ev[evq->head];
+		evq->head = (evq->head + 1) % VL_EVENT_RING;
+		evq->count--;
+		if (vl_event_is_lifecycle(ev->type))
+			evq->lifecycle--;
+		got = true;
 	}
-	if (wait && !d->broken)
-		ev->flags |= VIRTIO_LOOPBACK_EVENT_F_NEED_REPLY;
-	else
-		wait = false;
-	seq = vl_event_push(d->ctrl, ev);
-	if (!seq)
-		wait = false;
-	if (wait) {
-		d->sync_seq = seq;
-		d->sync_state = VL_SYNC_WAITING;
-	}
-	spin_unlock_irqrestore(&d->sync_lock, flags);
-	if (!wait)
-		goto out;
-
-	left = wait_event_timeout(d->sync_wq,
-				  READ_ONCE(d->sync_state) != VL_SYNC_WAITING ||
-				  READ_ONCE(d->removing),
-				  msecs_to_jiffies(ms));
-
-	spin_lock_irqsave(&d->sync_lock, flags);
-	timed_out = !left && d->sync_state == VL_SYNC_WAITING && !d->removing;
-	if (timed_out)
-		d->broken = true;
-	if (d->sync_state == VL_SYNC_DONE && d->sync_status)
-		dev_warn(&d->vdev.dev, "%s failed in user space: %u\n", what,
-			 d->sync_status);
-	d->sync_state = VL_SYNC_IDLE;
-	spin_unlock_irqrestore(&d->sync_lock, flags);
-	if (timed_out)
-		vl_mark_broken(d, what, ms);
-out:
-	if (locked)
-		mutex_unlock(&d->sync_mutex);
+	spin_unlock_irqrestore(&evq->lock, flags);
+	return got;
 }
 
-int vl_ioctl_event_done(struct vl_ctrl *ctrl, void __user *uarg)
+bool vl_events_pending(struct vl_events *evq)
 {
-	struct virtio_loopback_event_done arg;
-	unsigned long flags;
-	struct vl_dev *d;
-	int ret = -ENOENT;
-
-	if (copy_from_user(&arg, uarg, sizeof(arg)))
-		return -EFAULT;
-	d = vl_arg_dev(ctrl, arg.handle, !arg.reserved);
-	if (IS_ERR(d))
-		return PTR_ERR(d);
-
-	spin_lock_irqsave(&d->sync_lock, flags);
-	if (d->sync_state == VL_SYNC_WAITING && d->sync_seq == arg.seq) {
-		d->sync_state = VL_SYNC_DONE;
-		d->sync_status = arg.status;
-		ret = 0;
-	}
-	spin_unlock_irqrestore(&d->sync_lock, flags);
-	if (!ret)
-		wake_up(&d->sync_wq);
-	return ret;
+	return READ_ONCE(evq->count);
 }

@@ -1,12 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 /*
- * virtio-loopback: the per-device pool. Rings and bounce buffers live in
- * vmalloc memory that the back end maps through the pool fd; a slot bitmap
- * allocates it from any context. Removing the device revokes the pool from
- * user space.
+ * virtio-loopback, layer 1: the per-device pool. The shadow rings and the
+ * bounce buffers live in vmalloc memory that the back end maps through the
+ * pool fd; a slot bitmap allocates it from any context. Removing or breaking
+ * the device revokes the pool from user space.
  */
 
-#include "vl.h"
+#include <linux/delay.h>
+#include <linux/jiffies.h>
+#include <linux/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+
+#include "compat.h"
+#include "pool.h"
 
 /*
  * A pool may be large (VL_MAX_POOL_SIZE, per device): charge it to the
@@ -161,7 +171,11 @@ static int vl_pool_mmap(struct file *file, struct vm_area_struct *vma)
 		return -EINVAL;
 	if (READ_ONCE(pool->revoked))
 		return -ENODEV;
-	/* MIXEDMAP: vm_insert_page() from the fault handler, pages stay GUP-able. */
+	/*
+	 * MIXEDMAP: vm_insert_page() from the fault handler. The pages stay
+	 * GUP-able, so a back end can do O_DIRECT I/O straight into the pool;
+	 * vl_pool_revoke() deals with pins that outlive the mappings.
+	 */
 	vl_vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP | VM_MIXEDMAP);
 	vma->vm_ops = &vl_pool_vm_ops;
 	vma->vm_private_data = pool;	/* the VMA holds the file, which holds the pool */
@@ -182,17 +196,38 @@ void vl_pool_attach_file(struct vl_pool *pool, struct file *file)
 }
 
 /*
- * The device is going away: take the pool away from user space. A back end
- * that outlives its adapter may still be completing requests; the module is
- * about to fail what is queued in the same rings, and both writing the used
- * ring would complete a request twice or lose one (and del_gendisk() waits
- * forever for a lost one). From here on every mapping sees a zeroed dead
- * page instead: a back end that keeps going reads an empty ring and writes
- * into nothing, and is not killed by SIGBUS. Process context.
+ * Whether user space still holds references to pool pages after the zap: a
+ * page that is not mapped anywhere has only the vmalloc reference, so more
+ * means get_user_pages() (O_DIRECT I/O, io_uring fixed buffers) still has
+ * it and may still write into it.
  */
-void vl_pool_revoke(struct vl_pool *pool)
+static unsigned long vl_pool_pinned(struct vl_pool *pool)
+{
+	unsigned long off, pinned = 0;
+
+	for (off = 0; off < pool->size; off += PAGE_SIZE)
+		if (page_count(vmalloc_to_page(pool->vaddr + off)) > 1)
+			pinned++;
+	return pinned;
+}
+
+/*
+ * The device is going away, or its back end broke a rule: take the pool
+ * away from user space before the module fails what is in flight. From here
+ * on every mapping sees a zeroed dead page instead: a back end that keeps
+ * going reads an empty ring and writes into nothing, and is not killed by
+ * SIGBUS. Then wait, at most @wait_ms, until no pool page is pinned by I/O
+ * the back end started before (O_DIRECT into the pool, io_uring fixed
+ * buffers): such I/O may still land in the pool. The module never takes a
+ * failed request's result from the pool (it writes it into the driver's
+ * buffer itself, vl_dma_fail_range()), so a pin that outlives the wait can
+ * only scribble on pool memory, never on the driver's. Process context.
+ */
+void vl_pool_revoke(struct vl_pool *pool, unsigned int wait_ms)
 {
 	struct page *dead = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	unsigned long deadline = jiffies + msecs_to_jiffies(wait_ms);
+	unsigned long pinned;
 
 	mutex_lock(&pool->map_lock);
 	if (pool->revoked) {
@@ -207,9 +242,18 @@ void vl_pool_revoke(struct vl_pool *pool)
 	/*
 	 * Faults insert under map_lock and see @revoked now; what they mapped
 	 * before goes here. Once this returns (TLBs flushed) user space no
-	 * longer reaches the pool.
+	 * longer reaches the pool through its mappings.
 	 */
 	unmap_mapping_range(&pool->mapping, 0, 0, 1);
+
+	while ((pinned = vl_pool_pinned(pool))) {
+		if (time_after(jiffies, deadline) || fatal_signal_pending(current)) {
+			pr_warn_ratelimited("%lu pool pages still pinned by user space I/O after revocation\n",
+					    pinned);
+			break;
+		}
+		msleep(10);
+	}
 }
 
 static int vl_pool_file_release(struct inode *inode, struct file *file)

@@ -1,56 +1,278 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * virtio-loopback: virtqueues. Kicks signal the back end's kick eventfd; its
- * call eventfd is watched irqfd-style and runs vring_interrupt. When the back
- * end is gone, the module completes what it left queued.
+ * virtio-loopback, layer 2: virtqueues whose driver rings stay private.
+ *
+ * virtio_ring reads its own ring back: detach_buf_split() follows
+ * VRING_DESC_F_NEXT through the descriptor table (and 5.10 also takes the
+ * next index from it). So the ring the driver uses lives in module memory,
+ * out of the back end's reach, and the back end works on a shadow copy in the
+ * pool, the way QEMU's shadow virtqueue sits between a driver and a vDPA
+ * device:
+ *
+ *  - Kick. vl_vq_notify() copies the new avail entries and their
+ *    descriptors into the shadow ring, notes each head's device-writable
+ *    length, and signals the back end's kick eventfd unless the back end
+ *    suppressed that (its shadow used->flags or avail_event). The driver
+ *    itself is always asked to kick, so nothing it adds is missed.
+ *  - Call. The back end's call eventfd wakes vl_vq_call_wakeup(), which only
+ *    queues the delivery: an irq_work, so that the driver's callback runs in
+ *    hard interrupt context as with a real device's interrupt, never inside
+ *    the eventfd's wake-up (where a callback that kicks would nest eventfd
+ *    locks). The delivery takes the shadow used entries, each checked: the
+ *    id is an outstanding head, the length at most that head's writable
+ *    bytes, the index moved by at most what is outstanding. It writes them
+ *    into the driver's ring and runs vring_interrupt() unless the driver
+ *    suppressed it. Deliveries of one queue never overlap (VL_Q_BUSY).
+ *
+ * A broken rule halts the queue and tells the device (vl_vq_ops), which
+ * revokes the pool and fails what is outstanding (vl_vq_fail()). Failing
+ * uses only the module's own bookkeeping and the driver's ring, never what
+ * the back end wrote.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include "vl.h"
+#include <linux/bitops.h>
+#include <linux/file.h>
+#include <linux/module.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/virtio_config.h>
+#include <uapi/linux/virtio_blk.h>
+#include <uapi/linux/virtio_ids.h>
 
-void vl_kick_work(struct work_struct *work)
+#include "compat.h"
+#include "vq.h"
+
+/* struct vl_queue.deliver_bits */
+#define VL_Q_BUSY	0
+#define VL_Q_AGAIN	1
+
+static unsigned int call_context;
+module_param(call_context, uint, 0644);
+MODULE_PARM_DESC(call_context,
+		 "Where used buffers reach the driver: 0 hard interrupt (irq_work, the default), 1 work item (for measurements)");
+
+/* The ring alignment of both rings. */
+#define VL_VRING_ALIGN	SMP_CACHE_BYTES
+
+#define vl16(q, v)	virtio16_to_cpu((q)->vdev, v)
+#define vl32(q, v)	virtio32_to_cpu((q)->vdev, v)
+#define vl64(q, v)	virtio64_to_cpu((q)->vdev, v)
+
+/* --- the driver's chains --------------------------------------------------- */
+
+/* Called for every buffer of a chain: its DMA address, length, direction. */
+typedef void (*vl_buf_fn)(struct vl_queue *q, u64 addr, u32 len, bool writable,
+			  void *arg);
+
+/*
+ * Visit the buffers of an indirect table. The table is read from the
+ * driver's original (the pool copy is the back end's to scribble on).
+ */
+static bool vl_vq_walk_indirect(struct vl_queue *q, u64 addr, u32 len,
+				vl_buf_fn fn, void *arg)
 {
-	struct vl_queue *q = container_of(work, struct vl_queue, kick_work);
-	struct vl_dev *d = q->dev;
-	unsigned long flags;
+	struct vring_desc batch[8];
+	u32 n = len / sizeof(batch[0]), i = 0, j, k;
 
-	/*
-	 * The back end is gone, or failed the device: the module fails what
-	 * the driver queued.
-	 */
-	if (READ_ONCE(d->removing) || READ_ONCE(d->failed)) {
-		mutex_lock(&d->lock);
-		if (READ_ONCE(d->removing))
-			vl_queue_fail_pending(q);
-		else if (READ_ONCE(d->failed))
-			vl_queue_fail_new(q);
-		mutex_unlock(&d->lock);
-		return;
-	}
+	if (!len || len % sizeof(batch[0]))
+		return false;
+	while (i < n) {
+		k = min_t(u32, n - i, ARRAY_SIZE(batch));
+		if (!vl_dma_read_orig(q->pool, addr + i * sizeof(batch[0]), batch,
+				      k * sizeof(batch[0])))
+			return false;
+		for (j = 0; j < k; j++) {
+			u16 flags = vl16(q, batch[j].flags);
 
-	spin_lock_irqsave(&q->kick_lock, flags);
-	if (q->kick_ctx && q->kick_pending) {
-		q->kick_pending = false;
-		vl_eventfd_signal(q->kick_ctx);
+			if (flags & VRING_DESC_F_INDIRECT)
+				return false;
+			fn(q, vl64(q, batch[j].addr), vl32(q, batch[j].len),
+			   flags & VRING_DESC_F_WRITE, arg);
+		}
+		i += k;
 	}
-	spin_unlock_irqrestore(&q->kick_lock, flags);
+	return true;
 }
 
-static bool vl_notify(struct virtqueue *vq)
+/*
+ * Visit every buffer of the driver's chain at @head, indirect tables
+ * included; with @copy, also copy each descriptor of the chain into the
+ * shadow table (same index). False for a chain virtio_ring never builds.
+ * q->lock held.
+ */
+static bool vl_vq_walk(struct vl_queue *q, u16 head, bool copy, vl_buf_fn fn,
+		       void *arg)
 {
-	struct vl_queue *q = vq->priv;
+	unsigned int hops = 0;
+	u16 i = head;
+
+	for (;;) {
+		struct vring_desc d = q->priv.desc[i];
+		u16 flags = vl16(q, d.flags);
+
+		if (copy)
+			q->shadow.desc[i] = d;
+		if (flags & VRING_DESC_F_INDIRECT) {
+			if (!vl_vq_walk_indirect(q, vl64(q, d.addr), vl32(q, d.len),
+						 fn, arg))
+				return false;
+		} else {
+			fn(q, vl64(q, d.addr), vl32(q, d.len),
+			   flags & VRING_DESC_F_WRITE, arg);
+		}
+		if (!(flags & VRING_DESC_F_NEXT))
+			return true;
+		i = vl16(q, d.next);
+		if (i >= q->num || ++hops >= q->num)
+			return false;
+	}
+}
+
+struct vl_chain_sum {
+	u64 wlen;
+	bool readable;
+};
+
+static void vl_vq_sum_buf(struct vl_queue *q, u64 addr, u32 len, bool writable,
+			  void *arg)
+{
+	struct vl_chain_sum *sum = arg;
+
+	if (writable)
+		sum->wlen += len;
+	else
+		sum->readable = true;
+}
+
+/*
+ * Take the driver's new chain at @head: note it outstanding with its
+ * writable length; in a live queue also copy its descriptors into the
+ * shadow table. q->lock held.
+ */
+static bool vl_vq_take_chain(struct vl_queue *q, u16 head)
+{
+	struct vl_chain_sum sum = {};
+	struct vl_vq_chain *c;
+
+	if (head >= q->num || (q->chains[head].flags & VL_CHAIN_OUT))
+		return false;
+	if (!vl_vq_walk(q, head, q->state == VL_VQ_LIVE, vl_vq_sum_buf, &sum))
+		return false;
+	c = &q->chains[head];
+	c->wlen = min_t(u64, sum.wlen, U32_MAX);
+	c->flags = VL_CHAIN_OUT | (sum.readable ? VL_CHAIN_REQ : 0);
+	q->outstanding++;
+	return true;
+}
+
+struct vl_chain_fail {
+	u64 last_addr;
+	u32 last_len;
+};
+
+static void vl_vq_poison_buf(struct vl_queue *q, u64 addr, u32 len,
+			     bool writable, void *arg)
+{
+	struct vl_chain_fail *f = arg;
+
+	if (!writable)
+		return;
+	vl_dma_fail_range(q->pool, addr, len, VL_POISON);
+	if (len) {
+		f->last_addr = addr;
+		f->last_len = len;
+	}
+}
+
+/*
+ * The module fails the outstanding chain at @head: its device-writable
+ * buffers get VL_POISON in the driver's memory and, for virtio-blk, the
+ * status byte (the last writable byte, virtio spec 5.2.6) gets
+ * VIRTIO_BLK_S_IOERR; nothing is taken from the pool. q->lock held.
+ */
+static void vl_vq_poison_chain(struct vl_queue *q, u16 head)
+{
+	struct vl_chain_fail f = {};
+
+	vl_vq_walk(q, head, false, vl_vq_poison_buf, &f);
+	if (q->device_id == VIRTIO_ID_BLOCK && f.last_len)
+		vl_dma_fail_range(q->pool, f.last_addr + f.last_len - 1, 1,
+				  VIRTIO_BLK_S_IOERR);
+}
+
+/* --- kick: the driver's new buffers reach the shadow ring ----------------- */
+
+/*
+ * Take what the driver made available since the last call. A live queue
+ * forwards it into the shadow ring; a halted or failing one only notes it
+ * (the fail pass returns it). With EVENT_IDX, ask the driver for a kick on
+ * its next buffer and look again for one it added before it could see that
+ * (it publishes avail->idx, then reads avail_event; we write avail_event,
+ * then read avail->idx). q->lock held.
+ */
+static void vl_vq_forward(struct vl_queue *q)
+{
+	bool live = q->state == VL_VQ_LIVE;
+	u16 mask = q->num - 1, avail;
+
+	for (;;) {
+		avail = vl16(q, READ_ONCE(q->priv.avail->idx));
+		/* The entries after the index that publishes them. */
+		smp_rmb();
+		for (; q->priv_avail != avail; q->priv_avail++) {
+			u16 head = vl16(q, READ_ONCE(q->priv.avail->ring[q->priv_avail & mask]));
+
+			if (!vl_vq_take_chain(q, head)) {
+				dev_err_ratelimited(&q->vdev->dev,
+						    "queue %u: the driver made head %u available twice, or a malformed chain\n",
+						    q->index, head);
+				continue;
+			}
+			if (live)
+				q->shadow.avail->ring[q->shadow_avail++ & mask] =
+					cpu_to_virtio16(q->vdev, head);
+		}
+		if (live) {
+			/* Descriptors and entries before the index. */
+			smp_wmb();
+			WRITE_ONCE(q->shadow.avail->idx,
+				   cpu_to_virtio16(q->vdev, q->shadow_avail));
+		}
+		if (!q->event_idx)
+			return;
+		WRITE_ONCE(vring_avail_event(&q->priv),
+			   cpu_to_virtio16(q->vdev, q->priv_avail));
+		smp_mb();
+		if (vl16(q, READ_ONCE(q->priv.avail->idx)) == q->priv_avail)
+			return;
+	}
+}
+
+/*
+ * Whether the back end wants a kick for what was forwarded since the last
+ * decision; the driver side of the shadow ring (virtio spec 2.7.10). The
+ * suppression state is the back end's: it only costs it kicks. q->lock held.
+ */
+static bool vl_vq_kick_needed(struct vl_queue *q)
+{
+	u16 old = q->shadow_kicked, new = q->shadow_avail;
+
+	if (old == new)
+		return false;
+	q->shadow_kicked = new;
+	/* The avail index before the back end's suppression state. */
+	smp_mb();
+	if (q->event_idx)
+		return vring_need_event(vl16(q, READ_ONCE(vring_avail_event(&q->shadow))),
+					new, old);
+	return !(vl16(q, READ_ONCE(q->shadow.used->flags)) & VRING_USED_F_NO_NOTIFY);
+}
+
+static void vl_vq_kick(struct vl_queue *q)
+{
 	unsigned long flags;
 
-	atomic64_inc(&q->dev->dma->kicks);
-	/*
-	 * During removal, or once user space failed the device, nobody serves
-	 * the ring; fail the new buffers from process context (the driver may
-	 * hold its queue lock here, and the completion runs its callback,
-	 * which takes that lock).
-	 */
-	if (READ_ONCE(q->dev->removing) || READ_ONCE(q->dev->failed)) {
-		schedule_work(&q->kick_work);
-		return true;
-	}
 	spin_lock_irqsave(&q->kick_lock, flags);
 	if (q->kick_ctx && vl_eventfd_signal_allowed()) {
 		vl_eventfd_signal(q->kick_ctx);
@@ -61,73 +283,305 @@ static bool vl_notify(struct virtqueue *vq)
 			schedule_work(&q->kick_work);
 	}
 	spin_unlock_irqrestore(&q->kick_lock, flags);
+}
+
+static void vl_vq_kick_work(struct work_struct *work)
+{
+	struct vl_queue *q = container_of(work, struct vl_queue, kick_work);
+	unsigned long flags;
+
+	spin_lock_irqsave(&q->kick_lock, flags);
+	if (q->kick_ctx && q->kick_pending) {
+		q->kick_pending = false;
+		vl_eventfd_signal(q->kick_ctx);
+	}
+	spin_unlock_irqrestore(&q->kick_lock, flags);
+}
+
+static void vl_vq_schedule_delivery(struct vl_queue *q);
+
+/* virtqueue_notify(): any context, possibly under the driver's queue lock. */
+static bool vl_vq_notify(struct virtqueue *vq)
+{
+	struct vl_queue *q = vq->priv;
+	bool kick = false, fail;
+	unsigned long flags;
+
+	atomic64_inc(&q->dma->kicks);
+	spin_lock_irqsave(&q->lock, flags);
+	vl_vq_forward(q);
+	if (q->state == VL_VQ_LIVE)
+		kick = vl_vq_kick_needed(q);
+	fail = q->state == VL_VQ_FAILING;
+	spin_unlock_irqrestore(&q->lock, flags);
+	if (kick)
+		vl_vq_kick(q);
+	/*
+	 * Nobody serves the ring: fail the new requests, from the delivery
+	 * context (the driver may hold the lock its callback takes).
+	 */
+	if (fail)
+		vl_vq_schedule_delivery(q);
 	return true;
 }
 
-/* Run a queue's interrupt handler from process context; d->lock held. */
-void vl_call_deliver(struct vl_queue *q)
+/* --- call: used entries reach the driver ----------------------------------- */
+
+/*
+ * Whether the driver wants an interrupt for the used entries published
+ * since @old: the device side of the driver's ring. q->lock held.
+ */
+static bool vl_vq_interrupt_needed(struct vl_queue *q, u16 old)
+{
+	/* The used index before the driver's suppression state. */
+	smp_mb();
+	if (q->event_idx)
+		return vring_need_event(vl16(q, READ_ONCE(vring_used_event(&q->priv))),
+					q->priv_used, old);
+	return !(vl16(q, READ_ONCE(q->priv.avail->flags)) & VRING_AVAIL_F_NO_INTERRUPT);
+}
+
+/* Publish the driver's used entries written since @old. q->lock held. */
+static bool vl_vq_publish_used(struct vl_queue *q, u16 old)
+{
+	if (q->priv_used == old)
+		return false;
+	/* The entries before the index that publishes them. */
+	smp_wmb();
+	WRITE_ONCE(q->priv.used->idx, cpu_to_virtio16(q->vdev, q->priv_used));
+	return vl_vq_interrupt_needed(q, old);
+}
+
+static void vl_vq_push_used(struct vl_queue *q, u16 head, u32 len)
+{
+	struct vring_used_elem *e = &q->priv.used->ring[q->priv_used++ & (q->num - 1)];
+
+	e->id = cpu_to_virtio32(q->vdev, head);
+	e->len = cpu_to_virtio32(q->vdev, len);
+}
+
+/* The back end broke @rule (VIRTIO_LOOPBACK_RULE_*): halt the queue. q->lock held. */
+static void vl_vq_halt(struct vl_queue *q, u32 rule)
+{
+	q->state = VL_VQ_HALTED;
+	q->violation = rule;
+	atomic64_inc(&q->dma->violations);
+}
+
+/*
+ * Take the back end's new used entries into the driver's ring, each
+ * checked. Returns whether the driver wants an interrupt; *@violated when
+ * a rule broke (the queue is halted then; entries before the bad one were
+ * taken). q->lock held.
+ */
+static bool vl_vq_take_used(struct vl_queue *q, bool *violated)
+{
+	u16 mask = q->num - 1, old = q->priv_used, idx, n;
+	bool rearmed = false;
+
+	for (;;) {
+		idx = vl16(q, READ_ONCE(q->shadow.used->idx));
+		n = idx - q->shadow_used;
+		if (n > q->outstanding) {
+			dev_err_ratelimited(&q->vdev->dev,
+					    "queue %u: the back end moved the used index by %u with %u buffers outstanding\n",
+					    q->index, n, q->outstanding);
+			vl_vq_halt(q, VIRTIO_LOOPBACK_RULE_USED_INDEX);
+			*violated = true;
+			break;
+		}
+		if (!n) {
+			if (!q->event_idx || rearmed)
+				break;
+			/*
+			 * Ask for a signal on the next entry, then look again
+			 * for one published before the back end could see that.
+			 */
+			WRITE_ONCE(vring_used_event(&q->shadow),
+				   cpu_to_virtio16(q->vdev, q->shadow_used));
+			smp_mb();
+			rearmed = true;
+			continue;
+		}
+		rearmed = false;
+		/* The entries after the index that publishes them. */
+		smp_rmb();
+		for (; n; n--, q->shadow_used++) {
+			struct vring_used_elem *ue = &q->shadow.used->ring[q->shadow_used & mask];
+			u32 id = vl32(q, READ_ONCE(ue->id));
+			u32 len = vl32(q, READ_ONCE(ue->len));
+			struct vl_vq_chain *c;
+
+			if (id >= q->num || !(q->chains[id].flags & VL_CHAIN_OUT)) {
+				dev_err_ratelimited(&q->vdev->dev,
+						    "queue %u: the back end used id %u, which is not an outstanding head\n",
+						    q->index, id);
+				vl_vq_halt(q, VIRTIO_LOOPBACK_RULE_USED_ID);
+				*violated = true;
+				goto out;
+			}
+			c = &q->chains[id];
+			if (len > c->wlen) {
+				dev_err_ratelimited(&q->vdev->dev,
+						    "queue %u: the back end used head %u with length %u, beyond its %u writable bytes\n",
+						    q->index, id, len, c->wlen);
+				vl_vq_halt(q, VIRTIO_LOOPBACK_RULE_USED_LENGTH);
+				*violated = true;
+				goto out;
+			}
+			c->flags = 0;
+			q->outstanding--;
+			vl_vq_push_used(q, id, len);
+		}
+	}
+out:
+	return vl_vq_publish_used(q, old);
+}
+
+/*
+ * The fail pass: return every outstanding request with used length 0 and
+ * its writable buffers poisoned (vl_vq_poison_chain()), including what the
+ * driver added since the last kick. Receive-only chains (rx buffers, input
+ * events) stay: drivers reclaim them after reset, and failing them would
+ * only make the driver refill them (virtio-input would even take the stale
+ * buffer for an event). virtio-rng's entropy requests are the exception:
+ * their reader waits for them with the hwrng core's global mutex held.
+ * q->lock held.
+ */
+static bool vl_vq_fail_outstanding(struct vl_queue *q)
+{
+	bool rng = q->device_id == VIRTIO_ID_RNG;
+	u16 old = q->priv_used;
+	u32 head;
+
+	vl_vq_forward(q);
+	for (head = 0; head < q->num && q->outstanding; head++) {
+		struct vl_vq_chain *c = &q->chains[head];
+
+		if (!(c->flags & VL_CHAIN_OUT) ||
+		    (!(c->flags & VL_CHAIN_REQ) && !rng))
+			continue;
+		vl_vq_poison_chain(q, head);
+		c->flags = 0;
+		q->outstanding--;
+		vl_vq_push_used(q, head, 0);
+	}
+	return vl_vq_publish_used(q, old);
+}
+
+/* One delivery pass; the caller holds VL_Q_BUSY, interrupts off. */
+static void vl_vq_run(struct vl_queue *q)
+{
+	bool interrupt = false, violated = false;
+	struct virtqueue *vq;
+
+	spin_lock(&q->lock);
+	vq = q->vq;
+	if (vq && q->enabled) {
+		if (q->state == VL_VQ_LIVE)
+			interrupt = vl_vq_take_used(q, &violated);
+		else if (q->state == VL_VQ_FAILING)
+			interrupt = vl_vq_fail_outstanding(q);
+	}
+	spin_unlock(&q->lock);
+	if (violated)
+		q->ops->violation(q);
+	if (interrupt) {
+		atomic64_inc(&q->dma->interrupts);
+		vring_interrupt(0, vq);
+	}
+}
+
+/*
+ * Deliver what is due; any context. A second context that asks while one
+ * delivers leaves VL_Q_AGAIN for it to pick up, so the driver's callback
+ * never runs twice at once for a queue, as with one interrupt line.
+ */
+static void vl_vq_deliver(struct vl_queue *q)
 {
 	unsigned long flags;
 
-	atomic64_inc(&q->dev->dma->interrupts);
-	local_irq_save(flags);
-	vring_interrupt(0, q->vq);
-	local_irq_restore(flags);
+	set_bit(VL_Q_AGAIN, &q->deliver_bits);
+	smp_mb__after_atomic();
+	while (!test_and_set_bit_lock(VL_Q_BUSY, &q->deliver_bits)) {
+		while (test_and_clear_bit(VL_Q_AGAIN, &q->deliver_bits)) {
+			local_irq_save(flags);
+			vl_vq_run(q);
+			local_irq_restore(flags);
+		}
+		clear_bit_unlock(VL_Q_BUSY, &q->deliver_bits);
+		/* Pairs with the barrier after set_bit(VL_Q_AGAIN). */
+		smp_mb__after_atomic();
+		if (!test_bit(VL_Q_AGAIN, &q->deliver_bits))
+			break;
+	}
+}
+
+static void vl_vq_call_irq(struct irq_work *work)
+{
+	vl_vq_deliver(container_of(work, struct vl_queue, call_irq));
+}
+
+static void vl_vq_call_work(struct work_struct *work)
+{
+	vl_vq_deliver(container_of(work, struct vl_queue, call_work));
+}
+
+static void vl_vq_schedule_delivery(struct vl_queue *q)
+{
+	if (READ_ONCE(call_context))
+		queue_work(system_highpri_wq, &q->call_work);
+	else
+		irq_work_queue(&q->call_irq);
 }
 
 /*
  * Wake-up callback on the call eventfd's wait queue: runs with the eventfd's
- * wait-queue lock held and interrupts off, like an interrupt handler.
+ * wait-queue lock held and interrupts off. It only consumes the count and
+ * queues the delivery.
  */
-static int vl_call_wakeup(wait_queue_entry_t *wait, unsigned int mode,
-			  int sync, void *key)
+static int vl_vq_call_wakeup(wait_queue_entry_t *wait, unsigned int mode,
+			     int sync, void *key)
 {
 	struct vl_queue *q = container_of(wait, struct vl_queue, call_wait);
 	u64 cnt;
 
 	if (key_to_poll(key) & EPOLLIN) {
 		eventfd_ctx_do_read(q->call_ctx, &cnt);
-		if (vl_driver_ok(q->dev)) {
-			atomic64_inc(&q->dev->dma->interrupts);
-			vring_interrupt(0, q->vq);
-		}
+		vl_vq_schedule_delivery(q);
 	}
 	return 0;
 }
 
-static void vl_call_queue_proc(struct file *file, wait_queue_head_t *wqh,
-			       poll_table *pt)
+static void vl_vq_call_queue_proc(struct file *file, wait_queue_head_t *wqh,
+				  poll_table *pt)
 {
 	struct vl_queue *q = container_of(pt, struct vl_queue, call_pt);
 
 	add_wait_queue(wqh, &q->call_wait);
 }
 
-/* Start watching the call eventfd; d->lock held. */
-static void vl_call_arm(struct vl_queue *q)
+/* Start watching the call eventfd; q->mutex held. */
+static void vl_vq_arm_call(struct vl_queue *q)
 {
 	__poll_t events;
 
-	if (q->call_armed || !q->call_file || !q->vq ||
-	    READ_ONCE(q->dev->removing) || READ_ONCE(q->dev->failed))
+	if (q->call_armed || !q->call_file)
 		return;
-	init_waitqueue_func_entry(&q->call_wait, vl_call_wakeup);
-	init_poll_funcptr(&q->call_pt, vl_call_queue_proc);
+	init_waitqueue_func_entry(&q->call_wait, vl_vq_call_wakeup);
+	init_poll_funcptr(&q->call_pt, vl_vq_call_queue_proc);
 	events = vfs_poll(q->call_file, &q->call_pt);
 	q->call_armed = true;
-	/*
-	 * A count already pending: deliver it now. The counter stays set; the
-	 * next write's wake-up consumes it.
-	 */
-	if ((events & EPOLLIN) && vl_driver_ok(q->dev))
-		vl_call_deliver(q);
+	/* A count already pending: deliver now (it stays set; harmless). */
+	if (events & EPOLLIN)
+		vl_vq_schedule_delivery(q);
 }
 
 /*
- * Stop watching; d->lock held. Removal takes the eventfd's wait-queue lock,
- * so no wake-up callback runs once this returns.
+ * Stop watching; q->mutex held. Removal takes the eventfd's wait-queue
+ * lock, so no wake-up callback runs once this returns.
  */
-void vl_call_disarm(struct vl_queue *q)
+static void vl_vq_disarm_call(struct vl_queue *q)
 {
 	u64 cnt;
 
@@ -137,453 +591,288 @@ void vl_call_disarm(struct vl_queue *q)
 	q->call_armed = false;
 }
 
-static int vl_queue_set_kick(struct vl_queue *q, struct eventfd_ctx *ctx)
-{
-	struct eventfd_ctx *old;
-	unsigned long flags;
+/* --- what the device layer calls ------------------------------------------- */
 
-	spin_lock_irqsave(&q->kick_lock, flags);
-	old = q->kick_ctx;
-	q->kick_ctx = ctx;
-	if (ctx && q->kick_pending) {
-		q->kick_pending = false;
-		vl_eventfd_signal(ctx);
-	}
-	spin_unlock_irqrestore(&q->kick_lock, flags);
-	if (old)
-		eventfd_ctx_put(old);
-	return 0;
+void vl_vq_init(struct vl_queue *q, struct virtio_device *vdev,
+		struct vl_dma_dev *dma, const struct vl_vq_ops *ops,
+		unsigned int index, u32 device_id)
+{
+	q->vdev = vdev;
+	q->dma = dma;
+	q->pool = dma->pool;
+	q->ops = ops;
+	q->index = index;
+	q->device_id = device_id;
+	mutex_init(&q->mutex);
+	spin_lock_init(&q->lock);
+	spin_lock_init(&q->kick_lock);
+	INIT_WORK(&q->kick_work, vl_vq_kick_work);
+	init_irq_work(&q->call_irq, vl_vq_call_irq);
+	INIT_WORK(&q->call_work, vl_vq_call_work);
 }
 
-/* Replace the call eventfd; d->lock held. Takes over @file and @ctx. */
-static void vl_queue_set_call(struct vl_queue *q, struct file *file,
-			      struct eventfd_ctx *ctx)
+/*
+ * Wait until no delivery of @q runs and none is queued: the driver's
+ * callback has returned (virtio_config_ops.synchronize_cbs, reset,
+ * teardown). Process context.
+ */
+void vl_vq_synchronize(struct vl_queue *q)
 {
-	vl_call_disarm(q);
+	irq_work_sync(&q->call_irq);
+	flush_work(&q->call_work);
+	/* A fail pass runs the delivery from process context. */
+	while (test_bit(VL_Q_BUSY, &q->deliver_bits))
+		cpu_relax();
+}
+
+/* The device goes: drop the eventfds. Process context, no virtqueue left. */
+void vl_vq_release(struct vl_queue *q)
+{
+	mutex_lock(&q->mutex);
+	vl_vq_disarm_call(q);
+	mutex_unlock(&q->mutex);
+	vl_vq_synchronize(q);
+	cancel_work_sync(&q->kick_work);
+	if (q->kick_ctx)
+		eventfd_ctx_put(q->kick_ctx);
 	if (q->call_ctx)
 		eventfd_ctx_put(q->call_ctx);
 	if (q->call_file)
 		fput(q->call_file);
-	q->call_file = file;
-	q->call_ctx = ctx;
-	vl_call_arm(q);
+	q->kick_ctx = NULL;
+	q->call_ctx = NULL;
+	q->call_file = NULL;
+	mutex_destroy(&q->mutex);
 }
 
-/*
- * Walk the split-ring chain at @head (direct, or one indirect table).
- * Returns true when the chain has a driver-readable descriptor, i.e. it is
- * a request rather than a receive buffer; *@status points at the last byte
- * of the last device-writable descriptor (NULL when there is none). Every
- * field is read once and bounded: the back end may have scribbled on it.
- */
-static bool vl_chain_scan(struct vl_dev *d, struct vring_desc *ring, u32 num,
-			  u16 head, u8 **status)
+static void vl_vq_free_rings(struct vl_queue *q)
 {
-	struct vl_pool *pool = d->dma->pool;
-	struct vring_desc *table = ring;
-	u32 n = num, i = head, hops = 0;
-	bool readable = false;
+	kvfree(q->chains);
+	q->chains = NULL;
+	kvfree(q->priv_mem);
+	q->priv_mem = NULL;
+	if (q->shadow_bytes)
+		vl_pool_free(q->pool, q->shadow_slot, q->shadow_bytes);
+	q->shadow_bytes = 0;
+}
 
-	*status = NULL;
-	while (i < n && hops++ < n) {
-		struct vring_desc desc = table[i];
-		u16 flags = virtio16_to_cpu(&d->vdev, desc.flags);
-		u64 addr = virtio64_to_cpu(&d->vdev, desc.addr);
-		u32 len = virtio32_to_cpu(&d->vdev, desc.len);
+/* The driver's ring in module memory, its shadow in the pool. */
+static int vl_vq_alloc_rings(struct vl_queue *q, u32 num)
+{
+	size_t bytes = vring_size(num, VL_VRING_ALIGN);
+	unsigned long off;
+	void *shadow;
+	long slot;
 
-		if (flags & VRING_DESC_F_INDIRECT) {
-			if (table != ring || !len || len % sizeof(desc))
-				break;
-			table = vl_pool_ptr(pool, addr, len);
-			if (!table)
-				break;
-			n = len / sizeof(desc);
-			i = 0;
-			hops = 0;
-			continue;
-		}
-		if (flags & VRING_DESC_F_WRITE) {
-			u8 *buf = len ? vl_pool_ptr(pool, addr, len) : NULL;
-
-			if (buf)
-				*status = buf + len - 1;
-		} else {
-			readable = true;
-		}
-		if (!(flags & VRING_DESC_F_NEXT))
-			break;
-		i = virtio16_to_cpu(&d->vdev, desc.next);
+	q->chains = kvcalloc(num, sizeof(*q->chains), GFP_KERNEL);
+	q->priv_mem = kvzalloc(bytes, GFP_KERNEL);
+	slot = vl_pool_alloc(q->pool, bytes, (PAGE_SIZE >> VL_SLOT_SHIFT) - 1);
+	if (slot >= 0) {
+		q->shadow_slot = slot;
+		q->shadow_bytes = bytes;
 	}
-	return readable;
-}
-
-/*
- * The back end is gone (its control fd closed or DESTROY_DEVICE): act as a
- * device that fails every request still queued, so that drivers waiting for
- * them (virtio_blk's del_gendisk has no timeout) get them back. d->lock held.
- *
- * Requests are chains with a driver-readable part; each is returned with
- * used length 0. For virtio-blk the status byte is the last device-writable
- * byte (virtio spec 5.2.6); it gets VIRTIO_BLK_S_IOERR in the pool, and the
- * driver's unmap copies it back (bounce buffering), so the request fails with
- * an I/O error. Other types see length 0, which drivers treat as "no data".
- * Receive-only chains (rx, input events) stay queued: drivers reclaim them
- * after reset (virtqueue_detach_unused_buf), and failing them would only
- * make the driver refill and kick again (virtio-input would even take the
- * stale buffer for an event). virtio-rng's entropy requests are the
- * exception, see below.
- *
- * The chains not yet returned are taken to be avail positions from the used
- * index on (a back end that completes in order, or has stopped; see
- * README "Open"). The ring must not be broken (vring_interrupt ignores a
- * broken queue), so the driver's callback runs here, with interrupts off as
- * in vl_call_deliver().
- */
-/*
- * The split ring of @q in the pool, or false (no virtqueue, no DRIVER_OK,
- * a packed ring, or rings outside the pool). d->lock held.
- */
-static bool vl_queue_rings(struct vl_queue *q, u32 *num,
-			   struct vring_desc **desc, struct vring_avail **avail,
-			   struct vring_used **used)
-{
-	struct vl_dev *d = q->dev;
-	struct vl_pool *pool = d->dma->pool;
-	struct virtqueue *vq = q->vq;
-
-	if (!vq || !vl_driver_ok(d))
-		return false;
-	if (virtio_has_feature(&d->vdev, VIRTIO_F_RING_PACKED)) {
-		dev_warn_once(&d->vdev.dev,
-			      "packed ring: in-flight buffers not failed\n");
-		return false;
-	}
-	*num = virtqueue_get_vring_size(vq);
-	*desc = vl_pool_ptr(pool, virtqueue_get_desc_addr(vq),
-			    array_size(*num, sizeof(**desc)));
-	*avail = vl_pool_ptr(pool, virtqueue_get_avail_addr(vq),
-			     struct_size(*avail, ring, *num));
-	/* The used ring and avail_event after it. */
-	*used = vl_pool_ptr(pool, virtqueue_get_used_addr(vq),
-			    struct_size(*used, ring, *num) + sizeof(__virtio16));
-	return *desc && *avail && *used;
-}
-
-/*
- * The back end is gone (its control fd closed or DESTROY_DEVICE) or failed
- * the device (FAIL_DEVICE): act as a device that fails every request still
- * queued, so that drivers waiting for them (virtio_blk's del_gendisk has no
- * timeout) get them back. d->lock held.
- *
- * Requests are chains with a driver-readable part; each is returned with
- * used length 0. For virtio-blk the status byte is the last device-writable
- * byte (virtio spec 5.2.6); it gets VIRTIO_BLK_S_IOERR in the pool, and the
- * driver's unmap copies it back (bounce buffering), so the request fails with
- * an I/O error. Other types see length 0, which drivers treat as "no data".
- * Receive-only chains (rx, input events) stay queued: drivers reclaim them
- * after reset (virtqueue_detach_unused_buf), and failing them would only
- * make the driver refill and kick again (virtio-input would even take the
- * stale buffer for an event). virtio-rng's entropy requests are the
- * exception, see below.
- *
- * The chains not yet returned are taken to be avail positions from the used
- * index on (a back end that completes in order, or has stopped; see
- * README "Open"). The ring must not be broken (vring_interrupt ignores a
- * broken queue), so the driver's callback runs here, with interrupts off as
- * in vl_call_deliver().
- */
-void vl_queue_fail_pending(struct vl_queue *q)
-{
-	struct vl_dev *d = q->dev;
-	struct vring_desc *desc;
-	struct vring_avail *avail;
-	struct vring_used *used;
-	u16 avail_idx, failed = 0;
-	unsigned long flags;
-	u32 num;
-
-	if (!vl_queue_rings(q, &num, &desc, &avail, &used))
-		return;
-	if (!q->fail_started) {
-		q->fail_used = virtio16_to_cpu(&d->vdev, READ_ONCE(used->idx));
-		q->fail_avail = q->fail_used;
-		q->fail_started = true;
-	}
-again:
-	avail_idx = virtio16_to_cpu(&d->vdev, READ_ONCE(avail->idx));
-	/* Read avail entries only after the index that publishes them. */
-	smp_rmb();
-	if ((u16)(avail_idx - q->fail_avail) > num) {
-		dev_warn_once(&d->vdev.dev,
-			      "queue %u: used index beyond avail, not failed\n",
-			      q->index);
-		return;
-	}
-	for (; q->fail_avail != avail_idx; q->fail_avail++) {
-		u16 head = virtio16_to_cpu(&d->vdev,
-					   READ_ONCE(avail->ring[q->fail_avail % num]));
-		struct vring_used_elem *ue;
-		u8 *status;
-
-		/*
-		 * An entropy request is receive-only, but its reader waits
-		 * for it with the hwrng core's global mutex held: fail it
-		 * too (length 0: no entropy).
-		 */
-		if (!vl_chain_scan(d, desc, num, head, &status) &&
-		    d->vdev.id.device != VIRTIO_ID_RNG)
-			continue;
-		if (status && d->vdev.id.device == VIRTIO_ID_BLOCK)
-			*status = VIRTIO_BLK_S_IOERR;
-		ue = (struct vring_used_elem *)&used->ring[q->fail_used % num];
-		ue->id = cpu_to_virtio32(&d->vdev, head);
-		ue->len = cpu_to_virtio32(&d->vdev, 0);
-		q->fail_used++;
-		failed++;
-	}
-	/*
-	 * The back end may have left kicks suppressed (VRING_USED_F_NO_NOTIFY,
-	 * or an avail_event the driver has passed): then a buffer the driver
-	 * adds from now on would never reach vl_notify() and never be failed.
-	 * Ask for a kick on the next one, then look again for one added
-	 * before the driver could see that (it publishes avail->idx, then
-	 * reads the flags; we write the flags, then read avail->idx).
-	 */
-	used->flags = cpu_to_virtio16(&d->vdev, 0);
-	if (virtio_has_feature(&d->vdev, VIRTIO_RING_F_EVENT_IDX))
-		WRITE_ONCE(*(__virtio16 *)&used->ring[num],
-			   cpu_to_virtio16(&d->vdev, q->fail_avail));
-	smp_mb();
-	if (virtio16_to_cpu(&d->vdev, READ_ONCE(avail->idx)) != avail_idx)
-		goto again;
-	if (!failed)
-		return;
-	/* Entries (and the status bytes) before the index that publishes them. */
-	smp_wmb();
-	WRITE_ONCE(used->idx, cpu_to_virtio16(&d->vdev, q->fail_used));
-	dev_dbg(&d->vdev.dev, "queue %u: %u buffers failed\n", q->index, failed);
-	local_irq_save(flags);
-	vring_interrupt(0, q->vq);
-	local_irq_restore(flags);
-}
-
-/*
- * Whether @q has buffers outstanding (avail index ahead of used index); its
- * used index in *@used_idx (0 without rings). d->lock held.
- */
-bool vl_queue_outstanding(struct vl_queue *q, u16 *used_idx)
-{
-	struct vring_desc *desc;
-	struct vring_avail *avail;
-	struct vring_used *used;
-	u32 num;
-
-	*used_idx = 0;
-	if (!vl_queue_rings(q, &num, &desc, &avail, &used))
-		return false;
-	*used_idx = virtio16_to_cpu(&q->dev->vdev, READ_ONCE(used->idx));
-	return virtio16_to_cpu(&q->dev->vdev, READ_ONCE(avail->idx)) !=
-	       *used_idx;
-}
-
-/*
- * Whether the driver made buffers available that vl_queue_fail_pending()
- * has not looked at yet. d->lock held.
- */
-bool vl_queue_has_new(struct vl_queue *q)
-{
-	struct vring_desc *desc;
-	struct vring_avail *avail;
-	struct vring_used *used;
-	u32 num;
-
-	if (!q->fail_started || !vl_queue_rings(q, &num, &desc, &avail, &used))
-		return false;
-	return virtio16_to_cpu(&q->dev->vdev, READ_ONCE(avail->idx)) !=
-	       q->fail_avail;
-}
-
-/*
- * A kick on a failed device. Before 6.0 its queues are not broken (see
- * vl_dev_break()): fail the new requests. From 6.0 on they are, and
- * virtqueue_notify() does not even call vl_notify(); nothing to do.
- * d->lock held.
- */
-void vl_queue_fail_new(struct vl_queue *q)
-{
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 0, 0)
-	vl_queue_fail_pending(q);
-#endif
-}
-
-void vl_del_vqs(struct virtio_device *vdev)
-{
-	struct vl_dev *d = to_vl_dev(vdev);
-	unsigned int i;
-
-	mutex_lock(&d->lock);
-	for (i = 0; i < d->num_queues; i++) {
-		struct vl_queue *q = &d->queues[i];
-
-		if (!q->vq)
-			continue;
-		vl_call_disarm(q);
-		vring_del_virtqueue(q->vq);
-		q->vq = NULL;
-		WRITE_ONCE(d->vqs_live, d->vqs_live - 1);
-	}
-	mutex_unlock(&d->lock);
-}
-
-int vl_setup_vq(struct vl_dev *d, unsigned int index,
-		       void (*callback)(struct virtqueue *vq),
-		       const char *name, bool ctx, struct virtqueue **out)
-{
-	struct vl_queue *q;
-	struct virtqueue *vq;
-
-	if (index >= d->num_queues)
-		return -ENOENT;
-	q = &d->queues[index];
-	vq = vring_create_virtqueue(index, d->max_queue_size, SMP_CACHE_BYTES,
-				    &d->vdev, true, true, ctx, vl_notify,
-				    callback, name);
-	if (!vq)
+	if (!q->chains || !q->priv_mem || slot < 0) {
+		vl_vq_free_rings(q);
 		return -ENOMEM;
-	vq->priv = q;
-	q->vq = vq;
-	WRITE_ONCE(d->vqs_live, d->vqs_live + 1);
-	q->fail_started = false;
-	vl_call_arm(q);
-	*out = vq;
+	}
+	vring_init(&q->priv, num, q->priv_mem, VL_VRING_ALIGN);
+	off = (unsigned long)slot << VL_SLOT_SHIFT;
+	shadow = q->pool->vaddr + off;
+	memset(shadow, 0, bytes);
+	vring_init(&q->shadow, num, shadow, VL_VRING_ALIGN);
+	q->shadow_dma[0] = VL_POOL_DMA_BASE + off;
+	q->shadow_dma[1] = q->shadow_dma[0] + ((void *)q->shadow.avail - shadow);
+	q->shadow_dma[2] = q->shadow_dma[0] + ((void *)q->shadow.used - shadow);
 	return 0;
 }
 
 /*
- * An eventfd must not be a call fd and a kick fd of the same device: our
- * wake-up callback runs under the call eventfd's wait-queue lock, and a
- * driver callback that kicks would signal that same eventfd and deadlock.
- * d->lock held.
+ * The driver's find_vqs: a virtqueue of @num entries (fewer when memory is
+ * short), on a private ring. Process context.
  */
-static bool vl_fds_conflict(struct vl_dev *d, struct vl_queue *q,
-			    struct eventfd_ctx *kick, struct eventfd_ctx *call)
+int vl_vq_setup(struct vl_queue *q, u32 num,
+		void (*callback)(struct virtqueue *vq), const char *name,
+		bool ctx, struct virtqueue **out)
 {
-	unsigned int i;
-
-	if (kick && kick == call)
-		return true;
-	for (i = 0; i < d->num_queues; i++) {
-		struct vl_queue *o = &d->queues[i];
-
-		if (o == q)
-			continue;
-		if ((kick && o->call_ctx == kick) ||
-		    (call && READ_ONCE(o->kick_ctx) == call))
-			return true;
-	}
-	return false;
-}
-
-/* Queue @index of @d, or NULL when out of range (no speculation past). */
-static struct vl_queue *vl_arg_queue(struct vl_dev *d, u32 index)
-{
-	if (index >= d->num_queues)
-		return NULL;
-	return &d->queues[array_index_nospec(index, d->num_queues)];
-}
-
-int vl_ioctl_set_queue_fds(struct vl_ctrl *ctrl, void __user *uarg)
-{
-	struct virtio_loopback_queue_fds arg;
-	struct eventfd_ctx *kick = NULL, *call = NULL;
-	struct file *call_file = NULL;
-	struct vl_queue *q;
-	struct vl_dev *d;
-	int ret;
-
-	if (copy_from_user(&arg, uarg, sizeof(arg)))
-		return -EFAULT;
-	d = vl_arg_dev(ctrl, arg.handle, !arg.flags &&
-		       !memchr_inv(arg.reserved, 0, sizeof(arg.reserved)) &&
-		       arg.kick_fd >= -1 && arg.call_fd >= -1);
-	if (IS_ERR(d))
-		return PTR_ERR(d);
-	q = vl_arg_queue(d, arg.queue);
-	if (!q)
-		return -EINVAL;
-
-	if (arg.kick_fd >= 0) {
-		kick = eventfd_ctx_fdget(arg.kick_fd);
-		if (IS_ERR(kick))
-			return PTR_ERR(kick);
-	}
-	if (arg.call_fd >= 0) {
-		ret = -EBADF;
-		call_file = fget(arg.call_fd);
-		if (!call_file)
-			goto err_put_kick;
-		call = eventfd_ctx_fileget(call_file);
-		if (IS_ERR(call)) {
-			ret = PTR_ERR(call);
-			goto err_fput;
-		}
-	}
-
-	mutex_lock(&d->lock);
-	ret = -EINVAL;
-	if (vl_fds_conflict(d, q, kick, call))
-		goto err_unlock;
-	vl_queue_set_kick(q, kick);
-	vl_queue_set_call(q, call_file, call);
-	mutex_unlock(&d->lock);
-	return 0;
-
-err_unlock:
-	mutex_unlock(&d->lock);
-	if (call)
-		eventfd_ctx_put(call);
-err_fput:
-	if (call_file)
-		fput(call_file);
-err_put_kick:
-	if (kick)
-		eventfd_ctx_put(kick);
-	return ret;
-}
-
-int vl_ioctl_get_queue_info(struct vl_ctrl *ctrl, void __user *uarg)
-{
-	struct virtio_loopback_queue_info arg;
 	struct virtqueue *vq;
-	struct vl_queue *q;
-	struct vl_dev *d;
+	int err = -ENOMEM;
 
-	if (copy_from_user(&arg, uarg, sizeof(arg)))
-		return -EFAULT;
-	d = vl_arg_dev(ctrl, arg.handle, !arg.reserved_in);
-	if (IS_ERR(d))
-		return PTR_ERR(d);
-	q = vl_arg_queue(d, arg.queue);
-	if (!q)
-		return -EINVAL;
-
-	arg.size = 0;
-	arg.ready = 0;
-	arg.desc_addr = 0;
-	arg.avail_addr = 0;
-	arg.used_addr = 0;
-	memset(arg.reserved_out, 0, sizeof(arg.reserved_out));
-	mutex_lock(&d->lock);
-	vq = q->vq;
-	if (vq) {
-		arg.size = virtqueue_get_vring_size(vq);
-		arg.ready = VIRTIO_LOOPBACK_QUEUE_READY;
-		if (virtio_has_feature(&d->vdev, VIRTIO_F_RING_PACKED))
-			arg.ready |= VIRTIO_LOOPBACK_QUEUE_PACKED;
-		arg.desc_addr = virtqueue_get_desc_addr(vq);
-		arg.avail_addr = virtqueue_get_avail_addr(vq);
-		arg.used_addr = virtqueue_get_used_addr(vq);
+	mutex_lock(&q->mutex);
+	if (WARN_ON_ONCE(q->vq)) {
+		err = -EBUSY;
+		goto out;
 	}
-	mutex_unlock(&d->lock);
-	return copy_to_user(uarg, &arg, sizeof(arg)) ? -EFAULT : 0;
+	for (; num >= 2; num /= 2) {
+		err = vl_vq_alloc_rings(q, num);
+		if (!err)
+			break;
+	}
+	if (err)
+		goto out;
+	vq = vring_new_virtqueue(q->index, num, VL_VRING_ALIGN, q->vdev, true,
+				 ctx, q->priv_mem, vl_vq_notify, callback, name);
+	if (!vq) {
+		vl_vq_free_rings(q);
+		err = -ENOMEM;
+		goto out;
+	}
+	vq->priv = q;
+	spin_lock_irq(&q->lock);
+	q->num = num;
+	q->event_idx = virtio_has_feature(q->vdev, VIRTIO_RING_F_EVENT_IDX);
+	q->state = VL_VQ_LIVE;
+	q->enabled = false;
+	q->priv_avail = 0;
+	q->priv_used = 0;
+	q->shadow_avail = 0;
+	q->shadow_kicked = 0;
+	q->shadow_used = 0;
+	q->outstanding = 0;
+	q->violation = 0;
+	q->vq = vq;
+	spin_unlock_irq(&q->lock);
+	vl_vq_arm_call(q);
+	*out = vq;
+out:
+	mutex_unlock(&q->mutex);
+	return err;
+}
+
+/* The driver's del_vqs (after a reset). Process context. */
+void vl_vq_del(struct vl_queue *q)
+{
+	struct virtqueue *vq;
+
+	mutex_lock(&q->mutex);
+	vq = q->vq;
+	if (!vq)
+		goto out;
+	spin_lock_irq(&q->lock);
+	q->enabled = false;
+	spin_unlock_irq(&q->lock);
+	vl_vq_synchronize(q);
+	spin_lock_irq(&q->lock);
+	q->vq = NULL;
+	spin_unlock_irq(&q->lock);
+	vring_del_virtqueue(vq);
+	vl_vq_free_rings(q);
+out:
+	mutex_unlock(&q->mutex);
+}
+
+/*
+ * DRIVER_OK: used entries reach the driver from now on; deliver what the
+ * back end signalled before.
+ */
+void vl_vq_enable(struct vl_queue *q)
+{
+	spin_lock_irq(&q->lock);
+	q->enabled = q->vq != NULL;
+	spin_unlock_irq(&q->lock);
+	vl_vq_deliver(q);
+}
+
+/* Reset: no more deliveries, and none still running. Process context. */
+void vl_vq_stop(struct vl_queue *q)
+{
+	spin_lock_irq(&q->lock);
+	q->enabled = false;
+	spin_unlock_irq(&q->lock);
+	vl_vq_synchronize(q);
+}
+
+/*
+ * Nobody serves the ring any more (removal, FAIL_DEVICE, a broken rule):
+ * fail every outstanding request now, and each new one as it comes. Call
+ * it only once the back end can no longer write the pool, or for a device
+ * that failed: results never come from the pool (vl_vq_poison_chain()).
+ * Process context.
+ */
+void vl_vq_fail(struct vl_queue *q)
+{
+	spin_lock_irq(&q->lock);
+	q->state = VL_VQ_FAILING;
+	spin_unlock_irq(&q->lock);
+	vl_vq_deliver(q);
+	/* Another context may have been delivering: it ran our pass too. */
+	vl_vq_synchronize(q);
+}
+
+/* Whether the driver added buffers that the module has not looked at. */
+bool vl_vq_has_unseen(struct vl_queue *q)
+{
+	bool unseen = false;
+
+	spin_lock_irq(&q->lock);
+	if (q->vq)
+		unseen = vl16(q, READ_ONCE(q->priv.avail->idx)) != q->priv_avail;
+	spin_unlock_irq(&q->lock);
+	return unseen;
+}
+
+/*
+ * Buffers outstanding on @q, and in *@shadow_used_idx the used index the back
+ * end last wrote (to see whether it still completes anything).
+ */
+u32 vl_vq_progress(struct vl_queue *q, u16 *shadow_used_idx)
+{
+	u32 outstanding = 0;
+
+	*shadow_used_idx = 0;
+	spin_lock_irq(&q->lock);
+	if (q->vq) {
+		outstanding = q->outstanding;
+		*shadow_used_idx = vl16(q, READ_ONCE(q->shadow.used->idx));
+	}
+	spin_unlock_irq(&q->lock);
+	return outstanding;
+}
+
+/*
+ * Replace the kick and call eventfds; takes over the references. A kick that
+ * found no fd, or that may have gone to a back end that is gone, is signalled
+ * on the new fd: a spurious kick costs a look at the ring, a lost one a hang.
+ * Process context.
+ */
+void vl_vq_set_fds(struct vl_queue *q, struct eventfd_ctx *kick,
+		   struct file *call_file, struct eventfd_ctx *call)
+{
+	struct eventfd_ctx *old_kick;
+	unsigned long flags;
+
+	mutex_lock(&q->mutex);
+	spin_lock_irqsave(&q->kick_lock, flags);
+	old_kick = q->kick_ctx;
+	q->kick_ctx = kick;
+	if (kick && (q->kick_pending || READ_ONCE(q->outstanding))) {
+		q->kick_pending = false;
+		vl_eventfd_signal(kick);
+	}
+	spin_unlock_irqrestore(&q->kick_lock, flags);
+	if (old_kick)
+		eventfd_ctx_put(old_kick);
+
+	vl_vq_disarm_call(q);
+	if (q->call_ctx)
+		eventfd_ctx_put(q->call_ctx);
+	if (q->call_file)
+		fput(q->call_file);
+	q->call_file = call_file;
+	q->call_ctx = call;
+	vl_vq_arm_call(q);
+	mutex_unlock(&q->mutex);
+}
+
+/* GET_QUEUE_INFO: the shadow ring, which is what the back end serves. */
+void vl_vq_info(struct vl_queue *q, struct virtio_loopback_queue_info *info)
+{
+	mutex_lock(&q->mutex);
+	if (q->vq) {
+		info->size = q->num;
+		info->ready = VIRTIO_LOOPBACK_QUEUE_READY;
+		info->desc_addr = q->shadow_dma[0];
+		info->avail_addr = q->shadow_dma[1];
+		info->used_addr = q->shadow_dma[2];
+	}
+	mutex_unlock(&q->mutex);
 }

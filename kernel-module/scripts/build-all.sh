@@ -81,8 +81,12 @@ build_one() {
 
 trees=("$@")
 if [[ ${#trees[@]} -eq 0 ]]; then
-	for t in /usr/src/linux-headers-*-amd64 /usr/src/linux-headers-*-arm64 "$KERNELS_DIR"/*/build; do
+	for t in /usr/src/linux-headers-*-amd64 /usr/src/linux-headers-*-arm64; do
 		[[ -f $t/.config ]] && trees+=("$t")
+	done
+	# Complete cache entries only (a debug kernel may be building).
+	for t in "$KERNELS_DIR"/*/build; do
+		[[ -f $t/.config && -f $(dirname "$t")/.done ]] && trees+=("$t")
 	done
 fi
 [[ ${#trees[@]} -gt 0 ]] || { log "no kernel trees found"; exit 1; }

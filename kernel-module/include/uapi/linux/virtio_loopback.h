@@ -16,10 +16,17 @@
  * extension adds a _v2 structure (embedding v1 at its start) under a new
  * ioctl number; existing structures never change layout.
  *
+ * The back end is untrusted. The rings the driver uses stay in kernel
+ * memory; the pool holds shadow copies that the module keeps in step: it
+ * forwards the driver's new buffers when the driver kicks, and takes back
+ * used entries only after checking them. A back end that breaks a rule
+ * (VIRTIO_LOOPBACK_RULE_*) loses its pool and its device fails its I/O.
+ *
  * Lifecycle (see kernel-module/docs/virtio-loopback.rst):
  *
  *  1. open("/dev/virtio-loopback", O_RDWR | O_CLOEXEC), then
- *     VIRTIO_LOOPBACK_IOC_GET_API_VERSION.
+ *     VIRTIO_LOOPBACK_IOC_GET_API_VERSION; an adapter that knows API
+ *     version 2 selects it with VIRTIO_LOOPBACK_IOC_SET_API_VERSION.
  *  2. VIRTIO_LOOPBACK_IOC_CREATE_DEVICE returns a handle, a pool fd and the
  *     pool's DMA base. mmap the pool fd (MAP_SHARED) and give it to the back
  *     end as one memory region whose guest address is pool_dma_base.
@@ -49,8 +56,31 @@
 /* Name of the misc device node. */
 #define VIRTIO_LOOPBACK_DEV_NAME	"virtio-loopback"
 
-/* The API this header describes; see VIRTIO_LOOPBACK_IOC_GET_API_VERSION. */
-#define VIRTIO_LOOPBACK_API_VERSION	1
+/*
+ * The newest API this header describes. Version 1 is what a control fd speaks
+ * until it selects another with VIRTIO_LOOPBACK_IOC_SET_API_VERSION; no
+ * structure changed layout between versions. Version 2 adds:
+ *  - the BROKEN event (VIRTIO_LOOPBACK_EVENT_BROKEN);
+ *  - virtio_loopback_create.offered_features.
+ */
+#define VIRTIO_LOOPBACK_API_VERSION	2
+
+/* virtio_loopback_api_info.capabilities: what this module does. */
+/* VIRTIO_LOOPBACK_IOC_FAIL_DEVICE exists. */
+#define VIRTIO_LOOPBACK_CAP_FAIL_DEVICE		(1ULL << 0)
+/*
+ * The driver's rings stay private; GET_QUEUE_INFO gives the shadow rings in
+ * the pool, and used entries are checked before the driver sees them.
+ */
+#define VIRTIO_LOOPBACK_CAP_PRIVATE_RINGS	(1ULL << 1)
+/*
+ * CREATE_DEVICE refuses device types outside the module's allow-list (the
+ * parameter allowed_device_ids) with -EPERM and filters the feature bits to
+ * what the transport implements and the type may use.
+ */
+#define VIRTIO_LOOPBACK_CAP_DEVICE_FILTER	(1ULL << 2)
+/* A control fd on API version 2 gets VIRTIO_LOOPBACK_EVENT_BROKEN. */
+#define VIRTIO_LOOPBACK_CAP_BROKEN_EVENT	(1ULL << 3)
 
 /* Fixed limits of API version 1 (the module reports its own in api_info). */
 #define VIRTIO_LOOPBACK_CONFIG_MAX	256	/* config space bytes */
@@ -58,7 +88,8 @@
 
 /**
  * struct virtio_loopback_api_info - what the module supports
- * @api_version: VIRTIO_LOOPBACK_API_VERSION of the module.
+ * @api_version: the API version this control fd speaks: 1 until
+ *	SET_API_VERSION selected another.
  * @max_queues: the largest num_queues CREATE_DEVICE accepts.
  * @max_queue_size: the largest max_queue_size (a power of two).
  * @max_config_size: the largest config_size (VIRTIO_LOOPBACK_CONFIG_MAX).
@@ -66,6 +97,10 @@
  * @max_devices: the largest number of devices one control fd may own.
  * @max_pool_size: the largest pool_size in bytes.
  * @min_pool_size: the smallest pool_size in bytes.
+ * @capabilities: VIRTIO_LOOPBACK_CAP_* (0 from modules before version 2).
+ * @max_api_version: the newest API version the module speaks (0 from
+ *	modules before version 2, which speak only version 1).
+ * @reserved32: zero.
  * @reserved: zero.
  *
  * All fields are output. Struct size: 64 bytes.
@@ -79,17 +114,40 @@ struct virtio_loopback_api_info {
 	__u32 max_devices;
 	__u64 max_pool_size;
 	__u64 min_pool_size;
-	__u64 reserved[3];
+	__u64 capabilities;
+	__u32 max_api_version;
+	__u32 reserved32;
+	__u64 reserved;
+};
+
+/**
+ * struct virtio_loopback_api_select - VIRTIO_LOOPBACK_IOC_SET_API_VERSION
+ * @api_version: in: the version the caller speaks, 1..max_api_version.
+ * @flags: in: must be zero.
+ * @reserved: in: must be zero.
+ *
+ * Struct size: 16 bytes.
+ */
+struct virtio_loopback_api_select {
+	__u32 api_version;
+	__u32 flags;
+	__u64 reserved;
 };
 
 /**
  * struct virtio_loopback_create - VIRTIO_LOOPBACK_IOC_CREATE_DEVICE argument
- * @device_id: in: virtio device ID (VIRTIO_ID_*), non-zero.
+ * @device_id: in: virtio device ID (VIRTIO_ID_*), non-zero, and one the
+ *	module allows (module parameter allowed_device_ids; device types that
+ *	expose memory, virtio-pmem and virtio-mem, never).
  * @vendor_id: in: virtio vendor ID reported to the driver.
  * @device_features: in: the device's feature bits as a back end reports
  *	them (VHOST_USER_GET_FEATURES), minus VHOST_USER_F_PROTOCOL_FEATURES.
- *	The module always adds VIRTIO_F_VERSION_1 and VIRTIO_F_ACCESS_PLATFORM;
- *	the driver may accept any subset.
+ *	The module keeps the transport bits it implements
+ *	(VIRTIO_RING_F_INDIRECT_DESC, VIRTIO_RING_F_EVENT_IDX), always adds
+ *	VIRTIO_F_VERSION_1 and VIRTIO_F_ACCESS_PLATFORM, and clears device bits
+ *	the type may not use (virtio-net: the control queue and what needs it,
+ *	since the driver waits on it with locks held); the driver may accept
+ *	any subset.
  * @num_queues: in: number of virtqueues, 1..api_info.max_queues.
  * @max_queue_size: in: the largest ring size the back end supports; a power
  *	of two, 2..api_info.max_queue_size. The driver may choose a smaller
@@ -111,6 +169,8 @@ struct virtio_loopback_api_info {
  * @pool_dma_base: out: the DMA address of pool byte 0. Every ring and
  *	descriptor address the driver uses lies in
  *	[pool_dma_base, pool_dma_base + pool_size).
+ * @offered_features: out (API version 2; zero in version 1): the feature
+ *	bits the driver is offered after the module's filter.
  * @reserved_out: out: zero.
  *
  * Struct size: 96 bytes.
@@ -129,7 +189,8 @@ struct virtio_loopback_create {
 	__u32 handle;
 	__s32 pool_fd;
 	__u64 pool_dma_base;
-	__u64 reserved_out[2];
+	__u64 offered_features;
+	__u64 reserved_out;
 };
 
 /**
@@ -267,6 +328,12 @@ struct virtio_loopback_fail {
 #define VIRTIO_LOOPBACK_EVENT_DRIVER_OK		2
 #define VIRTIO_LOOPBACK_EVENT_RESET		3
 #define VIRTIO_LOOPBACK_EVENT_CONFIG_WRITE	4
+#define VIRTIO_LOOPBACK_EVENT_BROKEN		5	/* API version 2 */
+
+/* virtio_loopback_event.u.broken.rule: what the back end did. */
+#define VIRTIO_LOOPBACK_RULE_USED_ID		1	/* used a head not outstanding */
+#define VIRTIO_LOOPBACK_RULE_USED_LENGTH	2	/* length beyond the writable bytes */
+#define VIRTIO_LOOPBACK_RULE_USED_INDEX		3	/* used index moved too far */
 
 /* virtio_loopback_event.flags */
 #define VIRTIO_LOOPBACK_EVENT_F_NEED_REPLY	(1U << 0)	/* send EVENT_DONE */
@@ -291,6 +358,11 @@ struct virtio_loopback_fail {
  *	reply with EVENT_DONE. The driver waits, bounded by the module
  *	parameter sync_timeout_ms (default 2000); after a timeout the device
  *	is marked broken.
+ * @u.broken: BROKEN (API version 2): the back end broke
+ *	@u.broken.rule (VIRTIO_LOOPBACK_RULE_*) on queue @u.broken.queue. The
+ *	module has revoked the pool, failed the device's requests
+ *	(NEEDS_RESET) and will not run it again; destroy it, and create a new
+ *	one for a new back end.
  * @u.raw: the payload as raw words.
  *
  * DRIVER_OK needs no reply. A back end that cannot run the device (it
@@ -302,6 +374,11 @@ struct virtio_loopback_fail {
  * (VHOST_USER_GET_VRING_BASE), then reply with EVENT_DONE. The driver waits
  * for the reply (bounded as above) before it frees the rings. RESET also
  * arrives once before the first FEATURES_OK.
+ *
+ * Lifecycle events (FEATURES_OK, DRIVER_OK, RESET, BROKEN) are never
+ * dropped; a RESET replaces the device's RESET, FEATURES_OK and DRIVER_OK
+ * events that were not read yet. A CONFIG_WRITE that finds the queue full
+ * (the adapter stopped reading) is dropped and its driver does not wait.
  *
  * read() returns whole records only: a buffer smaller than one record gets
  * -EINVAL; with no event pending it blocks, or returns -EAGAIN on a
@@ -327,6 +404,10 @@ struct virtio_loopback_event {
 			__u32 size;
 			__u8 data[VIRTIO_LOOPBACK_CONFIG_WRITE_MAX];
 		} config_write;
+		struct {
+			__u32 queue;
+			__u32 rule;
+		} broken;
 		__u64 raw[13];
 	} u;
 };
@@ -355,14 +436,28 @@ struct virtio_loopback_event {
 	_IOR(VIRTIO_LOOPBACK_IOC_MAGIC, 0x00, struct virtio_loopback_api_info)
 
 /*
+ * SET_API_VERSION: caller fills struct virtio_loopback_api_select. Selects
+ * the API version this control fd speaks; only before its first
+ * CREATE_DEVICE. Added with API version 2 (older modules: -ENOTTY).
+ * Errors: -EFAULT, -EINVAL (unknown version, flags or reserved not zero),
+ * -EBUSY (the fd already created a device).
+ */
+#define VIRTIO_LOOPBACK_IOC_SET_API_VERSION \
+	_IOW(VIRTIO_LOOPBACK_IOC_MAGIC, 0x08, struct virtio_loopback_api_select)
+
+/*
  * CREATE_DEVICE: caller fills device_id, vendor_id, device_features,
  * num_queues, max_queue_size, pool_size, config_size, config_addr, flags = 0
  * and reserved_in = 0; the module returns handle, pool_fd and pool_dma_base.
  * The virtio device registers (and the driver probes) asynchronously after
  * the call returns, so the caller must serve events to let probing finish.
  * Errors: -EFAULT (bad pointer), -EINVAL (a field out of range or reserved
- * not zero), -ENOSPC (max_devices reached), -ENOMEM (also: the pool would
- * take more than half of the available memory), -EMFILE (no free fd).
+ * not zero), -EPERM (a device type the module does not allow; logged),
+ * -ENOSPC (max_devices reached), -ENOMEM (also: the pool would take more
+ * than half of the available memory), -EMFILE (no free fd), -EOPNOTSUPP
+ * (this kernel ignores the module's DMA operations, see the README; logged).
+ * Handles are not reused while others are free: a stale handle gets
+ * -ENOENT rather than a new device.
  */
 #define VIRTIO_LOOPBACK_IOC_CREATE_DEVICE \
 	_IOWR(VIRTIO_LOOPBACK_IOC_MAGIC, 0x01, struct virtio_loopback_create)
