@@ -23,7 +23,7 @@
  * after about a million others, so a stale one gets -ENOENT, not a new
  * device.
  */
-#define VL_MAX_HANDLE		(1U << 20)
+#define VL_MAX_HANDLE		BIT(20)
 
 #define VL_CAPABILITIES		(VIRTIO_LOOPBACK_CAP_FAIL_DEVICE |	\
 				 VIRTIO_LOOPBACK_CAP_PRIVATE_RINGS |	\

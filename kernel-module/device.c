@@ -36,6 +36,7 @@
 static unsigned int allowed_device_ids[32] = {
 	1, 2, 3, 4, 18, 19, 25, 26, 32, 34, 36, 41,
 };
+
 static int n_allowed_device_ids = 12;
 module_param_array_named(allowed_device_ids, allowed_device_ids, uint,
 			 &n_allowed_device_ids, 0444);
@@ -374,7 +375,7 @@ static void vl_dev_wait_quiet(struct vl_dev *d)
 		}
 		if (time_after(jiffies, deadline))
 			return;
-		msleep(10);
+		usleep_range(10000, 20000);
 	}
 }
 
@@ -425,7 +426,7 @@ void vl_dev_remove(struct vl_dev *d)
 	mutex_unlock(&d->lock);
 	if (running)
 		wait_for_completion_killable_timeout(&d->registered,
-			msecs_to_jiffies(vl_sync_timeout_ms()));
+						     msecs_to_jiffies(vl_sync_timeout_ms()));
 	mutex_lock(&d->lock);
 	running = d->reg_state == VL_REG_RUNNING;
 	if (running)

@@ -15,9 +15,14 @@
 #include "compat.h"
 #include "pool.h"
 
+static struct vl_dma_dev *to_vl_dma(struct device *dev)
+{
+	return container_of(dev, struct vl_dma_dev, dev);
+}
+
 static struct vl_pool *vl_dev_pool(struct device *dev)
 {
-	return container_of(dev, struct vl_dma_dev, dev)->pool;
+	return to_vl_dma(dev)->pool;
 }
 
 /* Copy between the pool at @off and the original buffer at @phys. */
@@ -420,19 +425,28 @@ static ssize_t bounce_bytes_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(bounce_bytes);
 
-#define VL_COUNTER_ATTR(name)						\
-static ssize_t name##_show(struct device *dev,				\
-			   struct device_attribute *attr, char *buf)	\
-{									\
-	struct vl_dma_dev *dma = container_of(dev, struct vl_dma_dev, dev); \
-									\
-	return sysfs_emit(buf, "%lld\n", atomic64_read(&dma->name));	\
-}									\
-static DEVICE_ATTR_RO(name)
+static ssize_t kicks_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	return sysfs_emit(buf, "%lld\n", atomic64_read(&to_vl_dma(dev)->kicks));
+}
+static DEVICE_ATTR_RO(kicks);
 
-VL_COUNTER_ATTR(kicks);
-VL_COUNTER_ATTR(interrupts);
-VL_COUNTER_ATTR(violations);
+static ssize_t interrupts_show(struct device *dev,
+			       struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%lld\n",
+			  atomic64_read(&to_vl_dma(dev)->interrupts));
+}
+static DEVICE_ATTR_RO(interrupts);
+
+static ssize_t violations_show(struct device *dev,
+			       struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%lld\n",
+			  atomic64_read(&to_vl_dma(dev)->violations));
+}
+static DEVICE_ATTR_RO(violations);
 
 static struct attribute *vl_dma_attrs[] = {
 	&dev_attr_pool_size.attr,
@@ -448,7 +462,7 @@ ATTRIBUTE_GROUPS(vl_dma);
 
 static void vl_dma_dev_release(struct device *dev)
 {
-	struct vl_dma_dev *dma = container_of(dev, struct vl_dma_dev, dev);
+	struct vl_dma_dev *dma = to_vl_dma(dev);
 
 	vl_pool_put(dma->pool);
 	kfree(dma);

@@ -14,8 +14,8 @@
  *   3. sync.c          events and requests that wait for the adapter
  *      device.c        the lifecycle: create, fail, remove
  *      config.c        virtio_config_ops
- *   4. ctrl.c          the control fd: ioctls, events, close
- *      main.c          the misc device, module init and exit
+ *   4. ctrl.c          the control fd: ioctls, events, close;
+ *      and here        the misc device, module init and exit
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 

@@ -88,8 +88,7 @@ err_vaddr:
 }
 
 /* Allocate slots for @size bytes; returns the first slot or -1. Any context. */
-long vl_pool_alloc(struct vl_pool *pool, size_t size,
-			  unsigned long align_mask)
+long vl_pool_alloc(struct vl_pool *pool, size_t size, unsigned long align_mask)
 {
 	unsigned long n = DIV_ROUND_UP(max_t(size_t, size, 1), VL_SLOT_SIZE);
 	unsigned long idx, flags;
@@ -252,7 +251,7 @@ void vl_pool_revoke(struct vl_pool *pool, unsigned int wait_ms)
 					    pinned);
 			break;
 		}
-		msleep(10);
+		usleep_range(10000, 20000);
 	}
 }
 

@@ -243,6 +243,7 @@ static void vl_vq_forward(struct vl_queue *q)
 			return;
 		WRITE_ONCE(vring_avail_event(&q->priv),
 			   cpu_to_virtio16(q->vdev, q->priv_avail));
+		/* avail_event before avail->idx; pairs with virtio_ring's mb. */
 		smp_mb();
 		if (vl16(q, READ_ONCE(q->priv.avail->idx)) == q->priv_avail)
 			return;
@@ -399,6 +400,7 @@ static bool vl_vq_take_used(struct vl_queue *q, bool *violated)
 			 */
 			WRITE_ONCE(vring_used_event(&q->shadow),
 				   cpu_to_virtio16(q->vdev, q->shadow_used));
+			/* used_event before used->idx, as a driver does. */
 			smp_mb();
 			rearmed = true;
 			continue;
@@ -502,6 +504,7 @@ static void vl_vq_deliver(struct vl_queue *q)
 	unsigned long flags;
 
 	set_bit(VL_Q_AGAIN, &q->deliver_bits);
+	/* AGAIN before BUSY; pairs with the barrier after the unlock below. */
 	smp_mb__after_atomic();
 	while (!test_and_set_bit_lock(VL_Q_BUSY, &q->deliver_bits)) {
 		while (test_and_clear_bit(VL_Q_AGAIN, &q->deliver_bits)) {
@@ -767,7 +770,7 @@ out:
 void vl_vq_enable(struct vl_queue *q)
 {
 	spin_lock_irq(&q->lock);
-	q->enabled = q->vq != NULL;
+	q->enabled = !!q->vq;
 	spin_unlock_irq(&q->lock);
 	vl_vq_deliver(q);
 }

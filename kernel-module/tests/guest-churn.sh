@@ -30,7 +30,7 @@
 . /bin/vl-guest-lib.sh
 
 dmesg -n 1 2>/dev/null
-vl_insmod vc_insmod
+vl_insmod vc_insmod "$VL_ALLOW_BARE"
 
 /bin/vl-rng-test 600 >/tmp/keep.log 2>&1 &
 keeper=$!

@@ -13,7 +13,7 @@
 
 # Broken devices log errors by design; keep the serial console quiet.
 dmesg -n 1 2>/dev/null
-vl_insmod vf_insmod
+vl_insmod vf_insmod "$VL_ALLOW_BARE"
 echo 300 >/sys/module/virtio_loopback/parameters/sync_timeout_ms
 
 ops=${VL_FUZZ_OPS:-40000}

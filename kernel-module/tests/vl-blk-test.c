@@ -32,73 +32,12 @@
 #define VIRTIO_BLK_F_FLUSH		9
 #define VIRTIO_RING_F_INDIRECT_DESC	28
 
-static uint8_t *disk;
-static unsigned long n_in, n_out, n_flush, n_other, n_bad;
-static unsigned long max_inflight_bytes;
+static struct vlt_blk blk;
 static unsigned long stall_after, n_served;
 static int stalled;
 static volatile sig_atomic_t fail_now;
 static unsigned int fail_at;	/* an event type */
 static int failed_once;
-
-/* Serve one request; returns the used length. */
-static uint32_t serve(struct vlt_seg *s, int ns)
-{
-	uint32_t type, len = 0, done = 0;
-	uint64_t sector, off;
-	uint8_t *status;
-	int i;
-
-	if (ns < 2 || s[0].wr || s[0].len < 16 || !s[ns - 1].wr) {
-		n_bad++;
-		return 0;
-	}
-	memcpy(&type, s[0].p, 4);
-	memcpy(&sector, s[0].p + 8, 8);
-	status = s[ns - 1].p + s[ns - 1].len - 1;
-	s[ns - 1].len--;	/* the status byte is not data */
-	for (i = 1; i < ns; i++)
-		len += s[i].len;
-	if (len > max_inflight_bytes)
-		max_inflight_bytes = len;
-	off = sector * 512;
-	*status = 0;
-	switch (type) {
-	case 0:	/* IN */
-	case 1:	/* OUT */
-		if (off > DISK_SIZE || len > DISK_SIZE - off) {
-			*status = 1;	/* IOERR */
-			return 1;
-		}
-		for (i = 1; i < ns; i++) {
-			if (!s[i].len)
-				continue;	/* the status-only descriptor */
-			if (s[i].wr != (type == 0)) {
-				*status = 1;
-				return 1;
-			}
-			if (type == 0)
-				memcpy(s[i].p, disk + off, s[i].len);
-			else
-				memcpy(disk + off, s[i].p, s[i].len);
-			off += s[i].len;
-		}
-		if (type == 0) {
-			n_in++;
-			done = len;
-		} else {
-			n_out++;
-		}
-		return done + 1;
-	case 4:	/* FLUSH */
-		n_flush++;
-		return 1;
-	default:
-		n_other++;
-		*status = 2;	/* UNSUPP */
-		return 1;
-	}
-}
 
 static uint32_t blk_serve(struct vlt_dev *t, unsigned int qi, uint16_t *id,
 			  struct vlt_seg *segs, int ns)
@@ -117,11 +56,7 @@ static uint32_t blk_serve(struct vlt_dev *t, unsigned int qi, uint16_t *id,
 		return VLT_STALL;
 	}
 	n_served++;
-	if (ns < 0) {
-		n_bad++;
-		return 0;
-	}
-	return serve(segs, ns);
+	return vlt_blk_request(&blk, segs, ns);
 }
 
 static void blk_kick(struct vlt_dev *t, unsigned int qi)
@@ -183,9 +118,8 @@ int main(int argc, char **argv)
 		fail_at = VIRTIO_LOOPBACK_EVENT_DRIVER_OK;
 	if (getenv("VL_FAIL_AT") && !strcmp(getenv("VL_FAIL_AT"), "reset"))
 		fail_at = VIRTIO_LOOPBACK_EVENT_RESET;
-	disk = calloc(1, DISK_SIZE);
 	ctrl = vlt_open();
-	if (!disk || ctrl < 0)
+	if (vlt_blk_init(&blk, DISK_SIZE) < 0 || ctrl < 0)
 		return 1;
 	/* VIRTIO_ID_BLOCK */
 	vlt_params(&c, 2, 1, QUEUE_SIZE, POOL_SIZE, cfg, sizeof(cfg));
@@ -198,8 +132,8 @@ int main(int argc, char **argv)
 	printf("VL created blk device handle=%u pool=%u\n", t.handle, POOL_SIZE);
 	vlt_run(&t, seconds, blk_tick);
 	printf("VL served in=%lu out=%lu flush=%lu other=%lu indirect=%lu bad=%lu largest=%lu\n",
-	       n_in, n_out, n_flush, n_other, t.indirect, n_bad,
-	       max_inflight_bytes);
+	       blk.n_in, blk.n_out, blk.n_flush, blk.n_other, t.indirect,
+	       blk.n_bad, blk.max_bytes);
 	vlt_close(&t);
 	return 0;
 }

@@ -39,7 +39,6 @@
 #include "vl-test-lib.h"
 
 #define FILL_BYTE	0x5a
-#define BARE_ID		0x4242
 
 static unsigned long served;
 static uint64_t rs = 1;
@@ -111,7 +110,7 @@ static int round_bare(int ctrl)
 	struct vlt_dev t;
 	int r;
 
-	if (create(&t, ctrl, BARE_ID, 2) < 0)
+	if (create(&t, ctrl, VLT_BARE_ID, 2) < 0)
 		return -1;
 	/* Mostly let the registration finish; sometimes remove it mid-way. */
 	serve_for(&t, rndn(4) ? 5 : 0);
@@ -229,7 +228,7 @@ static int round_close(void)
 
 	if (ctrl < 0)
 		return -1;
-	if (create(&bare, ctrl, BARE_ID, 2) < 0) {
+	if (create(&bare, ctrl, VLT_BARE_ID, 2) < 0) {
 		close(ctrl);
 		return -1;
 	}

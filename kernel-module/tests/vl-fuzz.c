@@ -9,8 +9,8 @@
  * full of random bytes), valid and invalid CREATE_DEVICE parameters, random
  * and live handles for DESTROY_DEVICE, SET_QUEUE_FDS (closed fds, pipes,
  * /dev/null, control fds, eventfds), GET_QUEUE_INFO, SET_CONFIG,
- * EVENT_DONE (random seq and status, or the seq of an event read) and
- * FAIL_DEVICE, reads of the event stream with odd sizes, write(), poll(),
+ * EVENT_DONE (random seq and status, or the seq of an event read),
+ * FAIL_DEVICE and SET_API_VERSION, device types the module refuses, reads of the event stream with odd sizes, write(), poll(),
  * lseek(), mmap of pool fds with random offsets, lengths, protections and
  * flags, mmap of control fds, writes to the eventfds (interrupts), and up to
  * MAX_CTRL control fds at once, some closed (or dup'ed and closed) with
@@ -21,13 +21,14 @@
  * call must fail, with a known pointer fault it must fail with EFAULT.
  * Anything else is counted and printed as "VL UNEXPECTED ...".
  *
- * Devices use IDs no driver claims: a bound driver waits for its device,
+ * Devices use IDs no driver claims (VLT_BARE_ID.., which the guest allows
+ * with the allowed_device_ids parameter): a bound driver waits for its device,
  * and an unserved one can hold up others for good (the hwrng core reads
  * the current virtio-rng device with a global mutex held, and removing one
  * rng device makes it read the next). vl-churn and the stand-ins cover
  * devices with drivers. The virtio core still resets each new device: the
  * RESET events wait for EVENT_DONE, which the fuzzer sends now and then,
- * so registrations also time out (the device is then marked broken); worker
+ * so registrations also time out (later config writes then stop waiting); worker
  * 0 keeps two devices on a control fd of its own unanswered until their
  * registration timed out (sync_timeout_ms, read from sysfs, and a half).
  *
@@ -76,7 +77,7 @@
 typedef unsigned __int128 emask;
 #define E(x)		((emask)1 << (x))
 #define ERR_IOCTL	(E(EFAULT) | E(EINVAL) | E(ENOENT))
-#define ERR_CREATE	(E(EFAULT) | E(EINVAL) | E(ENOSPC) | E(ENOMEM) | E(EMFILE))
+#define ERR_CREATE	(E(EFAULT) | E(EINVAL) | E(EPERM) | E(ENOSPC) | E(ENOMEM) | E(EMFILE))
 #define ERR_QFDS	(ERR_IOCTL | E(EBADF))
 #define ERR_CREATE_OK	(E(ENOSPC) | E(ENOMEM) | E(EMFILE))
 
@@ -114,6 +115,8 @@ static int verbose;
 static unsigned long op_index;
 static int ctrls[MAX_CTRL];
 static uint64_t last_seq[MAX_CTRL];
+static uint32_t ctrl_api[MAX_CTRL];	/* API version each control fd speaks */
+static int ctrl_created[MAX_CTRL];	/* it created a device (SET_API_VERSION: EBUSY) */
 static struct dev devs[MAX_DEVS];
 static struct poolfd poolfds[MAX_POOLFDS];
 static struct map maps[MAX_MAPS];
@@ -336,6 +339,8 @@ static void ctrl_closed(int c)
 			evs[i].handle = 0xffffffff;
 	ctrls[c] = -1;
 	last_seq[c] = 0;
+	ctrl_api[c] = 1;
+	ctrl_created[c] = 0;
 }
 
 static void add_poolfd(int fd, uint64_t size, int bound)
@@ -428,14 +433,63 @@ static void op_api(void)
 		struct virtio_loopback_api_info info;
 
 		memcpy(&info, p, sizeof(info));
-		if (info.api_version != VIRTIO_LOOPBACK_API_VERSION ||
+		if (info.api_version != ctrl_api[c] ||
+		    info.max_api_version != VIRTIO_LOOPBACK_API_VERSION ||
+		    info.capabilities != (VIRTIO_LOOPBACK_CAP_FAIL_DEVICE |
+					  VIRTIO_LOOPBACK_CAP_PRIVATE_RINGS |
+					  VIRTIO_LOOPBACK_CAP_DEVICE_FILTER |
+					  VIRTIO_LOOPBACK_CAP_BROKEN_EVENT) ||
 		    info.event_size != sizeof(struct virtio_loopback_event) ||
-		    info.reserved[0] || info.reserved[1] || info.reserved[2])
-			unexpected("GET_API_VERSION", "bad info");
+		    info.reserved32 || info.reserved)
+			unexpected("GET_API_VERSION", "bad info (api %u of %u, caps 0x%llx)",
+				   info.api_version, info.max_api_version,
+				   (unsigned long long)info.capabilities);
 	} else if (ptr_faults(k) && errno != EFAULT) {
 		unexpected("GET_API_VERSION", "bad pointer gave %s",
 			   vlt_errname(errno));
 	}
+}
+
+static void *arg_ptr(const void *arg, size_t size, int *bad);
+
+/*
+ * SET_API_VERSION: versions 1 and 2 before the fd's first CREATE_DEVICE,
+ * EBUSY after it; anything else EINVAL.
+ */
+static void op_set_api(void)
+{
+	struct virtio_loopback_api_select a = { .api_version = 1 + rndn(2) };
+	int c = pick_ctrl(), bad = 0;
+	void *p;
+	long r;
+
+	if (c < 0)
+		return;
+	switch (rndn(6)) {
+	case 0:
+		a.api_version = chance(2) ? 0 : 3 + rndn(100);
+		bad = 1;
+		break;
+	case 1:
+		a.flags = 1U << rndn(32);
+		bad = 1;
+		break;
+	case 2:
+		a.reserved = 1ULL << rndn(64);
+		bad = 1;
+		break;
+	default:
+		break;
+	}
+	p = arg_ptr(&a, sizeof(a), &bad);
+	r = judge("SET_API_VERSION",
+		  ioctl(ctrls[c], VIRTIO_LOOPBACK_IOC_SET_API_VERSION, p),
+		  E(EFAULT) | E(EINVAL) | E(EBUSY), bad || ctrl_created[c]);
+	if (r == 0)
+		ctrl_api[c] = a.api_version;
+	else if (!bad && errno != EBUSY)
+		unexpected("SET_API_VERSION", "version %u gave %s", a.api_version,
+			   vlt_errname(errno));
 }
 
 /* Valid CREATE_DEVICE parameters; @cfg holds the config bytes. */
@@ -446,7 +500,7 @@ static void valid_create(struct virtio_loopback_create *c, uint8_t *cfg)
 	};
 
 	memset(c, 0, sizeof(*c));
-	c->device_id = 0x4000 + rndn(0x1000);	/* no driver */
+	c->device_id = VLT_BARE_ID + rndn(VLT_BARE_IDS);	/* no driver */
 	c->vendor_id = rnd();
 	c->device_features = rnd();
 	c->num_queues = chance(10) ? 1 + rndn(64) : 1 + rndn(4);
@@ -463,11 +517,18 @@ static void created(int ctrl, struct virtio_loopback_create *c, int bound)
 {
 	int i;
 
+	uint64_t must = (1ULL << 32) | (1ULL << 33);	/* VERSION_1, ACCESS_PLATFORM */
+
 	n_created++;
+	ctrl_created[ctrl] = 1;
 	if (find_dev(ctrl, c->handle))
 		unexpected("CREATE_DEVICE", "handle %u given twice", c->handle);
-	if (c->pool_dma_base == 0 || c->reserved_out[0] || c->reserved_out[1])
-		unexpected("CREATE_DEVICE", "bad output");
+	if (c->pool_dma_base == 0 || c->reserved_out ||
+	    (ctrl_api[ctrl] == 1 && c->offered_features) ||
+	    (ctrl_api[ctrl] >= 2 && ((c->offered_features & must) != must ||
+				     (c->offered_features & (1ULL << 34)))))
+		unexpected("CREATE_DEVICE", "bad output (api %u, offered 0x%llx)",
+			   ctrl_api[ctrl], (unsigned long long)c->offered_features);
 	for (i = 0; i < MAX_DEVS && devs[i].live; i++)
 		;
 	if (i < MAX_DEVS) {
@@ -523,11 +584,18 @@ static void op_create_invalid(void)
 	if (ctrl < 0)
 		return;
 	valid_create(&c, cfg);
-	c.device_id = 0x4000 + rndn(0x1000);
-	switch (rndn(14)) {
+	switch (rndn(15)) {
 	case 0:
 		c.device_id = 0;
 		break;
+	case 8: {
+		/* Not allowed: memory-exposing types, or any other ID. */
+		static const uint32_t refused[] = { 24, 27, 5, 16, 0x4008 };
+
+		c.device_id = chance(3) ? refused[rndn(5)] : 0x5000 + rndn(0x10000);
+		allowed = E(EPERM);
+		break;
+	}
 	case 1:
 		c.flags = 1U << rndn(32);
 		break;
@@ -612,13 +680,13 @@ static void op_create_huge(void)
 		return;
 	for (n = 0; n < 6; n++) {
 		valid_create(&c, cfg);
-		c.device_id = 0x4000 + rndn(0x1000);
 		c.pool_size = MAX_POOL;
 		if (judge("CREATE_DEVICE(huge)",
 			  ioctl(ctrls[ctrl], VIRTIO_LOOPBACK_IOC_CREATE_DEVICE, &c),
 			  ERR_CREATE_OK, 0) < 0)
 			break;
 		n_created++;
+		ctrl_created[ctrl] = 1;
 		handles[n] = c.handle;
 		close(c.pool_fd);
 	}
@@ -825,6 +893,7 @@ static void op_fail(int ctrl, uint32_t handle, struct dev *d)
 static int is_real_cmd(unsigned long cmd)
 {
 	return cmd == VIRTIO_LOOPBACK_IOC_GET_API_VERSION ||
+	       cmd == VIRTIO_LOOPBACK_IOC_SET_API_VERSION ||
 	       cmd == VIRTIO_LOOPBACK_IOC_CREATE_DEVICE ||
 	       cmd == VIRTIO_LOOPBACK_IOC_DESTROY_DEVICE ||
 	       cmd == VIRTIO_LOOPBACK_IOC_SET_QUEUE_FDS ||
@@ -1106,8 +1175,10 @@ static void setup(void)
 {
 	int i;
 
-	for (i = 0; i < MAX_CTRL; i++)
+	for (i = 0; i < MAX_CTRL; i++) {
 		ctrls[i] = -1;
+		ctrl_api[i] = 1;
+	}
 	for (i = 0; i < MAX_POOLFDS; i++)
 		poolfds[i].fd = -1;
 	for (i = 0; i < 6; i++)
@@ -1202,6 +1273,7 @@ static const struct {
 	{ op_open, NULL, 3 },
 	{ op_close_ctrl, NULL, 1 },
 	{ op_api, NULL, 3 },
+	{ op_set_api, NULL, 2 },
 	{ op_create_valid, NULL, 8 },
 	{ op_create_invalid, NULL, 8 },
 	{ NULL, op_destroy, 7 },

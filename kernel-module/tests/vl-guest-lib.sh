@@ -8,9 +8,12 @@
 
 [ -r /bin/vl-test.env ] && . /bin/vl-test.env
 
-# vl_insmod NAME: load the module as result NAME, wait for its device node.
+# vl_insmod NAME [PARAM...]: load the module (with PARAMs) as result NAME,
+# wait for its device node.
 vl_insmod() {
-    if insmod /lib/modules/virtio_loopback.ko; then pass "$1"; else fail "$1"; fi
+    _name=$1
+    shift
+    if insmod /lib/modules/virtio_loopback.ko "$@"; then pass "$_name"; else fail "$_name"; fi
     wait_for /dev/virtio-loopback 5
 }
 
@@ -30,7 +33,11 @@ vl_gone() {
     [ -z "$(vl_leftover)" ]
 }
 
-VL_TROUBLE='WARNING|BUG|Oops|Call Trace|refcount|oom-kill|Out of memory|blocked for more than'
+# The allow-list the guests that create driverless devices need
+# (VLT_ALLOW_PARAM in vl-test-lib.h).
+VL_ALLOW_BARE="allowed_device_ids=2,4,18,16384,16385,16386,16387,16388,16389,16390,16391"
+
+VL_TROUBLE='WARNING|BUG|Oops|Call Trace|refcount|oom-kill|Out of memory|blocked for more than|rcu.*stall|soft lockup|KASAN|UBSAN|circular locking|inconsistent lock|kmemleak'
 
 # vl_finish PREFIX [DETAIL]: unload the module (result PREFIX_rmmod) and
 # check dmesg for kernel trouble (result PREFIX_dmesg, DETAIL when clean).

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -407,6 +408,73 @@ void vlt_run(struct vlt_dev *t, int seconds, void (*tick)(struct vlt_dev *t))
 		vlt_poll(t, 100);
 		if (tick)
 			tick(t);
+	}
+}
+
+int vlt_blk_init(struct vlt_blk *b, uint64_t size)
+{
+	memset(b, 0, sizeof(*b));
+	b->disk = calloc(1, size);
+	b->size = size;
+	return b->disk ? 0 : -1;
+}
+
+uint32_t vlt_blk_request(struct vlt_blk *b, struct vlt_seg *s, int ns)
+{
+	uint32_t type, len = 0, done = 0;
+	uint64_t sector, off;
+	uint8_t *status;
+	int i;
+
+	if (ns < 2 || s[0].wr || s[0].len < 16 || !s[ns - 1].wr ||
+	    !s[ns - 1].len) {
+		b->n_bad++;
+		return 0;
+	}
+	memcpy(&type, s[0].p, 4);
+	memcpy(&sector, s[0].p + 8, 8);
+	status = s[ns - 1].p + s[ns - 1].len - 1;
+	s[ns - 1].len--;	/* the status byte is not data */
+	for (i = 1; i < ns; i++)
+		len += s[i].len;
+	if (len > b->max_bytes)
+		b->max_bytes = len;
+	off = sector * 512;
+	*status = 0;
+	switch (type) {
+	case 0:	/* IN */
+	case 1:	/* OUT */
+		if (off > b->size || len > b->size - off) {
+			*status = 1;	/* IOERR */
+			return 1;
+		}
+		for (i = 1; i < ns; i++) {
+			if (!s[i].len)
+				continue;	/* the status-only descriptor */
+			if (s[i].wr != (type == 0)) {
+				*status = 1;
+				return 1;
+			}
+			if (type == 0)
+				memcpy(s[i].p, b->disk + off, s[i].len);
+			else
+				memcpy(b->disk + off, s[i].p, s[i].len);
+			off += s[i].len;
+		}
+		if (type == 0) {
+			b->n_in++;
+			done = len;
+		} else {
+			b->n_out++;
+		}
+		return done + 1;
+	case 4:	/* FLUSH */
+		b->n_flush++;
+		return 1;
+	default:
+		b->n_other++;
+		*status = 2;	/* UNSUPP */
+		return 1;
 	}
 }
 

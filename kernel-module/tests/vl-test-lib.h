@@ -88,6 +88,15 @@ struct vlt_dev {
 	void *priv;
 };
 
+/*
+ * Device IDs no driver claims, for tests that create devices without
+ * serving them (vl-fuzz, vl-churn): a bound driver waits for its device.
+ * The module allows them only when its allowed_device_ids parameter lists
+ * them (VL_ALLOW_BARE in vl-guest-lib.sh).
+ */
+#define VLT_BARE_ID		0x4000
+#define VLT_BARE_IDS		8
+
 extern volatile sig_atomic_t vlt_stop;
 
 /* Line-buffered stdout; SIGTERM and SIGINT set vlt_stop. */
@@ -144,6 +153,29 @@ int vlt_event_done(int ctrl, uint32_t handle, uint64_t seq, uint32_t status);
 int vlt_poll(struct vlt_dev *t, int timeout_ms);
 /* vlt_poll() until vlt_stop or @seconds passed; @tick runs every round. */
 void vlt_run(struct vlt_dev *t, int seconds, void (*tick)(struct vlt_dev *t));
+/**
+ * struct vlt_blk - a virtio-blk RAM disk (vl-blk-test, vl-hostile)
+ * @disk: @size bytes.
+ * @n_in, @n_out, @n_flush, @n_other, @n_bad: requests served by type, and
+ *	chains that made no request.
+ * @max_bytes: the largest request's data.
+ */
+struct vlt_blk {
+	uint8_t *disk;
+	uint64_t size;
+	unsigned long n_in, n_out, n_flush, n_other, n_bad;
+	unsigned long max_bytes;
+};
+
+/* A zeroed disk of @size bytes; -1 without memory. */
+int vlt_blk_init(struct vlt_blk *b, uint64_t size);
+/*
+ * Serve the virtio-blk request in @s (@ns segments, < 0 for a malformed
+ * chain): IN, OUT and FLUSH; the status byte is the last writable byte.
+ * Returns the used length.
+ */
+uint32_t vlt_blk_request(struct vlt_blk *b, struct vlt_seg *s, int ns);
+
 /* "EINVAL" and such for an errno value. */
 const char *vlt_errname(int err);
 
