@@ -10,6 +10,10 @@
 #                             c (loopback + qemu-storage-daemon), then rng and input
 #   bench-guest.sh vm         subject d: the virtio-blk disk QEMU gives this guest
 #                             (vhost-user-blk-pci on our back end), /dev/vda
+#   bench-guest.sh modules    subject b under module variants, alternating: for each
+#                             of BENCH_ROUNDS rounds (default 2), each variant of
+#                             BENCH_VARIANTS ("label:path[:param=value,...] ...") is
+#                             loaded, b set up and every workload run on it
 #
 # Environment: BENCH_RUNTIME (s per workload, default 10), BENCH_SIZE_MB (the
 # disk, default 128), BENCH_MODULE (default /lib/modules/virtio_loopback.ko),
@@ -110,7 +114,31 @@ start_loopback() {
 # stats PID LOG: the back end's allocation total (SIGUSR1 makes it log one).
 stats() { kill -USR1 $1 2>/dev/null; usleep 300000; sed -n 's/.*STATS allocated_bytes=\([0-9]*\).*/\1/p' "$2" | tail -n 1; }
 
+# stop_loopback NAME: stop the adapter and back end start_loopback started.
+stop_loopback() {
+    _v=$(echo "$1" | tr '-' '_')
+    eval "kill -TERM \$${_v}_apid; wait \$${_v}_apid; kill -TERM \$${_v}_bpid; wait \$${_v}_bpid"
+    rm -f "$D/$1.img"
+}
+
 case ${1:-loopback} in
+modules)
+    for round in $(seq 1 "${BENCH_ROUNDS:-2}"); do
+        for variant in $BENCH_VARIANTS; do
+            label=${variant%%:*}; rest=${variant#*:}; ko=${rest%%:*}
+            params=; [ "$rest" != "$ko" ] && params=$(echo "${rest#*:}" | tr ',' ' ')
+            progress "round $round: module $label"
+            # shellcheck disable=SC2086
+            insmod "$ko" $params || { echo "RESULT b-$label setup failed=insmod"; continue; }
+            waitfor 5 test -c /dev/virtio-loopback
+            if start_loopback b-ours vhost-user-blk --socket-path "$D/b-ours.sock" --blk-file "$D/b-ours.img"; then
+                for w in $WORKLOADS; do fio_one "b-$label" "$b_ours_dev" "$w" "$b_ours_sysfs"; done
+                stop_loopback b-ours
+            fi
+            rmmod virtio_loopback
+        done
+    done
+    ;;
 vm)
     waitfor 30 test -b /dev/vda || { echo "RESULT vm setup failed=no-vda"; exit 1; }
     for w in $WORKLOADS; do fio_one d-vm /dev/vda "$w" ""; done

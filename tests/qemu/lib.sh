@@ -242,10 +242,17 @@ done </etc/modules.order
 echo "GUEST-START $(uname -r) $(nproc) cpus uptime $(cut -d' ' -f1 /proc/uptime)"
 sh /guest.sh
 rc=$?
+# A debug kernel with kmemleak: two scans (objects must be old enough to
+# count), and any leak it reports counts as kernel trouble below.
+if [ -e /sys/kernel/debug/kmemleak ] || mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null &&
+    [ -e /sys/kernel/debug/kmemleak ]; then
+    echo scan >/sys/kernel/debug/kmemleak; sleep 6; echo scan >/sys/kernel/debug/kmemleak
+    grep -A12 unreferenced /sys/kernel/debug/kmemleak | head -n 40 | sed 's/^/DMESG kmemleak: /'
+fi
 # The console is quiet (warnings don't reach it): report kernel trouble from
-# the whole log, so check_log fails any run with a BUG, WARNING, Oops or a
-# lockdep splat.
-dmesg | grep -E 'BUG:|WARNING:|Oops|Call Trace|possible circular locking|inconsistent lock state|refcount_t:|KASAN|UBSAN' | sed 's/^/DMESG /'
+# the whole log, so check_log fails any run with a BUG, WARNING, Oops, a
+# lockdep splat, a stall or a hung task.
+dmesg | grep -E 'BUG:|WARNING:|Oops|Call Trace|possible circular locking|inconsistent lock state|refcount_t:|KASAN|UBSAN|rcu.*stall|soft lockup|blocked for more than' | sed 's/^/DMESG /'
 echo "GUEST-END rc=$rc uptime $(cut -d' ' -f1 /proc/uptime)"
 sync
 poweroff -f

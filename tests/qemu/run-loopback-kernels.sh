@@ -26,6 +26,8 @@ fi
 for dir in "$KERNELS_DIR"/*/; do
     rel=$(basename "$dir")
     [[ -f $dir/arch && -e $dir/root/boot/vmlinuz-$rel ]] || continue
+    # The debug kernel has its own run (kernel-module/tests/run-debug-kernel.sh).
+    [[ $rel == *-vldebug ]] && continue
     OUT_DIR=$REPO_ROOT/out/modules "$REPO_ROOT/kernel-module/scripts/build-all.sh" "$dir/build" || { rc=1; continue; }
     bin=$REPO_ROOT/out/linux-x64
     [[ $(cat "$dir/arch") == arm64 ]] && bin=$REPO_ROOT/out/linux-arm64

@@ -356,8 +356,8 @@ struct virtio_loopback_fail {
  *	@u.config_write.offset. Forward it (VHOST_USER_SET_CONFIG), fetch the
  *	fresh config (VHOST_USER_GET_CONFIG), push it with SET_CONFIG, then
  *	reply with EVENT_DONE. The driver waits, bounded by the module
- *	parameter sync_timeout_ms (default 2000); after a timeout the device
- *	is marked broken.
+ *	parameter sync_timeout_ms (default 2000); after a timeout later config
+ *	writes do not wait, until a reset is answered in time.
  * @u.broken: BROKEN (API version 2): the back end broke
  *	@u.broken.rule (VIRTIO_LOOPBACK_RULE_*) on queue @u.broken.queue. The
  *	module has revoked the pool, failed the device's requests
@@ -417,9 +417,9 @@ struct virtio_loopback_event {
  * write() with -EINVAL, mmap() with -ENODEV, lseek() with -ESPIPE. On a pool
  * fd, mmap() needs MAP_SHARED and a page-aligned range inside the pool
  * (-EINVAL otherwise); read(), write() and ioctls are not supported. When
- * the device is destroyed (DESTROY_DEVICE or its control fd closed) the pool
- * is revoked: existing mappings then show a zeroed page at every offset,
- * and mmap() fails with -ENODEV.
+ * the device is destroyed (DESTROY_DEVICE or its control fd closed) or its
+ * back end broke a rule, the pool is revoked: existing mappings then show a
+ * zeroed page at every offset, and mmap() fails with -ENODEV.
  */
 
 /*
@@ -520,11 +520,11 @@ struct virtio_loopback_event {
  * The module
  *  - sets VIRTIO_CONFIG_S_NEEDS_RESET in the device status and sends the
  *    driver a config-change interrupt (virtio_config_changed());
- *  - stops watching the call eventfds and no longer signals the kick
- *    eventfds (the back end must have stopped using the rings);
- *  - fails the requests queued on the split rings as DESTROY_DEVICE does
- *    (used length 0; virtio-blk: VIRTIO_BLK_S_IOERR), so I/O in flight ends
- *    with an error instead of waiting; receive-only buffers stay queued;
+ *  - stops taking what the back end returns and no longer forwards kicks;
+ *  - fails the outstanding requests as DESTROY_DEVICE does (used length 0,
+ *    device-writable bytes 0xff; virtio-blk: VIRTIO_BLK_S_IOERR), so I/O in
+ *    flight ends with an error instead of waiting; receive-only buffers stay
+ *    queued;
  *  - breaks the virtqueues (virtio_break_device()): new requests fail at
  *    once. Kernels before 6.0, which cannot unbreak a device for its
  *    teardown, keep the virtqueues unbroken and fail each new request from
