@@ -37,7 +37,7 @@ vl_gone() {
 # (VLT_ALLOW_PARAM in vl-test-lib.h).
 VL_ALLOW_BARE="allowed_device_ids=2,4,18,16384,16385,16386,16387,16388,16389,16390,16391"
 
-VL_TROUBLE='WARNING|BUG|Oops|Call Trace|refcount|oom-kill|Out of memory|blocked for more than|rcu.*stall|soft lockup|KASAN|UBSAN|circular locking|inconsistent lock|kmemleak'
+VL_TROUBLE='WARNING|BUG|Oops|Call Trace|refcount|oom-kill|Out of memory|blocked for more than|detected stall|soft lockup|KASAN|UBSAN|circular locking|inconsistent lock|unreferenced object'
 
 # vl_finish PREFIX [DETAIL]: unload the module (result PREFIX_rmmod) and
 # check dmesg for kernel trouble (result PREFIX_dmesg, DETAIL when clean).

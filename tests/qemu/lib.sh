@@ -252,7 +252,7 @@ fi
 # The console is quiet (warnings don't reach it): report kernel trouble from
 # the whole log, so check_log fails any run with a BUG, WARNING, Oops, a
 # lockdep splat, a stall or a hung task.
-dmesg | grep -E 'BUG:|WARNING:|Oops|Call Trace|possible circular locking|inconsistent lock state|refcount_t:|KASAN|UBSAN|rcu.*stall|soft lockup|blocked for more than' | sed 's/^/DMESG /'
+dmesg | grep -E 'BUG:|WARNING:|Oops|Call Trace|possible circular locking|inconsistent lock state|refcount_t:|KASAN|UBSAN|detected stall|soft lockup|blocked for more than' | sed 's/^/DMESG /'
 echo "GUEST-END rc=$rc uptime $(cut -d' ' -f1 /proc/uptime)"
 sync
 poweroff -f
