@@ -41,7 +41,7 @@ fi
 
 n=$(dmesg | grep -c 'no reply to reset')
 if [ "$n" -ge 2 ]; then
-    pass vf_timeout "$n registrations timed out and were marked broken: $(dmesg | grep 'no reply to reset' | tail -n 1 | sed 's/^\[[^]]*\] *//')"
+    pass vf_timeout "$n registrations timed out waiting for the adapter: $(dmesg | grep 'no reply to reset' | tail -n 1 | sed 's/^\[[^]]*\] *//')"
 else
     fail vf_timeout "only $n 'no reply to reset' in dmesg"
 fi

@@ -5,7 +5,7 @@
 # vl-input-test. The driver's probe writes select/subsel and reads back the
 # answers, so its name proves the synchronous config-write path; then a key
 # press travels the event queue to /dev/input/eventN.
-# EXPECT: vi_insmod vi_probe vi_event vi_remove vi_timeout vi_timeout_remove vi_kill_midprobe vi_rmmod vi_dmesg
+# EXPECT: vi_insmod vi_probe vi_event vi_remove vi_timeout vi_timeout_remove vi_kill_midprobe vi_lifecycle vi_rmmod vi_dmesg
 . /lib/guest-lib.sh
 . /bin/vl-guest-lib.sh
 
@@ -63,7 +63,7 @@ else
     pass vi_remove "input device gone after close"
 fi
 
-# An adapter that never answers a config write: bounded wait, device broken.
+# An adapter that never answers a config write: bounded wait, later writes do not wait.
 t0=$(cut -d. -f1 /proc/uptime)
 VL_NO_CONFIG_REPLY=1 /bin/vl-input-test /tmp/none 60 >/tmp/vi-nr.log 2>&1 &
 pid=$!
@@ -103,6 +103,37 @@ if [ -z "$(vl_leftover)" ] && [ "$before" = "$after" ]; then
 else
     fail vi_kill_midprobe "left: $(vl_leftover | tr '\n' ' ') timeouts before/after: $before/$after"
 fi
+# Lifecycle events are never dropped: the adapter reads nothing for a while
+# (VL_DEAF) while the driver is unbound and bound again and again, each probe
+# writing the config a few dozen times: the event queue overflows with
+# config writes, yet the last bind's FEATURES_OK and DRIVER_OK arrive.
+old=$(cat /sys/module/virtio_loopback/parameters/sync_timeout_ms)
+echo 50 >/sys/module/virtio_loopback/parameters/sync_timeout_ms
+VL_DEAF=25 /bin/vl-input-test /tmp/none 60 >/tmp/vi-deaf.log 2>&1 &
+pid=$!
+wait_for /sys/bus/virtio/drivers/virtio_input/virtio0 20
+n=0
+while [ $n -lt 30 ] && ! grep -q 'deaf period over' /tmp/vi-deaf.log; do
+    echo virtio0 >/sys/bus/virtio/drivers/virtio_input/unbind 2>/dev/null
+    echo virtio0 >/sys/bus/virtio/drivers/virtio_input/bind 2>/dev/null
+    n=$((n + 1))
+done
+i=0
+while [ $i -lt 300 ] && ! grep -q 'deaf period over' /tmp/vi-deaf.log; do usleep 100000; i=$((i + 1)); done
+usleep 1500000
+echo "$old" >/sys/module/virtio_loopback/parameters/sync_timeout_ms
+dropped=$(dmesg | grep -c 'event queue full, event 4 ')
+lost=$(dmesg | grep 'event queue full' | grep -vc 'event 4 ')
+last=$(grep '^VL lifecycle' /tmp/vi-deaf.log | tail -n 2 | cut -d' ' -f3 | tr '\n' ' ')
+bound=$(ls /sys/bus/virtio/drivers/virtio_input/ 2>/dev/null | grep -c virtio0)
+if [ "$dropped" -gt 0 ] && [ "$lost" = 0 ] && [ "$last" = "1 2 " ] && [ "$bound" = 1 ]; then
+    pass vi_lifecycle "$n rebinds while the adapter read nothing: config writes dropped ($dropped logged), every lifecycle event kept; the adapter read $(grep -c '^VL lifecycle' /tmp/vi-deaf.log) of them, ending FEATURES_OK, DRIVER_OK"
+else
+    fail vi_lifecycle "rebinds $n, config writes dropped $dropped, lifecycle dropped $lost, last '$last', bound $bound"
+fi
+kill -TERM $pid
+wait $pid
+vl_gone 50
 echo "---- dmesg (virtio/loopback/input lines)"
 dmesg | grep -iE 'virtio|loopback|input' | tail -n 20
 echo "----"

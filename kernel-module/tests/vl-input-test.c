@@ -9,7 +9,12 @@
  *
  * With VL_NO_CONFIG_REPLY=1 in the environment it never answers
  * CONFIG_WRITE (it still answers RESET): the driver's first config write must
- * time out, the device must be marked broken, and nothing may hang.
+ * time out, later ones must not wait, and nothing may hang.
+ *
+ * With VL_DEAF=SECONDS it reads no event for that long after creating the
+ * device (the guest rebinds the driver meanwhile, so the event queue
+ * overflows with config writes), then prints every lifecycle event it reads
+ * ("VL lifecycle TYPE seq N"): none may have been dropped.
  *
  * Usage: vl-input-test TRIGGER_FILE [SECONDS]
  */
@@ -119,6 +124,11 @@ static int input_event(struct vlt_dev *t,
 
 	if (e->type == VIRTIO_LOOPBACK_EVENT_DRIVER_OK)
 		printf("VL DRIVER_OK after %u config writes\n", config_writes);
+	if (e->type == VIRTIO_LOOPBACK_EVENT_RESET ||
+	    e->type == VIRTIO_LOOPBACK_EVENT_FEATURES_OK ||
+	    e->type == VIRTIO_LOOPBACK_EVENT_DRIVER_OK)
+		printf("VL lifecycle %u seq %llu\n", e->type,
+		       (unsigned long long)e->seq);
 	if (e->type != VIRTIO_LOOPBACK_EVENT_CONFIG_WRITE)
 		return 0;
 	if (no_config_reply) {
@@ -175,6 +185,10 @@ int main(int argc, char **argv)
 	t.on_event = input_event;
 	t.on_kick = input_kick;
 	printf("VL created input device handle=%u\n", t.handle);
+	if (getenv("VL_DEAF")) {
+		sleep(atoi(getenv("VL_DEAF")));
+		printf("VL deaf period over\n");
+	}
 	vlt_run(&t, seconds, input_tick);
 	printf("VL config writes answered=%u\n", config_writes);
 	vlt_close(&t);
