@@ -72,4 +72,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 9, Level = LogLevel.Information, Message = "Waiting for the back end at {SocketPath}")]
     internal static partial void WaitingForBackend(ILogger logger, string socketPath);
+
+    [LoggerMessage(EventId = 35, Level = LogLevel.Error, Message = "The back end broke rule {Rule} on queue {Queue} of device handle {Handle}: the module revoked its pool and failed the device's requests")]
+    internal static partial void Broken(ILogger logger, uint handle, uint queue, LoopbackRule rule);
+
+    [LoggerMessage(EventId = 36, Level = LogLevel.Warning, Message = "Device {DeviceId} destroyed after its back end broke a rule; a new one is created when the back end at {SocketPath} answers again")]
+    internal static partial void Recreating(ILogger logger, uint deviceId, string socketPath);
+
+    [LoggerMessage(EventId = 37, Level = LogLevel.Information, Message = "The module withheld features {Withheld:x} the back end offers (device type not allowed to use them)")]
+    internal static partial void FeaturesWithheld(ILogger logger, ulong withheld);
 }

@@ -52,10 +52,19 @@ public sealed unsafe class LoopbackControl : ILoopbackControl, IDisposable
         {
             LoopbackApiInfo info = default;
             IoCtl.Invoke(handle, LoopbackUapi.IocGetApiVersion, ref info);
-            if (info.ApiVersion != LoopbackUapi.ApiVersion || info.EventSize != LoopbackEvent.Size)
+            if (info.ApiVersion != LoopbackUapi.BaseApiVersion || info.EventSize != LoopbackEvent.Size)
             {
                 throw new NotSupportedException(
-                    $"{path} speaks API version {info.ApiVersion} with {info.EventSize}-byte events; this adapter needs version {LoopbackUapi.ApiVersion} with {LoopbackEvent.Size}-byte events.");
+                    $"{path} speaks API version {info.ApiVersion} with {info.EventSize}-byte events; this adapter needs version {LoopbackUapi.BaseApiVersion} with {LoopbackEvent.Size}-byte events.");
+            }
+
+            // Version 2 brings the BROKEN event and the offered features; a module before it
+            // speaks only version 1 (and reports 0 as its newest).
+            if (info.MaxApiVersion >= LoopbackUapi.ApiVersion)
+            {
+                var select = new LoopbackApiSelect { ApiVersion = LoopbackUapi.ApiVersion };
+                IoCtl.Invoke(handle, LoopbackUapi.IocSetApiVersion, ref select);
+                info.ApiVersion = LoopbackUapi.ApiVersion;
             }
 
             return new LoopbackControl(handle, info);

@@ -90,6 +90,15 @@ public sealed class LoopbackDevice : IDisposable
     /// <summary>Whether the driver set DRIVER_OK since the last reset.</summary>
     public bool IsDriverOk => _driverOk;
 
+    /// <summary>
+    /// Whether the module reported that the back end broke a rule (a BROKEN event): the kernel
+    /// device failed for good and must be destroyed; a new one can be created.
+    /// </summary>
+    public bool IsBroken { get; private set; }
+
+    /// <summary>The virtio device ID.</summary>
+    public uint DeviceId => _options.DeviceId;
+
     /// <summary>The current config space as the kernel has it.</summary>
     public ReadOnlySpan<byte> Config => _config;
 
@@ -122,6 +131,15 @@ public sealed class LoopbackDevice : IDisposable
         };
         _poolFd = _control.CreateDevice(ref create, _config);
         Handle = create.Handle;
+        IsBroken = false;
+        // The module offers VERSION_1 and ACCESS_PLATFORM itself and may withhold what the type
+        // must not use (virtio-net's control queue); the driver only ever accepts what is offered.
+        ulong withheld = create.OfferedFeatures == 0 ? 0 : DeviceFeatures & ~create.OfferedFeatures;
+        if (withheld != 0)
+        {
+            Log.FeaturesWithheld(_logger, withheld);
+        }
+
         _pool = PoolMapping.Map(_poolFd, _options.PoolSize, create.PoolDmaBase);
         _kicks = new EventFd[QueueCount];
         _calls = new EventFd[QueueCount];
@@ -166,6 +184,10 @@ public sealed class LoopbackDevice : IDisposable
                     break;
                 case LoopbackEventType.ConfigWrite:
                     ForwardConfigWrite(e);
+                    break;
+                case LoopbackEventType.Broken:
+                    IsBroken = true;
+                    Log.Broken(_logger, Handle, e.BrokenQueue, e.BrokenRule);
                     break;
                 default:
                     break;
@@ -262,6 +284,15 @@ public sealed class LoopbackDevice : IDisposable
         }
 
         Dispose();
+        // Ready for a new Create(): nothing of the old device's driver or back end carries over.
+        _pool = null;
+        _poolFd = null;
+        _queues = [];
+        _running = [];
+        _negotiated = null;
+        _driverOk = false;
+        _memTableSent = false;
+        IsBroken = false;
     }
 
     /// <summary>Releases the back-end connection, the pool and the eventfds (the kernel device goes with the control fd).</summary>

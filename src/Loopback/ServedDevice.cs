@@ -66,6 +66,19 @@ public sealed class ServedDevice : IDisposable
     /// <param name="now">The current time in milliseconds (a monotonic clock).</param>
     public void Poll(long now)
     {
+        // The back end broke a rule: the kernel device failed for good. Destroy it and start
+        // over, as for a back end seen for the first time (after the longest back-off: a back end
+        // that breaks the rules again gets at most one device per MaxBackoffMs).
+        if (State != Phase.WaitingForBackend && Device.IsBroken)
+        {
+            Device.Destroy();
+            Log.Recreating(_logger, Device.DeviceId, SocketPath);
+            State = Phase.WaitingForBackend;
+            _announced = false;
+            _nextAttempt = now + MaxBackoffMs;
+            return;
+        }
+
         switch (State)
         {
             case Phase.WaitingForBackend when now >= _nextAttempt:

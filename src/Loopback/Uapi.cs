@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
+using System;
 using System.Runtime.InteropServices;
 
 namespace VirtioLoopback.Loopback;
 
-// Bindings of kernel-module/include/uapi/linux/virtio_loopback.h (API version 1). Every struct has
+// Bindings of kernel-module/include/uapi/linux/virtio_loopback.h (API version 2). Every struct has
 // an explicit layout with the header's offsets and size; fields not declared here are the
 // header's reserved words, which stay zero because the structs are zero-initialized.
 
@@ -13,8 +14,11 @@ public static class LoopbackUapi
     /// <summary>The device node the module creates.</summary>
     public const string DevicePath = "/dev/virtio-loopback";
 
-    /// <summary><c>VIRTIO_LOOPBACK_API_VERSION</c>: the API these bindings describe.</summary>
-    public const uint ApiVersion = 1;
+    /// <summary><c>VIRTIO_LOOPBACK_API_VERSION</c>: the newest API these bindings describe.</summary>
+    public const uint ApiVersion = 2;
+
+    /// <summary>The API version every control fd speaks until SET_API_VERSION selects another.</summary>
+    public const uint BaseApiVersion = 1;
 
     /// <summary><c>VIRTIO_LOOPBACK_CONFIG_MAX</c>: the largest config space.</summary>
     public const int ConfigMax = 256;
@@ -49,6 +53,9 @@ public static class LoopbackUapi
     /// <summary><c>VIRTIO_LOOPBACK_IOC_FAIL_DEVICE</c> = <c>_IOW(0xBE, 7, struct virtio_loopback_fail)</c>.</summary>
     public const uint IocFailDevice = 0x4010be07;
 
+    /// <summary><c>VIRTIO_LOOPBACK_IOC_SET_API_VERSION</c> = <c>_IOW(0xBE, 8, struct virtio_loopback_api_select)</c> (API version 2).</summary>
+    public const uint IocSetApiVersion = 0x4010be08;
+
     /// <summary><c>VIRTIO_LOOPBACK_QUEUE_READY</c>: the queue's rings exist.</summary>
     public const uint QueueReady = 1u << 0;
 
@@ -63,7 +70,7 @@ public static class LoopbackUapi
 [StructLayout(LayoutKind.Explicit, Size = 64)]
 public struct LoopbackApiInfo
 {
-    /// <summary>The module's API version.</summary>
+    /// <summary>The API version this control fd speaks (1 until SET_API_VERSION).</summary>
     [FieldOffset(0)] public uint ApiVersion;
 
     /// <summary>The largest queue count per device.</summary>
@@ -86,6 +93,40 @@ public struct LoopbackApiInfo
 
     /// <summary>The smallest pool in bytes.</summary>
     [FieldOffset(32)] public ulong MinPoolSize;
+
+    /// <summary>What the module does (0 from modules before API version 2).</summary>
+    [FieldOffset(40)] public LoopbackCapabilities Capabilities;
+
+    /// <summary>The newest API version the module speaks (0 from modules before version 2).</summary>
+    [FieldOffset(48)] public uint MaxApiVersion;
+}
+
+/// <summary><c>virtio_loopback_api_info.capabilities</c>.</summary>
+[Flags]
+public enum LoopbackCapabilities : ulong
+{
+    /// <summary>None (a module before API version 2).</summary>
+    None = 0,
+
+    /// <summary><c>VIRTIO_LOOPBACK_CAP_FAIL_DEVICE</c>: FAIL_DEVICE exists.</summary>
+    FailDevice = 1UL << 0,
+
+    /// <summary><c>VIRTIO_LOOPBACK_CAP_PRIVATE_RINGS</c>: the driver's rings stay private; the back end serves shadow rings.</summary>
+    PrivateRings = 1UL << 1,
+
+    /// <summary><c>VIRTIO_LOOPBACK_CAP_DEVICE_FILTER</c>: device-type allow-list and feature filter.</summary>
+    DeviceFilter = 1UL << 2,
+
+    /// <summary><c>VIRTIO_LOOPBACK_CAP_BROKEN_EVENT</c>: a version-2 control fd gets BROKEN events.</summary>
+    BrokenEvent = 1UL << 3,
+}
+
+/// <summary><c>struct virtio_loopback_api_select</c> (16 bytes): the SET_API_VERSION argument.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 16)]
+public struct LoopbackApiSelect
+{
+    /// <summary>The version the caller speaks.</summary>
+    [FieldOffset(0)] public uint ApiVersion;
 }
 
 /// <summary><c>struct virtio_loopback_create</c> (96 bytes): the CREATE_DEVICE argument.</summary>
@@ -127,6 +168,9 @@ public struct LoopbackCreate
 
     /// <summary>Out: the DMA address of pool byte 0.</summary>
     [FieldOffset(72)] public ulong PoolDmaBase;
+
+    /// <summary>Out (API version 2): the features the driver is offered after the module's filter.</summary>
+    [FieldOffset(80)] public ulong OfferedFeatures;
 }
 
 /// <summary><c>struct virtio_loopback_handle</c> (16 bytes): names one device.</summary>
@@ -251,6 +295,25 @@ public enum LoopbackEventType : uint
 
     /// <summary>The driver wrote config bytes (needs a reply when flagged).</summary>
     ConfigWrite = 4,
+
+    /// <summary>The back end broke a rule; the device failed for good (API version 2).</summary>
+    Broken = 5,
+}
+
+/// <summary><c>virtio_loopback_event.u.broken.rule</c>: what the back end did.</summary>
+public enum LoopbackRule : uint
+{
+    /// <summary>Unknown.</summary>
+    None = 0,
+
+    /// <summary>It returned a head that was not outstanding.</summary>
+    UsedId = 1,
+
+    /// <summary>It reported more bytes than the chain's device-writable part holds.</summary>
+    UsedLength = 2,
+
+    /// <summary>It moved the used index past what was outstanding.</summary>
+    UsedIndex = 3,
 }
 
 /// <summary><c>struct virtio_loopback_event</c> (128 bytes): one record read from the control fd.</summary>
@@ -289,6 +352,12 @@ public unsafe struct LoopbackEvent
 
     /// <summary>CONFIG_WRITE: the bytes written (the first <see cref="ConfigSize"/> count).</summary>
     [FieldOffset(32)] public fixed byte ConfigData[LoopbackUapi.ConfigWriteMax];
+
+    /// <summary>BROKEN: the queue on which the back end broke the rule.</summary>
+    [FieldOffset(24)] public uint BrokenQueue;
+
+    /// <summary>BROKEN: the rule the back end broke.</summary>
+    [FieldOffset(28)] public LoopbackRule BrokenRule;
 
     /// <summary>Whether the module waits for EVENT_DONE.</summary>
     public readonly bool NeedsReply => (Flags & FlagNeedReply) != 0;

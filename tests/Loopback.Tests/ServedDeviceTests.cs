@@ -82,4 +82,27 @@ public class ServedDeviceTests
         Assert.That(_served.State, Is.EqualTo(ServedDevice.Phase.Running));
         Assert.That(_control.Calls, Has.Exactly(1).EqualTo("CREATE_DEVICE"), "the kernel device outlives its back end");
     }
+
+    [Test]
+    public void BrokenRule_DestroysTheDevice_AndCreatesANewOneLater()
+    {
+        _connects.Enqueue(() => new FakeLink());
+        _served.Poll(0);
+        Assert.That(_served.State, Is.EqualTo(ServedDevice.Phase.Running));
+
+        var broken = new LoopbackEvent { Type = LoopbackEventType.Broken, Handle = 7, Seq = 9, BrokenQueue = 0, BrokenRule = LoopbackRule.UsedId };
+        _served.Device.HandleEvent(broken);
+        Assert.That(_served.Device.IsBroken, Is.True);
+        _served.Poll(10);
+        Assert.That(_control.Calls, Has.Member("DESTROY_DEVICE 7"), "the failed kernel device goes");
+        Assert.That(_served.State, Is.EqualTo(ServedDevice.Phase.WaitingForBackend));
+        Assert.That(_served.Device.IsBroken, Is.False);
+
+        _served.Poll(10 + ServedDevice.MaxBackoffMs - 1);
+        Assert.That(_control.Calls, Has.Exactly(1).EqualTo("CREATE_DEVICE"), "not before the back-off");
+        _connects.Enqueue(() => new FakeLink());
+        _served.Poll(10 + ServedDevice.MaxBackoffMs);
+        Assert.That(_served.State, Is.EqualTo(ServedDevice.Phase.Running));
+        Assert.That(_control.Calls, Has.Exactly(2).EqualTo("CREATE_DEVICE"), "a new kernel device for the back end");
+    }
 }

@@ -25,6 +25,7 @@ public class UapiLayoutTests
             Assert.That(Unsafe.SizeOf<LoopbackConfig>(), Is.EqualTo(32));
             Assert.That(Unsafe.SizeOf<LoopbackEventDone>(), Is.EqualTo(24));
             Assert.That(Unsafe.SizeOf<LoopbackEvent>(), Is.EqualTo(128));
+            Assert.That(Unsafe.SizeOf<LoopbackApiSelect>(), Is.EqualTo(16));
         });
     }
 
@@ -35,6 +36,8 @@ public class UapiLayoutTests
     [TestCase(LoopbackUapi.IocGetQueueInfo, 3u, 4u, 64u)]
     [TestCase(LoopbackUapi.IocSetConfig, 1u, 5u, 32u)]
     [TestCase(LoopbackUapi.IocEventDone, 1u, 6u, 24u)]
+    [TestCase(LoopbackUapi.IocFailDevice, 1u, 7u, 16u)]
+    [TestCase(LoopbackUapi.IocSetApiVersion, 1u, 8u, 16u)]
     public void IoctlNumbers_AreIocEncodings(uint number, uint dir, uint nr, uint size)
     {
         uint expected = dir switch
@@ -122,6 +125,9 @@ public class UapiLayoutTests
             Assert.That(Marshal.OffsetOf<LoopbackApiInfo>(nameof(LoopbackApiInfo.MaxDevices)), Is.EqualTo((nint)20));
             Assert.That(Marshal.OffsetOf<LoopbackApiInfo>(nameof(LoopbackApiInfo.MaxPoolSize)), Is.EqualTo((nint)24));
             Assert.That(Marshal.OffsetOf<LoopbackApiInfo>(nameof(LoopbackApiInfo.MinPoolSize)), Is.EqualTo((nint)32));
+            Assert.That(Marshal.OffsetOf<LoopbackApiInfo>(nameof(LoopbackApiInfo.Capabilities)), Is.EqualTo((nint)40));
+            Assert.That(Marshal.OffsetOf<LoopbackApiInfo>(nameof(LoopbackApiInfo.MaxApiVersion)), Is.EqualTo((nint)48));
+            Assert.That(Marshal.OffsetOf<LoopbackCreate>(nameof(LoopbackCreate.OfferedFeatures)), Is.EqualTo((nint)80));
         });
     }
 
@@ -155,6 +161,14 @@ public class UapiLayoutTests
         e = MemoryMarshal.Read<LoopbackEvent>(raw);
         Assert.That(e.Features, Is.EqualTo(0x0000000300000001UL));
         Assert.That(e.NumQueues, Is.EqualTo(1u));
+
+        BitConverter.TryWriteBytes(raw.AsSpan(0), 5u);          // BROKEN
+        BitConverter.TryWriteBytes(raw.AsSpan(24), 2u);         // queue
+        BitConverter.TryWriteBytes(raw.AsSpan(28), 3u);         // VIRTIO_LOOPBACK_RULE_USED_INDEX
+        e = MemoryMarshal.Read<LoopbackEvent>(raw);
+        Assert.That(e.Type, Is.EqualTo(LoopbackEventType.Broken));
+        Assert.That(e.BrokenQueue, Is.EqualTo(2u));
+        Assert.That(e.BrokenRule, Is.EqualTo(LoopbackRule.UsedIndex));
     }
 
     [TestCase(0x1000UL, 16UL, true, 0x7000UL)]
