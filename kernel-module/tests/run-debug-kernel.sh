@@ -12,7 +12,7 @@
 # Usage: run-debug-kernel.sh
 # Environment: DEBUG_GUESTS (default "rng input blk fuzz churn"),
 # DEBUG_ATTACKS (default: all), DEBUG_LOOPBACK (default "all qsd faults"),
-# LB_CHURN (default 10). Summaries under tests/qemu/work/debug-<release>/.
+# LB_CHURN (default 10), LB_KILLS (default 3). Summaries under tests/qemu/work/debug-<release>/.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO_ROOT=$(cd "$HERE/../.." && pwd)
@@ -41,7 +41,7 @@ QEMU_WORK_DIR=$work/hostile VL_ATTACKS=${DEBUG_ATTACKS:-} \
 	"$HERE/run-hostile.sh" "$rel" >"$work/hostile.log" 2>&1 || rc=1
 tail -n 1 "$work/hostile.log" | tee "$work/hostile.summary"
 # shellcheck disable=SC2086
-LB_CHURN=${LB_CHURN:-10} QEMU_WORK_DIR=$work \
+LB_CHURN=${LB_CHURN:-10} LB_KILLS=${LB_KILLS:-3} QEMU_WORK_DIR=$work \
 	"$REPO_ROOT/tests/qemu/run-loopback-test.sh" ${DEBUG_LOOPBACK:-all qsd faults} \
 	>"$work/loopback.log" 2>&1 || rc=1
 tail -n 1 "$work/loopback.log" | tee "$work/loopback.summary"

@@ -13,7 +13,7 @@
 #            create/destroy churn (guest/loopback-faults.sh)
 #
 # Environment: LB_CHURN (adapter create/destroy cycles in "faults", default
-# 100), KERNEL_VERSION (an installed amd64 kernel or one fetched by
+# 100), LB_KILLS (more adapter SIGKILLs under readers in "faults", default 10), KERNEL_VERSION (an installed amd64 kernel or one fetched by
 # kernel-module/scripts/fetch-kernels.sh; default the host's 6.1), BIN_DIR
 # (default out/linux-x64), MODULE (default out/modules/<kver>/virtio_loopback.ko),
 # plus the lib.sh knobs. Results: tests/qemu/work/loopback-<kver>/summary.
@@ -40,7 +40,7 @@ bins() {
 }
 
 # The guest reads its knobs from the kernel command line.
-export GUEST_APPEND="${GUEST_APPEND:-} lbchurn=${LB_CHURN:-100}"
+export GUEST_APPEND="${GUEST_APPEND:-} lbchurn=${LB_CHURN:-100} lbkills=${LB_KILLS:-10}"
 
 rc=0
 tests=("$@")

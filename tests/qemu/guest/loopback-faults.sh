@@ -65,6 +65,9 @@ for delay in 1500000 2000000 2000000; do
     kills=$((kills + 1))
     usleep 300000
     start_blk
+    # The next kill only once the adapter has reconnected: on a loaded machine a
+    # reconnection can take longer than the delay, and two kills would count as one loss.
+    wait_until 30 sh -c "[ \$(grep -c 'Back end reconnected' $T/adapter.log) -ge $kills ]"
 done
 # Let the last reconnection happen and some I/O run on the new back end, then stop the writers.
 wait_until 15 sh -c "[ \$(grep -c 'Back end reconnected' $T/adapter.log) -ge $kills ]"
