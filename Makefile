@@ -49,7 +49,8 @@ APT_PACKAGES := clang lld gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
 	binutils-aarch64-linux-gnu qemu-system-x86 qemu-system-arm qemu-utils \
 	qemu-system-common busybox-static cpio kmod e2fsprogs linux-image-amd64 \
 	linux-headers-amd64 fio evtest zstd xz-utils curl ca-certificates \
-	strace gnuplot-nox
+	strace gnuplot-nox \
+	linux-source-6.1 flex bison bc libelf-dev
 
 # ---------------------------------------------------------------------------
 
@@ -65,7 +66,7 @@ SOURCES := $(shell find src tests/tools tests/TestDriver -type f \( -name '*.cs'
 
 BINARIES := $(foreach r,$(RIDS),$(foreach p,$(PROGRAMS) $(TOOLS_PRESENT),$(OUT)/$(r)/$(p)))
 
-.PHONY: all test dotnet-test vm-test vm-test-qsd demo demo-vm bench bench-smoke deps arm64-smoke clean module yocto-test
+.PHONY: all test dotnet-test vm-test vm-test-qsd demo demo-vm bench bench-smoke bench-modules deps arm64-smoke clean module yocto-test
 # dotnet builds of programs that share library projects must not overlap.
 .NOTPARALLEL:
 
@@ -138,7 +139,8 @@ VM_SUMMARIES := tests/qemu/work/vm-tests/summary tests/qemu/work/blk-features/su
 	tests/qemu/work/input-test/summary tests/qemu/work/arm64-test/summary \
 	tests/qemu/work/touch-test/summary tests/qemu/work/touch-test-loopback/summary \
 	tests/qemu/work/loopback-*/summary tests/qemu/work/bench/summary \
-	tests/qemu/work/module/summary
+	tests/qemu/work/module/summary tests/qemu/work/hostile/summary \
+	tests/qemu/work/debug-*/*.summary
 vm-test: $(BINARIES) $(MODULE_KO)
 	@rc=0; \
 	tests/qemu/run-vm-tests.sh || rc=1; \
@@ -152,6 +154,10 @@ vm-test: $(BINARIES) $(MODULE_KO)
 	QEMU_WORK_DIR=$(CURDIR)/tests/qemu/work/module kernel-module/tests/run-qemu-test.sh \
 		>tests/qemu/work/module/run.log 2>&1 || rc=1; \
 	tail -n 1 tests/qemu/work/module/run.log | tee tests/qemu/work/module/summary; \
+	QEMU_WORK_DIR=$(CURDIR)/tests/qemu/work/hostile kernel-module/tests/run-hostile.sh \
+		>tests/qemu/work/hostile.log 2>&1 || rc=1; \
+	tail -n 1 tests/qemu/work/hostile.log; \
+	kernel-module/tests/run-debug-kernel.sh || rc=1; \
 	tests/qemu/run-loopback-kernels.sh || rc=1; \
 	$(MAKE) --no-print-directory bench-smoke || rc=1; \
 	exit $$rc
@@ -174,6 +180,11 @@ demo: deps all $(MODULE_KO)
 # 1-second version that make test runs (into tests/qemu/work/bench/out).
 bench: deps all $(MODULE_KO)
 	tests/bench/run-bench.sh
+
+# What a change of the module costs: this tree's module against BENCH_PREV_REF
+# (a git ref), and call_context=1, alternating (tests/bench/run-bench-modules.sh).
+bench-modules: deps all $(MODULE_KO)
+	tests/bench/run-bench-modules.sh
 
 bench-smoke: all $(MODULE_KO)
 	BENCH_RUNTIME=1 BENCH_EVENTS=500 BENCH_OUT=tests/qemu/work/bench/out tests/bench/run-bench.sh
