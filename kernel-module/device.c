@@ -130,6 +130,11 @@ static void vl_dev_violation(struct vl_queue *q)
 
 	if (!kref_get_unless_zero(&d->ref))
 		return;
+	/*
+	 * Already queued: that work holds its own reference. Ours is never
+	 * the last here: a queue delivers only while the virtio device exists,
+	 * and the device holds a reference until its release.
+	 */
 	if (!queue_work(vl_wq, &d->break_work))
 		vl_dev_put(d);
 }
