@@ -81,4 +81,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 37, Level = LogLevel.Information, Message = "The module withheld features {Withheld:x} the back end offers (device type not allowed to use them)")]
     internal static partial void FeaturesWithheld(ILogger logger, ulong withheld);
+
+    [LoggerMessage(EventId = 38, Level = LogLevel.Warning, Message = "The module no longer waited for the answer to {Type} event {Seq} (its sync_timeout_ms passed)")]
+    internal static partial void EventDoneLate(ILogger logger, LoopbackEventType type, ulong seq);
 }

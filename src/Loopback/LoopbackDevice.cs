@@ -34,6 +34,7 @@ public sealed class LoopbackDevice : IDisposable
         | ProtocolFeatures.InflightShmfd;
 
     private const int EIO = 5;
+    private const int ENOENT = 2;
 
     private readonly ILoopbackControl _control;
     private readonly LoopbackDeviceOptions _options;
@@ -202,7 +203,16 @@ public sealed class LoopbackDevice : IDisposable
 
         if (e.NeedsReply)
         {
-            _control.EventDone(Handle, e.Seq, status);
+            try
+            {
+                _control.EventDone(Handle, e.Seq, status);
+            }
+            catch (SysException ex) when (ex.Errno == ENOENT)
+            {
+                // The driver waits sync_timeout_ms at most: on a slow machine the answer can come
+                // after it gave up. Late, not fatal: the next request waits again.
+                Log.EventDoneLate(_logger, e.Type, e.Seq);
+            }
         }
     }
 

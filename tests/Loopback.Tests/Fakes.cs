@@ -65,9 +65,17 @@ internal sealed class FakeControl : ILoopbackControl, IDisposable
         Configs.Add((offset, data.ToArray(), notify));
     }
 
+    /// <summary>Answers with ENOENT from now on: the module stopped waiting (timed out).</summary>
+    internal bool EventDoneTimedOut { get; set; }
+
     public void EventDone(uint handle, ulong seq, uint status)
     {
         Calls.Add($"EVENT_DONE {seq}");
+        if (EventDoneTimedOut)
+        {
+            throw new SysException("ioctl", 2);
+        }
+
         Done.Add((handle, seq, status));
     }
 

@@ -35,6 +35,16 @@ public class LoopbackDeviceTests
     }
 
     [Test]
+    public void LateAnswer_TheModuleStoppedWaiting_IsNotFatal()
+    {
+        Create(LoopbackDeviceOptions.RngId, new FakeLink { QueueNum = 1 });
+        _control.EventDoneTimedOut = true;
+        Assert.That(() => _device.HandleEvent(Event(LoopbackEventType.Reset, 3, true)), Throws.Nothing,
+            "a reply the module no longer waits for (ENOENT) must not end the adapter");
+        Assert.That(_control.Calls, Has.Member("EVENT_DONE 3"));
+    }
+
+    [Test]
     public void Create_HandshakesThenCreatesAndAttachesEventfds()
     {
         Create(LoopbackDeviceOptions.RngId, new FakeLink { QueueNum = 1 });
