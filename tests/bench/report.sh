@@ -8,7 +8,9 @@
 # (gnuplot; skipped with a note when it is missing). HOST_FILE has run-bench.sh's
 # HOST and MODEL lines. Exit 1 when any expected subject of a run is missing,
 # failed to set up or to run, a verify pass failed, or a run lacks its
-# VERSION (or, for the loopback runs, its rng and input) lines.
+# VERSION (or, for the loopback runs, its rng and input) lines. BENCH_NOTE, when
+# set, heads results.md and is results.json's "note" (say so when a run's machine
+# was not quiet).
 set -euo pipefail
 [[ $# -ge 7 ]] || { echo "usage: report.sh OUT_DIR DATE RUNTIME RAMP SIZE_MB HOST_FILE RUN=RAW..." >&2; exit 2; }
 out=$1 date=$2 rt=$3 ramp=$4 size=$5 hostf=$6
@@ -130,6 +132,7 @@ ratio_value() { # RATIO WORKLOAD
 # ---- results.md ----------------------------------------------------------------------
 kernel_of() { kv "$1" VERSION kernel; }
 {
+    [[ -z ${BENCH_NOTE:-} ]] || { echo "**Note: $BENCH_NOTE**"; echo; }
     echo "Run of $date: ${rt} s per workload after ${ramp} s of warm-up, ${size} MiB disks, images on the guest's tmpfs;"
     echo "host: $(kv host HOST cpus) CPUs ($(sed -n 's/^host MODEL //p' "$all")), Linux $(kv host HOST kernel), QEMU $(kv host HOST qemu) (TCG)."
     for run in "${RUNS[@]}"; do
@@ -219,6 +222,7 @@ kernel_of() { kv "$1" VERSION kernel; }
 {
     echo "{"
     echo "  \"date\": $(json_str "$date"), \"runtime_s\": $rt, \"ramp_s\": $ramp, \"size_mb\": $size,"
+    [[ -z ${BENCH_NOTE:-} ]] || echo "  \"note\": $(json_str "$BENCH_NOTE"),"
     echo "  \"host\": {\"kernel\": $(json_str "$(kv host HOST kernel)"), \"cpus\": $(num "$(kv host HOST cpus)"), \"cpu_model\": $(json_str "$(sed -n 's/^host MODEL //p' "$all")"), \"debian\": $(json_str "$(kv host HOST debian)"), \"qemu\": $(json_str "$(kv host HOST qemu)"), \"qemu_aarch64\": $(json_str "$(kv host HOST qemu_aarch64)"), \"accel\": \"tcg\"},"
     echo "  \"runs\": {"
     rsep=
