@@ -188,7 +188,10 @@ new_disk() {
 newest_loop() { ls -d /sys/devices/virtual/misc/virtio-loopback/virtio-loopback.* 2>/dev/null | sort -t. -k2 -n | tail -n 1; }
 # loop_of DEV: the virtio-loopback device (its sysfs directory) DEV hangs off.
 loop_of() { readlink -f "/sys/block/${1#/dev/}" | sed -n 's|\(.*/virtio-loopback\.[0-9]*\)/.*|\1|p'; }
-disk_info() { echo "INFO $1: $2 ($(readlink -f "/sys/block/${2#/dev/}"), $(cat "/sys/block/${2#/dev/}/queue/nr_requests") requests)"; }
+disk_info() {
+    _q=$(cat "/sys/block/${2#/dev/}/queue/nr_requests" 2>/dev/null)
+    echo "INFO $1: $2 ($(readlink -f "/sys/block/${2#/dev/}"), queue depth ${_q:-none: bio-based})"
+}
 
 # start_loopback NAME BACKEND_CMD...: the back end on $D/NAME.sock with its own image and an
 # adapter; sets <NAME>_dev, _sysfs, _bpid, _apid (NAME with '-' as '_').
@@ -392,7 +395,7 @@ peers|blk)
     ;;
 loopback)
     versions
-    load_module || { echo "BENCH-DONE"; exit 1; }
+    load_module || exit 1
     # (a) the kernel's own ceiling: brd, a RAM disk in the same kernel; (b) our vhost-user-blk and
     # (c) qemu-storage-daemon (C, libvhost-user) through the same module and adapter, images of the
     # same size on the same tmpfs.
