@@ -291,6 +291,7 @@ kernel_of() { kv "$1" VERSION kernel; }
 if command -v gnuplot >/dev/null; then
     for t in "${TABLES[@]}"; do
         IFS='|' read -r name title cols rats <<<"$t"
+        case $name in peers) short="peer table" ;; linux61) short="loopback and VM path" ;; *) short=$name ;; esac
         kernels=$(for c in $cols; do kernel_of "${c%%:*}"; done | sort -u | paste -sd, | sed 's/,/, /g')
         titles=(); for c in $cols; do titles+=("$(label "${c#*:}")"); done
         # data FILE KEY SCALE WORKLOAD...: one row per workload, one column per subject.
@@ -327,7 +328,7 @@ if command -v gnuplot >/dev/null; then
             gnuplot <<GP
 set terminal pngcairo size 960,500 noenhanced
 set output "$1"
-set title "$2\n$title (kernel $kernels, QEMU TCG)"
+set title "$2\n$short: kernel $kernels, QEMU TCG"
 set ylabel "$3"
 set style data histograms
 set style histogram $([[ $per == 1 ]] && echo clustered || echo errorbars lw 1) gap 1
