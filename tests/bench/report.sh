@@ -99,7 +99,7 @@ for run in "${RUNS[@]}"; do
     fi
     for s in $(expected "$run"); do
         for w in $WORKLOADS; do
-            if [[ -z $(field "$run" "$s" "$w" iops) ]]; then echo "report: $run: $s has no $w result" >&2; rc=1; fi
+            if [[ -z ${F[$run|$s|$w|iops]:-} ]]; then echo "report: $run: $s has no $w result" >&2; rc=1; fi
         done
         v=$(field "$run" "$s" verify-64k verify)
         [[ $v == ok ]] || { echo "report: $run: $s verify pass: ${v:-missing}" >&2; rc=1; }
@@ -153,8 +153,8 @@ kernel_of() { kv "$1" VERSION kernel; }
             line="| $w"
             for c in $cols; do
                 run=${c%%:*} s=${c#*:}
-                case $w in *-1m|verify*) v=$(grouped "$(mib "$(field "$run" "$s" "$w" bw_kib)")") ;; *) v=$(grouped "$(field "$run" "$s" "$w" iops)") ;; esac
-                [[ $(field "$run" "$s" "$w" verify) != failed ]] || v="$v VERIFY FAILED"
+                case $w in *-1m|verify*) v=$(grouped "$(mib "${F[$run|$s|$w|bw_kib]:-}")") ;; *) v=$(grouped "${F[$run|$s|$w|iops]:-}") ;; esac
+                [[ ${F[$run|$s|$w|verify]:-} != failed ]] || v="$v VERIFY FAILED"
                 line="$line | $v"
             done
             for r in $rats; do line="$line | $(ratio_value "$r" "$w")"; done
@@ -170,7 +170,7 @@ kernel_of() { kv "$1" VERSION kernel; }
             line="| $w"
             for c in $cols; do
                 run=${c%%:*} s=${c#*:}
-                line="$line | $(field "$run" "$s" "$w" lat_us) ($(field "$run" "$s" "$w" p99_us))"
+                line="$line | ${F[$run|$s|$w|lat_us]:-} (${F[$run|$s|$w|p99_us]:-})"
             done
             echo "$line |"
         done
@@ -184,7 +184,7 @@ kernel_of() { kv "$1" VERSION kernel; }
             line="| $w"
             for c in $cols; do
                 run=${c%%:*} s=${c#*:}
-                line="$line | $(field "$run" "$s" "$w" cpu_us) ($(field "$run" "$s" "$w" cpu_pct) %)"
+                line="$line | ${F[$run|$s|$w|cpu_us]:-} (${F[$run|$s|$w|cpu_pct]:-} %)"
             done
             echo "$line |"
         done
@@ -236,19 +236,19 @@ kernel_of() { kv "$1" VERSION kernel; }
         bsep=
         for s in $(expected "$run"); do
             for w in $WORKLOADS; do
-                iops=$(field "$run" "$s" "$w" iops)
+                iops=${F[$run|$s|$w|iops]:-}
                 [[ -n $iops ]] || continue
                 printf '%s\n        %s: {"iops": %s, "bw_kib": %s, "lat_us": %s, "p99_us": %s, "requests": %s, "cpu_us_per_request": %s, "cpu_busy_pct": %s' \
-                    "$bsep" "$(json_str "$s/$w")" "$iops" "$(num "$(field "$run" "$s" "$w" bw_kib)")" "$(num "$(field "$run" "$s" "$w" lat_us)")" \
-                    "$(num "$(field "$run" "$s" "$w" p99_us)")" "$(num "$(field "$run" "$s" "$w" ios)")" \
-                    "$(num "$(field "$run" "$s" "$w" cpu_us)")" "$(num "$(field "$run" "$s" "$w" cpu_pct)")"
+                    "$bsep" "\"$s/$w\"" "$iops" "${F[$run|$s|$w|bw_kib]:-null}" "${F[$run|$s|$w|lat_us]:-null}" \
+                    "${F[$run|$s|$w|p99_us]:-null}" "${F[$run|$s|$w|ios]:-null}" \
+                    "${F[$run|$s|$w|cpu_us]:-null}" "${F[$run|$s|$w|cpu_pct]:-null}"
                 bsep=,
-                v=$(field "$run" "$s" "$w" verify); [[ -z $v ]] || printf ', "verify": %s' "$(json_str "$v")"
-                ios=$(counter "$run" "$s" "$w" requests); k=$(counter "$run" "$s" "$w" kicks)
+                v=${F[$run|$s|$w|verify]:-}; [[ -z $v ]] || printf ', "verify": %s' "$(json_str "$v")"
+                ios=${C[$run|$s|$w|requests]:-}; k=${C[$run|$s|$w|kicks]:-}
                 if [[ -n $k && -n $ios && $ios != 0 ]]; then
                     printf ', "kicks_per_request": %s, "interrupts_per_request": %s, "bounce_bytes_per_request": %s, "pool_map_failures": %s' \
-                        "$(ratio "$k" "$ios")" "$(num "$(ratio "$(counter "$run" "$s" "$w" interrupts)" "$ios")")" \
-                        "$(num "$(ratio "$(counter "$run" "$s" "$w" bounce_bytes)" "$ios")")" "$(num "$(counter "$run" "$s" "$w" pool_map_failures)")"
+                        "$(ratio "$k" "$ios")" "$(num "$(ratio "${C[$run|$s|$w|interrupts]:-}" "$ios")")" \
+                        "$(num "$(ratio "${C[$run|$s|$w|bounce_bytes]:-}" "$ios")")" "$(num "${C[$run|$s|$w|pool_map_failures]:-}")"
                 fi
                 printf '}'
             done
