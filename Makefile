@@ -65,7 +65,7 @@ SOURCES := $(shell find src tests/tools tests/TestDriver -type f \( -name '*.cs'
 
 BINARIES := $(foreach r,$(RIDS),$(foreach p,$(PROGRAMS) $(TOOLS_PRESENT),$(OUT)/$(r)/$(p)))
 
-.PHONY: all test dotnet-test vm-test vm-test-qsd demo demo-vm bench bench-smoke deps arm64-smoke clean module yocto-test
+.PHONY: all test dotnet-test vm-test vm-test-qsd demo demo-vm bench bench-smoke bench-modules deps arm64-smoke clean module yocto-test
 # dotnet builds of programs that share library projects must not overlap.
 .NOTPARALLEL:
 
@@ -182,6 +182,12 @@ bench: deps all $(MODULE_KO)
 bench-smoke: all $(MODULE_KO)
 	BENCH_RUNTIME=1 BENCH_RAMP=0 BENCH_EVENTS=500 BENCH_RUNS="$${BENCH_RUNS:-peers loopback vm}" \
 		BENCH_OUT=tests/qemu/work/bench/out tests/bench/run-bench.sh
+
+# What a change of virtio_loopback.ko costs: subject b under this tree's module,
+# the module of git ref BENCH_PREV_REF and this module with call_context=1, in
+# alternating rounds (tests/bench/run-bench-modules.sh; writes docs/bench/modules.md).
+bench-modules: all $(MODULE_KO)
+	tests/bench/run-bench-modules.sh
 
 demo-vm: deps all
 	tests/qemu/demo-vm.sh
