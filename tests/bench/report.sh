@@ -84,8 +84,6 @@ grouped() {
     while (( ${#s} > 3 )); do o=,${s: -3}$o; s=${s:0:${#s}-3}; done
     echo "$s$o"
 }
-key_of() { case $1 in *-1m|verify*) echo bw_kib ;; *) echo iops ;; esac; }
-mib() { [[ -n $1 ]] && echo $(( $1 / 1024 )) || echo ""; }
 json_str() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
 # num V: V, or null when empty.
 num() { [[ -n $1 ]] && echo "$1" || echo null; }
@@ -125,8 +123,9 @@ col_run() { echo "${1%%:*}"; }
 col_subj() { echo "${1#*:}"; }
 ratio_label() { local n=${1%%/*} d=${1#*/}; n=$(col_subj "$n"); d=$(col_subj "$d"); echo "${n%%-*}/${d%%-*}"; }
 ratio_value() { # RATIO WORKLOAD
-    local n=${1%%/*} d=${1#*/} k; k=$(key_of "$2")
-    ratio "$(field "$(col_run "$n")" "$(col_subj "$n")" "$2" "$k")" "$(field "$(col_run "$d")" "$(col_subj "$d")" "$2" "$k")"
+    local n=${1%%/*} d=${1#*/} k=iops
+    case $2 in *-1m|verify*) k=bw_kib ;; esac
+    ratio "${F[${n%%:*}|${n#*:}|$2|$k]:-}" "${F[${d%%:*}|${d#*:}|$2|$k]:-}"
 }
 
 # ---- results.md ----------------------------------------------------------------------
@@ -153,7 +152,9 @@ kernel_of() { kv "$1" VERSION kernel; }
             line="| $w"
             for c in $cols; do
                 run=${c%%:*} s=${c#*:}
-                case $w in *-1m|verify*) v=$(grouped "$(mib "${F[$run|$s|$w|bw_kib]:-}")") ;; *) v=$(grouped "${F[$run|$s|$w|iops]:-}") ;; esac
+                v=${F[$run|$s|$w|iops]:-}
+                case $w in *-1m|verify*) v=${F[$run|$s|$w|bw_kib]:-}; [[ -z $v ]] || v=$(( v / 1024 )) ;; esac
+                v=$(grouped "$v")
                 [[ ${F[$run|$s|$w|verify]:-} != failed ]] || v="$v VERIFY FAILED"
                 line="$line | $v"
             done
@@ -197,10 +198,10 @@ kernel_of() { kv "$1" VERSION kernel; }
         echo "| workload | requests | kicks/IO | interrupts/IO | bounced bytes/IO | pool map failures |"
         echo "|---|---|---|---|---|---|"
         for w in ${WORKLOADS% verify-64k}; do
-            ios=$(counter "$run" b-ours "$w" requests)
-            k=$(counter "$run" b-ours "$w" kicks)
+            ios=${C[$run|b-ours|$w|requests]:-}
+            k=${C[$run|b-ours|$w|kicks]:-}
             [[ -n $k && -n $ios ]] || continue
-            echo "| $w | $ios | $(ratio "$k" "$ios") | $(ratio "$(counter "$run" b-ours "$w" interrupts)" "$ios") | $(ratio "$(counter "$run" b-ours "$w" bounce_bytes)" "$ios") | $(counter "$run" b-ours "$w" pool_map_failures) |"
+            echo "| $w | $ios | $(ratio "$k" "$ios") | $(ratio "${C[$run|b-ours|$w|interrupts]:-}" "$ios") | $(ratio "${C[$run|b-ours|$w|bounce_bytes]:-}" "$ios") | ${C[$run|b-ours|$w|pool_map_failures]:-} |"
         done
         if grep -q "^$run SYSCALLS " "$all"; then
             echo
@@ -299,7 +300,7 @@ if command -v gnuplot >/dev/null; then
             local f=$1 k=$2 scale=$3 w c v; shift 3
             for w in "$@"; do
                 printf '%s' "$w"
-                for c in $cols; do v=$(field "${c%%:*}" "${c#*:}" "$w" "$k"); v=${v:-0}; printf ' %s' $(( ${v%%.*} / scale )); done
+                for c in $cols; do v=${F[${c%%:*}|${c#*:}|$w|$k]:-0}; printf ' %s' $(( ${v%%.*} / scale )); done
                 echo
             done >"$f"
         }
@@ -310,7 +311,7 @@ if command -v gnuplot >/dev/null; then
         for w in randread-4k-qd1 randwrite-4k-qd1; do
             printf '%s' "$w"
             for c in $cols; do
-                m=$(field "${c%%:*}" "${c#*:}" "$w" lat_us); p=$(field "${c%%:*}" "${c#*:}" "$w" p99_us)
+                m=${F[${c%%:*}|${c#*:}|$w|lat_us]:-}; p=${F[${c%%:*}|${c#*:}|$w|p99_us]:-}
                 printf ' %s %s %s' "${m:-0}" "${m:-0}" "${p:-0}"
             done
             echo
