@@ -584,15 +584,26 @@ arm64_apt_opts() {
 # libraries are found there by copy_with_libs (copy_arm64_needed).
 fetch_arm64_tools() {
     fetch_arm64_kit >&2
-    local tools=$ARM64_DIR/tools t path lib p
-    local -a pkgs=()
-    local -A seen=()
+    local tools=$ARM64_DIR/tools t path lib p alt line
+    local -a pkgs=() files=()
+    local -A seen=() owner=()
     for t in "$@"; do
         path=$(readlink -f "$(command -v "$t")") || die "arm64: $t is not on this host's PATH (make deps)"
-        for lib in "$path" $(ldd "$path" 2>/dev/null | awk '/=>/ { print $3 }'); do
-            p=$(host_package_of "$lib") || die "arm64: no Debian package owns $lib (needed by $t)"
-            [[ -n ${seen[$p]:-} ]] || { seen[$p]=1; pkgs+=("$p"); }
-        done
+        files+=("$path" $(ldd "$path" 2>/dev/null | awk '/=>/ { print $3 }'))
+    done
+    # One dpkg -S for all (it reads the whole database each time). Merged /usr: the
+    # database may name a file with or without the /usr prefix, so ask for both.
+    while IFS= read -r line; do
+        [[ $line =~ ^([^\ ]+):\ (/.*)$ ]] || continue
+        p=${BASH_REMATCH[1]%%,*}
+        owner[${BASH_REMATCH[2]}]=${p%%:*}
+    done < <(for f in "${files[@]}"; do echo "$f"; case $f in /usr/*) echo "${f#/usr}" ;; *) echo "/usr$f" ;; esac; done |
+        sort -u | xargs dpkg -S 2>/dev/null)
+    for f in "${files[@]}"; do
+        case $f in /usr/*) alt=${f#/usr} ;; *) alt=/usr$f ;; esac
+        p=${owner[$f]:-${owner[$alt]:-}}
+        [[ -n $p ]] || die "arm64: no Debian package owns $f (needed by $*)"
+        [[ -n ${seen[$p]:-} ]] || { seen[$p]=1; pkgs+=("$p"); }
     done
     local want
     want=$(printf '%s\n' "${pkgs[@]}" | sort)
@@ -619,14 +630,6 @@ fetch_arm64_tools() {
         file -bL "$tools$path" | grep -q 'ARM aarch64' || die "arm64: $tools$path is not an aarch64 program"
         echo "$tools$path"
     done
-}
-
-# host_package_of FILE: the host's Debian package that owns FILE (merged /usr:
-# the database may name it with or without the /usr prefix).
-host_package_of() {
-    local f=$1 alt
-    case $f in /usr/*) alt=${f#/usr} ;; *) alt=/usr$f ;; esac
-    { dpkg -S "$f" 2>/dev/null || dpkg -S "$alt" 2>/dev/null; } | head -n 1 | cut -d: -f1 | grep .
 }
 
 # copy_arm64_needed FILE ROOT: every library FILE (an aarch64 ELF) needs, and what
