@@ -49,7 +49,7 @@ APT_PACKAGES := clang lld gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
 	binutils-aarch64-linux-gnu qemu-system-x86 qemu-system-arm qemu-utils \
 	qemu-system-common busybox-static cpio kmod e2fsprogs linux-image-amd64 \
 	linux-headers-amd64 fio evtest zstd xz-utils curl ca-certificates \
-	strace gnuplot-nox \
+	strace gnuplot-nox nbd-client iproute2 \
 	linux-source-6.1 flex bison bc libelf-dev
 
 # ---------------------------------------------------------------------------
@@ -174,10 +174,14 @@ vm-test-qsd:
 demo: deps all $(MODULE_KO)
 	tests/qemu/demo.sh
 
-# The benchmark (docs/PERFORMANCE.md): every blk workload on brd, the
-# loopback with our back end and with qemu-storage-daemon, and the VM path;
-# rng and input through the loopback. Writes docs/bench/. bench-smoke is the
-# 1-second version that make test runs (into tests/qemu/work/bench/out).
+# The benchmark (docs/PERFORMANCE.md): the peer table on Debian 6.12 (brd,
+# the loopback with our back end and with qemu-storage-daemon, VDUSE, NBD),
+# the 6.1 run (brd, the loopback, the VM path; rng and input through the
+# loopback) and the arm64 run (brd, the loopback). The 6.12 and arm64 kernels
+# are fetched and the module built for them when missing. Writes docs/bench/.
+# bench-smoke is the 1-second version, without warm-up, that make test runs
+# (into tests/qemu/work/bench/out): the peers, 6.1 and VM runs; the arm64 run
+# by hand with BENCH_RUNS=arm64 make bench-smoke.
 bench: deps all $(MODULE_KO)
 	tests/bench/run-bench.sh
 
@@ -187,7 +191,8 @@ bench-modules: deps all $(MODULE_KO)
 	tests/bench/run-bench-modules.sh
 
 bench-smoke: all $(MODULE_KO)
-	BENCH_RUNTIME=1 BENCH_EVENTS=500 BENCH_OUT=tests/qemu/work/bench/out tests/bench/run-bench.sh
+	BENCH_RUNTIME=1 BENCH_RAMP=0 BENCH_EVENTS=500 BENCH_RUNS="$${BENCH_RUNS:-peers loopback vm}" \
+		BENCH_OUT=tests/qemu/work/bench/out tests/bench/run-bench.sh
 
 demo-vm: deps all
 	tests/qemu/demo-vm.sh

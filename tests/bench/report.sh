@@ -1,144 +1,351 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 #
-# report.sh RAW OUT_DIR DATE KERNEL RUNTIME SIZE_MB: turn bench-guest.sh's
-# lines into OUT_DIR/results.json, OUT_DIR/results.md and PNG charts
-# (gnuplot; skipped with a note when it is missing). Exit 1 when a subject
-# failed to run or a verify pass failed.
+# report.sh OUT_DIR DATE RUNTIME RAMP SIZE_MB HOST_FILE RUN=RAW...
+#
+# Turn bench-guest.sh's lines (one RAW file per guest run: peers, loopback,
+# vm, arm64) into OUT_DIR/results.json, OUT_DIR/results.md and PNG charts
+# (gnuplot; skipped with a note when it is missing). HOST_FILE has run-bench.sh's
+# HOST and MODEL lines. Exit 1 when any expected subject of a run is missing,
+# failed to set up or to run, a verify pass failed, or a run lacks its
+# VERSION (or, for the loopback runs, its rng and input) lines. BENCH_NOTE, when
+# set, heads results.md and is results.json's "note" (say so when a run's machine
+# was not quiet).
 set -euo pipefail
-raw=$1 out=$2 date=$3 kver=$4 rt=$5 size=$6
+[[ $# -ge 7 ]] || { echo "usage: report.sh OUT_DIR DATE RUNTIME RAMP SIZE_MB HOST_FILE RUN=RAW..." >&2; exit 2; }
+out=$1 date=$2 rt=$3 ramp=$4 size=$5 hostf=$6
+shift 6
 mkdir -p "$out"
-SUBJECTS="a-brd b-ours c-qsd d-vm"
-WORKLOADS="randread-4k-qd1 randread-4k-qd32 randwrite-4k-qd1 randwrite-4k-qd32 read-1m write-1m verify-64k"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+all=$tmp/all.txt
+RUNS=()
+for a in "$@"; do
+    run=${a%%=*} raw=${a#*=}
+    [[ $run != "$a" && -r $raw ]] || { echo "report: '$a' is not RUN=RAW with a readable file" >&2; exit 2; }
+    RUNS+=("$run")
+    sed "s/^/$run /" "$raw"
+done >"$all"
+sed 's/^/host /' "$hostf" >>"$all"
+has_run() { local r; for r in "${RUNS[@]}"; do [[ $r == "$1" ]] && return 0; done; return 1; }
 
-# field SUBJECT WORKLOAD KEY: a value of a RESULT line (empty if none).
-field() { awk -v s="$1" -v w="$2" -v k="$3" '$1 == "RESULT" && $2 == s && $3 == w {
-    for (i = 4; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) { print kv[2]; exit } } }' "$raw"; }
-# kv PREFIX KEY [SUBJECT]: a value of another line kind.
-kv() { awk -v p="$1" -v k="$2" -v s="${3:-}" '$1 == p && (s == "" || $2 == s) {
-    for (i = 2; i <= NF; i++) { split($i, a, "="); if (a[1] == k) { print a[2]; exit } } }' "$raw"; }
-# counter SUBJECT WORKLOAD NAME: after - before of a COUNTER line.
-counter() { awk -v s="$1" -v w="$2" -v k="$3" '$1 == "COUNTER" && $2 == s && $3 == w {
-    b = ""; a = ""; side = ""
-    for (i = 4; i <= NF; i++) { if ($i == "before" || $i == "after") { side = $i; continue }
-        split($i, x, "="); if (x[1] == k) { if (side == "before") b = x[2]; else a = x[2] } }
-    if (a != "" && b != "") print a - b }' "$raw"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print ""; else printf "%.2f", a / b }'; }
+WORKLOADS="randread-4k-qd1 randread-4k-qd32 randwrite-4k-qd1 randwrite-4k-qd32 read-1m write-1m verify-64k"
+# The subjects each run must have measured.
+expected() {
+    case $1 in
+        peers) echo "a-brd b-ours c-qsd e-vduse f-nbd" ;;
+        loopback|arm64) echo "a-brd b-ours c-qsd" ;;
+        vm) echo "d-vm" ;;
+        *) echo "" ;;
+    esac
+}
+label() {
+    case $1 in
+        a-brd) echo "a brd" ;; b-ours) echo "b ours" ;; c-qsd) echo "c qsd" ;;
+        d-vm) echo "d ours (VM)" ;; e-vduse) echo "e VDUSE" ;; f-nbd) echo "f NBD" ;; *) echo "$1" ;;
+    esac
+}
+
+# Every value once, into associative arrays (one awk pass, not one per look-up):
+#   F[run|subject|workload|key]  a RESULT line's key=value
+#   K[run|kind|subject|key]      another line's (VERSION, RNG, INPUT, SYSCALLS, ALLOC, HOST)
+#   C[run|subject|workload|key]  a COUNTER line's after - before
+declare -A F K C
+while IFS=$'\t' read -r kind k v; do
+    case $kind in F) F[$k]=$v ;; K) K[$k]=$v ;; C) C[$k]=$v ;; esac
+done < <(awk '
+    $2 == "RESULT" { for (i = 5; i <= NF; i++) { n = index($i, "="); if (n) printf "F\t%s|%s|%s|%s\t%s\n", $1, $3, $4, substr($i, 1, n - 1), substr($i, n + 1) } next }
+    $2 == "COUNTER" { side = ""; delete b; delete a
+        for (i = 5; i <= NF; i++) { if ($i == "before" || $i == "after") { side = $i; continue }
+            n = index($i, "="); if (!n) continue; k = substr($i, 1, n - 1); v = substr($i, n + 1)
+            if (side == "before") b[k] = v; else a[k] = v }
+        for (k in a) if (k in b) printf "C\t%s|%s|%s|%s\t%s\n", $1, $3, $4, k, a[k] - b[k]
+        next }
+    $2 ~ /^(VERSION|RNG|INPUT|HOST)$/ { for (i = 3; i <= NF; i++) { n = index($i, "="); if (n) printf "K\t%s|%s||%s\t%s\n", $1, $2, substr($i, 1, n - 1), substr($i, n + 1) } next }
+    $2 ~ /^(SYSCALLS|ALLOC)$/ { for (i = 4; i <= NF; i++) { n = index($i, "="); if (n) printf "K\t%s|%s|%s|%s\t%s\n", $1, $2, $3, substr($i, 1, n - 1), substr($i, n + 1) } next }
+' "$all")
+# field RUN SUBJECT WORKLOAD KEY: a value of a RESULT line (empty if none).
+field() { echo "${F[$1|$2|$3|$4]:-}"; }
+# kv RUN PREFIX KEY [SUBJECT]: a value of another line kind.
+kv() { echo "${K[$1|$2|${4:-}|$3]:-}"; }
+# counter RUN SUBJECT WORKLOAD NAME: after - before of a COUNTER line.
+counter() { echo "${C[$1|$2|$3|$4]:-}"; }
+# ratio A B: A/B with two decimals (integer arithmetic: the inputs are integers), empty
+# when either is missing or B is 0.
+ratio() {
+    [[ -n $1 && -n $2 && $2 != 0 ]] || { echo ""; return; }
+    local r=$(( ($1 * 1000 / $2 + 5) / 10 ))
+    printf '%d.%02d\n' $((r / 100)) $((r % 100))
+}
+# grouped N: N with thousands separators ("-" when empty).
+grouped() {
+    [[ -n $1 ]] || { echo "-"; return; }
+    local s=${1%%.*} o=
+    while (( ${#s} > 3 )); do o=,${s: -3}$o; s=${s:0:${#s}-3}; done
+    echo "$s$o"
+}
+json_str() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
+# num V: V, or null when empty.
+num() { [[ -n $1 ]] && echo "$1" || echo null; }
 
 rc=0
-# ---- results.json -----------------------------------------------------------------
-{
-    echo "{"
-    echo "  \"date\": \"$date\", \"kernel\": \"$kver\", \"runtime_s\": $rt, \"size_mb\": $size,"
-    echo "  \"machine\": \"$(nproc) host CPUs, $(sed -n 's/^model name\t: //p' /proc/cpuinfo | head -n1), QEMU TCG\","
-    echo "  \"blk\": {"
-    first=1
-    for s in $SUBJECTS; do
+# ---- checks: every expected subject set up, measured on every workload, verified -------
+for run in "${RUNS[@]}"; do
+    if grep -q "^$run RESULT .*failed=" "$all"; then
+        grep "^$run RESULT .*failed=" "$all" | sed 's/^/report: /' >&2
+        rc=1
+    fi
+    for s in $(expected "$run"); do
         for w in $WORKLOADS; do
-            iops=$(field $s $w iops)
-            [[ -n $iops ]] || continue
-            [[ $first == 1 ]] || echo ","
-            first=0
-            kicks=$(counter $s $w kicks); irqs=$(counter $s $w interrupts); bounce=$(counter $s $w bounce_bytes)
-            # Per request: the device's own count over the same span as the counters.
-            ios=$(counter $s $w requests)
-            printf '    "%s/%s": {"iops": %s, "bw_kib": %s, "lat_us": %s, "p99_us": %s' "$s" "$w" "$iops" "$(field $s $w bw_kib)" "$(field $s $w lat_us)" "$(field $s $w p99_us)"
-            [[ -z $(field $s $w verify) ]] || printf ', "verify": "%s"' "$(field $s $w verify)"
-            [[ -z $kicks || -z $ios || $ios == 0 ]] || printf ', "kicks_per_io": %s, "interrupts_per_io": %s, "bounce_bytes_per_io": %s' \
-                "$(ratio "$kicks" "$ios")" "$(ratio "$irqs" "$ios")" "$(ratio "$bounce" "$ios")"
-            printf '}'
+            if [[ -z ${F[$run|$s|$w|iops]:-} ]]; then echo "report: $run: $s has no $w result" >&2; rc=1; fi
         done
+        v=$(field "$run" "$s" verify-64k verify)
+        [[ $v == ok ]] || { echo "report: $run: $s verify pass: ${v:-missing}" >&2; rc=1; }
     done
-    echo
-    echo "  },"
-    echo "  \"rng\": {\"bytes_per_s\": $(kv RNG bytes_per_s || true), \"read_us\": $(kv RNG read_us || true)},"
-    echo "  \"input\": {\"events\": $(kv INPUT events), \"p50_us\": $(kv INPUT p50_us), \"p99_us\": $(kv INPUT p99_us), \"max_us\": $(kv INPUT max_us)},"
-    echo "  \"adapter\": {\"syscalls\": $(kv SYSCALLS adapter_calls b-ours), \"epoll_wait\": $(kv SYSCALLS epoll_wait b-ours), \"seconds\": $(kv SYSCALLS seconds b-ours)},"
-    echo "  \"backend_alloc_bytes\": {\"b-ours\": $(kv ALLOC bytes b-ours)}"
-    echo "}"
-} | sed 's/: ,/: null,/g; s/: }/: null}/g; s/: $/: null/' >"$out/results.json"
+    grep -q "^$run VERSION " "$all" || { echo "report: $run: no VERSION line" >&2; rc=1; }
+    case $run in loopback|arm64)
+        for k in RNG INPUT; do grep -q "^$run $k " "$all" || { echo "report: $run: no $k line" >&2; rc=1; }; done ;;
+    esac
+done
 
-# ---- results.md -------------------------------------------------------------------
+# The tables: columns are RUN:SUBJECT, ratios NUM/DEN over the same columns' keys.
+# Each is "name|title|columns|ratios".
+TABLES=()
+has_run peers && TABLES+=("peers|Peer table: Debian 6.12 amd64, one interleaved run|peers:a-brd peers:b-ours peers:c-qsd peers:e-vduse peers:f-nbd|peers:b-ours/peers:e-vduse peers:b-ours/peers:f-nbd peers:c-qsd/peers:e-vduse peers:b-ours/peers:a-brd")
+if has_run loopback || has_run vm; then
+    cols= rats=
+    has_run loopback && { cols="loopback:a-brd loopback:b-ours loopback:c-qsd"; rats="loopback:b-ours/loopback:c-qsd loopback:b-ours/loopback:a-brd"; }
+    has_run vm && cols="$cols vm:d-vm"
+    TABLES+=("linux61|Debian 6.1 amd64: the loopback (one run) and the VM path (another guest)|$cols|$rats")
+fi
+has_run arm64 && TABLES+=("arm64|Debian 6.1 arm64 (qemu-system-aarch64 -M virt), one interleaved run|arm64:a-brd arm64:b-ours arm64:c-qsd|arm64:b-ours/arm64:c-qsd arm64:b-ours/arm64:a-brd arm64:c-qsd/arm64:a-brd")
+col_run() { echo "${1%%:*}"; }
+col_subj() { echo "${1#*:}"; }
+ratio_label() { local n=${1%%/*} d=${1#*/}; n=$(col_subj "$n"); d=$(col_subj "$d"); echo "${n%%-*}/${d%%-*}"; }
+ratio_value() { # RATIO WORKLOAD
+    local n=${1%%/*} d=${1#*/} k=iops
+    case $2 in *-1m|verify*) k=bw_kib ;; esac
+    ratio "${F[${n%%:*}|${n#*:}|$2|$k]:-}" "${F[${d%%:*}|${d#*:}|$2|$k]:-}"
+}
+
+# ---- results.md ----------------------------------------------------------------------
+kernel_of() { kv "$1" VERSION kernel; }
 {
-    echo "Kernel $kver, $rt s per workload, ${size} MiB disks, $date. Subjects: a brd (RAM disk in the guest kernel),"
-    echo "b loopback + our vhost-user-blk, c loopback + qemu-storage-daemon, d our vhost-user-blk behind QEMU's vhost-user-blk-pci (another guest)."
-    echo
-    echo "| workload | a brd | b ours (loopback) | c qsd (loopback) | d ours (VM) | b/c | b/a |"
-    echo "|---|---|---|---|---|---|---|"
-    for w in $WORKLOADS; do
-        line="| $w"
-        for s in $SUBJECTS; do
-            iops=$(field $s $w iops); bw=$(field $s $w bw_kib); lat=$(field $s $w lat_us); p99=$(field $s $w p99_us)
-            if [[ -z $iops ]]; then line="$line | -"; continue; fi
-            case $w in
-                *-1m|verify*) line="$line | $((bw / 1024)) MiB/s" ;;
-                *) line="$line | $iops IOPS, ${lat} µs (p99 $p99)" ;;
-            esac
-            [[ $(field $s $w verify) != failed ]] || { line="$line VERIFY FAILED"; rc=1; }
+    [[ -z ${BENCH_NOTE:-} ]] || { echo "**Note: $BENCH_NOTE**"; echo; }
+    echo "Run of $date: ${rt} s per workload after ${ramp} s of warm-up, ${size} MiB disks, images on the guest's tmpfs;"
+    echo "host: $(kv host HOST cpus) CPUs ($(sed -n 's/^host MODEL //p' "$all")), Linux $(kv host HOST kernel), QEMU $(kv host HOST qemu) (TCG)."
+    for run in "${RUNS[@]}"; do
+        echo "- $run: kernel $(kernel_of "$run") $(kv "$run" VERSION arch), $(kv "$run" VERSION cpus) vCPUs, fio $(kv "$run" VERSION fio)$(v=$(kv "$run" VERSION qsd); [[ -z $v ]] || echo ", qemu-storage-daemon $v")$(v=$(kv "$run" VERSION qemu_nbd); [[ -z $v ]] || echo ", qemu-nbd $v")$(v=$(kv "$run" VERSION nbd_client); [[ -z $v ]] || echo ", nbd-client $v")"
+    done
+    for t in "${TABLES[@]}"; do
+        IFS='|' read -r name title cols rats <<<"$t"
+        echo
+        echo "### $title"
+        echo
+        echo "IOPS (4 KiB) or MiB/s (1 MiB, verified 64 KiB writes); ratios of the same."
+        echo
+        line="| workload"; sep="|---"
+        for c in $cols; do line="$line | $(label "${c#*:}")"; sep="$sep|---"; done
+        for r in $rats; do line="$line | $(ratio_label "$r")"; sep="$sep|---"; done
+        echo "$line |"; echo "$sep|"
+        for w in $WORKLOADS; do
+            line="| $w"
+            for c in $cols; do
+                run=${c%%:*} s=${c#*:}
+                v=${F[$run|$s|$w|iops]:-}
+                case $w in *-1m|verify*) v=${F[$run|$s|$w|bw_kib]:-}; [[ -z $v ]] || v=$(( v / 1024 )) ;; esac
+                v=$(grouped "$v")
+                [[ ${F[$run|$s|$w|verify]:-} != failed ]] || v="$v VERIFY FAILED"
+                line="$line | $v"
+            done
+            for r in $rats; do line="$line | $(ratio_value "$r" "$w")"; done
+            echo "$line |"
         done
-        key=iops; case $w in *-1m|verify*) key=bw_kib ;; esac
-        line="$line | $(ratio "$(field b-ours $w $key)" "$(field c-qsd $w $key)") | $(ratio "$(field b-ours $w $key)" "$(field a-brd $w $key)") |"
-        echo "$line"
+        echo
+        echo "Latency at queue depth 1, µs: mean (p99), submission to completion."
+        echo
+        line="| workload"; sep="|---"
+        for c in $cols; do line="$line | $(label "${c#*:}")"; sep="$sep|---"; done
+        echo "$line |"; echo "$sep|"
+        for w in randread-4k-qd1 randwrite-4k-qd1; do
+            line="| $w"
+            for c in $cols; do
+                run=${c%%:*} s=${c#*:}
+                line="$line | ${F[$run|$s|$w|lat_us]:-} (${F[$run|$s|$w|p99_us]:-})"
+            done
+            echo "$line |"
+        done
+        echo
+        echo "Guest CPU per request, µs of busy vCPU time (busy share of all vCPUs)."
+        echo
+        line="| workload"; sep="|---"
+        for c in $cols; do line="$line | $(label "${c#*:}")"; sep="$sep|---"; done
+        echo "$line |"; echo "$sep|"
+        for w in $WORKLOADS; do
+            line="| $w"
+            for c in $cols; do
+                run=${c%%:*} s=${c#*:}
+                line="$line | ${F[$run|$s|$w|cpu_us]:-} (${F[$run|$s|$w|cpu_pct]:-} %)"
+            done
+            echo "$line |"
+        done
     done
-    echo
-    echo "Loopback accounting for b (module counters per request, where the module has them):"
-    echo
-    echo "| workload | requests | kicks/IO | interrupts/IO | bounced bytes/IO | pool map failures |"
-    echo "|---|---|---|---|---|---|"
-    for w in $WORKLOADS; do
-        ios=$(counter b-ours $w requests)
-        k=$(counter b-ours $w kicks)
-        [[ -n $k && -n $ios ]] || continue
-        echo "| $w | $ios | $(ratio "$k" "$ios") | $(ratio "$(counter b-ours $w interrupts)" "$ios") | $(ratio "$(counter b-ours $w bounce_bytes)" "$ios") | $(counter b-ours $w pool_map_failures) |"
+    for run in "${RUNS[@]}"; do
+        case " $(expected "$run") " in *" b-ours "*) ;; *) continue ;; esac
+        echo
+        echo "### Loopback accounting for b, run $run (module counters per request)"
+        echo
+        echo "| workload | requests | kicks/IO | interrupts/IO | bounced bytes/IO | pool map failures |"
+        echo "|---|---|---|---|---|---|"
+        for w in ${WORKLOADS% verify-64k}; do
+            ios=${C[$run|b-ours|$w|requests]:-}
+            k=${C[$run|b-ours|$w|kicks]:-}
+            [[ -n $k && -n $ios ]] || continue
+            echo "| $w | $ios | $(ratio "$k" "$ios") | $(ratio "${C[$run|b-ours|$w|interrupts]:-}" "$ios") | $(ratio "${C[$run|b-ours|$w|bounce_bytes]:-}" "$ios") | ${C[$run|b-ours|$w|pool_map_failures]:-} |"
+        done
+        if grep -q "^$run SYSCALLS " "$all"; then
+            echo
+            echo "Adapter system calls during all of b's workloads ($(kv "$run" SYSCALLS seconds b-ours) s, $(kv "$run" SYSCALLS requests b-ours) requests): $(kv "$run" SYSCALLS adapter_calls b-ours) in all ($(kv "$run" SYSCALLS calls b-ours)); epoll_wait is the loop's 250 ms housekeeping tick."
+        fi
+        if grep -q "^$run ALLOC " "$all"; then
+            echo "vhost-user-blk managed allocations during all of b's workloads: $(kv "$run" ALLOC bytes b-ours) bytes (after subtracting $(kv "$run" ALLOC sample_cost b-ours) bytes that taking one sample costs)."
+        fi
     done
-    echo
-    echo "rng through the loopback: $(kv RNG bytes_per_s) bytes/s, $(kv RNG read_us) µs per 64-byte read."
-    echo "input through the loopback (uinput write to virtio-input read, $(kv INPUT events) events): p50 $(kv INPUT p50_us) µs, p99 $(kv INPUT p99_us) µs, max $(kv INPUT max_us) µs."
-    echo "Adapter system calls during all of b's workloads ($(kv SYSCALLS seconds b-ours) s, $(awk '$1 == "RESULT" && $2 == "b-ours" { for (i = 4; i <= NF; i++) if ($i ~ /^ios=/) { sub(/ios=/, "", $i); n += $i } } END { print n + 0 }' "$raw") requests): $(kv SYSCALLS adapter_calls b-ours) in all ($(kv SYSCALLS calls b-ours)); epoll_wait is the loop's 250 ms housekeeping tick."
-    echo "vhost-user-blk managed allocations during all of b's workloads: $(kv ALLOC bytes b-ours) bytes (after subtracting $(kv ALLOC sample_cost b-ours) bytes that taking one sample costs)."
+    for run in "${RUNS[@]}"; do
+        grep -q "^$run RNG " "$all" || continue
+        echo
+        echo "$run: rng through the loopback: $(kv "$run" RNG bytes_per_s) bytes/s, $(kv "$run" RNG read_us) µs per 64-byte read;" \
+            "input (uinput write to virtio-input read, $(kv "$run" INPUT events) events): p50 $(kv "$run" INPUT p50_us) µs, p99 $(kv "$run" INPUT p99_us) µs, max $(kv "$run" INPUT max_us) µs."
+    done
 } >"$out/results.md"
 
-if grep -q "^RESULT .*failed=" "$raw"; then
-    grep "^RESULT .*failed=" "$raw" | sed 's/^/report: /' >&2
-    rc=1
-fi
-for s in $SUBJECTS; do
-    n=$(grep -c "^RESULT $s " "$raw" || true)
-    if [[ $n -lt 7 ]]; then echo "report: $s has $n of 7 results" >&2; rc=1; fi
-done
-for k in RNG INPUT; do grep -q "^$k " "$raw" || { echo "report: no $k line" >&2; rc=1; }; done
+# ---- results.json --------------------------------------------------------------------
+{
+    echo "{"
+    echo "  \"date\": $(json_str "$date"), \"runtime_s\": $rt, \"ramp_s\": $ramp, \"size_mb\": $size,"
+    [[ -z ${BENCH_NOTE:-} ]] || echo "  \"note\": $(json_str "$BENCH_NOTE"),"
+    echo "  \"host\": {\"kernel\": $(json_str "$(kv host HOST kernel)"), \"cpus\": $(num "$(kv host HOST cpus)"), \"cpu_model\": $(json_str "$(sed -n 's/^host MODEL //p' "$all")"), \"debian\": $(json_str "$(kv host HOST debian)"), \"qemu\": $(json_str "$(kv host HOST qemu)"), \"qemu_aarch64\": $(json_str "$(kv host HOST qemu_aarch64)"), \"accel\": \"tcg\"},"
+    echo "  \"runs\": {"
+    rsep=
+    for run in "${RUNS[@]}"; do
+        printf '%s    %s: {\n' "$rsep" "$(json_str "$run")"; rsep=$',\n'
+        printf '      "kernel": %s, "arch": %s, "vcpus": %s,\n' "$(json_str "$(kernel_of "$run")")" "$(json_str "$(kv "$run" VERSION arch)")" "$(num "$(kv "$run" VERSION cpus)")"
+        printf '      "versions": {"fio": %s' "$(json_str "$(kv "$run" VERSION fio)")"
+        for k in qsd qemu_nbd nbd_client; do v=$(kv "$run" VERSION $k); [[ -z $v ]] || printf ', "%s": %s' "$k" "$(json_str "$v")"; done
+        printf '},\n'
+        printf '      "blk": {'
+        bsep=
+        for s in $(expected "$run"); do
+            for w in $WORKLOADS; do
+                iops=${F[$run|$s|$w|iops]:-}
+                [[ -n $iops ]] || continue
+                printf '%s\n        %s: {"iops": %s, "bw_kib": %s, "lat_us": %s, "p99_us": %s, "requests": %s, "cpu_us_per_request": %s, "cpu_busy_pct": %s' \
+                    "$bsep" "\"$s/$w\"" "$iops" "${F[$run|$s|$w|bw_kib]:-null}" "${F[$run|$s|$w|lat_us]:-null}" \
+                    "${F[$run|$s|$w|p99_us]:-null}" "${F[$run|$s|$w|ios]:-null}" \
+                    "${F[$run|$s|$w|cpu_us]:-null}" "${F[$run|$s|$w|cpu_pct]:-null}"
+                bsep=,
+                v=${F[$run|$s|$w|verify]:-}; [[ -z $v ]] || printf ', "verify": %s' "$(json_str "$v")"
+                ios=${C[$run|$s|$w|requests]:-}; k=${C[$run|$s|$w|kicks]:-}
+                if [[ -n $k && -n $ios && $ios != 0 ]]; then
+                    printf ', "kicks_per_request": %s, "interrupts_per_request": %s, "bounce_bytes_per_request": %s, "pool_map_failures": %s' \
+                        "$(ratio "$k" "$ios")" "$(num "$(ratio "${C[$run|$s|$w|interrupts]:-}" "$ios")")" \
+                        "$(num "$(ratio "${C[$run|$s|$w|bounce_bytes]:-}" "$ios")")" "$(num "${C[$run|$s|$w|pool_map_failures]:-}")"
+                fi
+                printf '}'
+            done
+        done
+        printf '\n      }'
+        if grep -q "^$run RNG " "$all"; then
+            printf ',\n      "rng": {"bytes_per_s": %s, "read_us": %s}' "$(num "$(kv "$run" RNG bytes_per_s)")" "$(num "$(kv "$run" RNG read_us)")"
+            printf ',\n      "input": {"events": %s, "p50_us": %s, "p99_us": %s, "max_us": %s}' "$(num "$(kv "$run" INPUT events)")" \
+                "$(num "$(kv "$run" INPUT p50_us)")" "$(num "$(kv "$run" INPUT p99_us)")" "$(num "$(kv "$run" INPUT max_us)")"
+        fi
+        if grep -q "^$run SYSCALLS " "$all"; then
+            printf ',\n      "adapter": {"syscalls": %s, "epoll_wait": %s, "seconds": %s}' "$(num "$(kv "$run" SYSCALLS adapter_calls b-ours)")" \
+                "$(num "$(kv "$run" SYSCALLS epoll_wait b-ours)")" "$(num "$(kv "$run" SYSCALLS seconds b-ours)")"
+        fi
+        if grep -q "^$run ALLOC " "$all"; then
+            printf ',\n      "backend_alloc_bytes": {"b-ours": %s}' "$(num "$(kv "$run" ALLOC bytes b-ours)")"
+        fi
+        printf '\n    }'
+    done
+    printf '\n  },\n'
+    echo "  \"ratios\": {"
+    tsep=
+    for t in "${TABLES[@]}"; do
+        IFS='|' read -r name title cols rats <<<"$t"
+        [[ -n $rats ]] || continue
+        printf '%s    %s: {' "$tsep" "$(json_str "$name")"; tsep=$',\n'
+        wsep=
+        for w in $WORKLOADS; do
+            printf '%s\n      %s: {' "$wsep" "$(json_str "$w")"; wsep=,
+            isep=
+            for r in $rats; do printf '%s%s: %s' "$isep" "$(json_str "$(ratio_label "$r")")" "$(num "$(ratio_value "$r" "$w")")"; isep=', '; done
+            printf '}'
+        done
+        printf '\n    }'
+    done
+    printf '\n  }\n}\n'
+} >"$out/results.json"
 
-# ---- charts -----------------------------------------------------------------------
+# ---- charts ---------------------------------------------------------------------------
 if command -v gnuplot >/dev/null; then
-    dat=$(mktemp)
-    for w in randread-4k-qd1 randread-4k-qd32 randwrite-4k-qd1 randwrite-4k-qd32; do
-        echo "$w $(for s in $SUBJECTS; do v=$(field $s $w iops); echo -n "${v:-0} "; done)"
-    done >"$dat.iops"
-    for w in read-1m write-1m verify-64k; do
-        echo "$w $(for s in $SUBJECTS; do v=$(field $s $w bw_kib); echo -n "$(( ${v:-0} / 1024 )) "; done)"
-    done >"$dat.bw"
-    for w in randread-4k-qd1 randwrite-4k-qd1; do
-        echo "$w $(for s in $SUBJECTS; do v=$(field $s $w lat_us); echo -n "${v:-0} "; done)"
-    done >"$dat.lat"
-    plot() { # FILE TITLE YLABEL DATA
-        gnuplot <<GP
-set terminal pngcairo size 900,480 noenhanced
+    for t in "${TABLES[@]}"; do
+        IFS='|' read -r name title cols rats <<<"$t"
+        case $name in peers) short="peer table" ;; linux61) short="loopback and VM path" ;; *) short=$name ;; esac
+        kernels=$(for c in $cols; do kernel_of "${c%%:*}"; done | sort -u | paste -sd, | sed 's/,/, /g')
+        titles=(); for c in $cols; do titles+=("$(label "${c#*:}")"); done
+        # data FILE KEY SCALE WORKLOAD...: one row per workload, one column per subject.
+        data() {
+            local f=$1 k=$2 scale=$3 w c v; shift 3
+            for w in "$@"; do
+                printf '%s' "$w"
+                for c in $cols; do v=${F[${c%%:*}|${c#*:}|$w|$k]:-0}; printf ' %s' $(( ${v%%.*} / scale )); done
+                echo
+            done >"$f"
+        }
+        data "$tmp/iops" iops 1 randread-4k-qd1 randread-4k-qd32 randwrite-4k-qd1 randwrite-4k-qd32
+        data "$tmp/bw" bw_kib 1024 read-1m write-1m verify-64k
+        data "$tmp/cpu" cpu_us 1 randread-4k-qd1 randread-4k-qd32 randwrite-4k-qd1 randwrite-4k-qd32
+        # Latency: mean, and a whisker from the mean to p99.
+        for w in randread-4k-qd1 randwrite-4k-qd1; do
+            printf '%s' "$w"
+            for c in $cols; do
+                m=${F[${c%%:*}|${c#*:}|$w|lat_us]:-}; p=${F[${c%%:*}|${c#*:}|$w|p99_us]:-}
+                printf ' %s %s %s' "${m:-0}" "${m:-0}" "${p:-0}"
+            done
+            echo
+        done >"$tmp/lat"
+        # plot FILE TITLE YLABEL DATA COLS_PER_SUBJECT [log]
+        plot() {
+            local spec= i col=2 per=$5
+            for i in "${!titles[@]}"; do
+                local using=$col xtic=
+                [[ $per == 1 ]] || using=$col:$((col + 1)):$((col + 2))
+                [[ $i != 0 ]] || xtic=:xtic\(1\)
+                spec+="${spec:+, }\"$4\" using $using$xtic title \"${titles[$i]}\""
+                col=$((col + per))
+            done
+            gnuplot <<GP
+set terminal pngcairo size 960,500 noenhanced
 set output "$1"
-set title "$2 (kernel $kver, QEMU TCG)"
+set title "$2\n$short: kernel $kernels, QEMU TCG"
 set ylabel "$3"
 set style data histograms
-set style histogram clustered gap 1
+set style histogram $([[ $per == 1 ]] && echo clustered || echo errorbars lw 1) gap 1
 set style fill solid 0.85 border -1
 set key top right
 set grid ytics
-set yrange [0:*]
-plot "$4" using 2:xtic(1) title "a brd", "" using 3 title "b ours (loopback)", "" using 4 title "c qsd (loopback)", "" using 5 title "d ours (VM)"
+$([[ ${6:-} == log ]] && echo 'set logscale y
+set yrange [1:*]' || echo 'set yrange [0:*]')
+plot $spec
 GP
-    }
-    plot "$out/blk-4k-iops.png" "4 KiB random I/O" "IOPS" "$dat.iops"
-    plot "$out/blk-seq-bandwidth.png" "1 MiB sequential and verified 64 KiB writes" "MiB/s" "$dat.bw"
-    plot "$out/blk-qd1-latency.png" "4 KiB mean latency at queue depth 1" "µs" "$dat.lat"
-    rm -f "$dat" "$dat".*
+        }
+        plot "$out/$name-4k-iops.png" "4 KiB random I/O" "IOPS" "$tmp/iops" 1
+        plot "$out/$name-bandwidth.png" "1 MiB sequential, queue depth 4, and verified 64 KiB writes" "MiB/s" "$tmp/bw" 1
+        plot "$out/$name-qd1-latency.png" "4 KiB latency at queue depth 1: mean, whisker to p99" "µs (log scale)" "$tmp/lat" 3 log
+        plot "$out/$name-cpu-per-request.png" "Guest CPU per 4 KiB request (all vCPUs' busy time / requests)" "µs (log scale)" "$tmp/cpu" 1 log
+    done
 else
     echo "report: gnuplot missing, no charts (apt-get install gnuplot-nox)" >&2
 fi

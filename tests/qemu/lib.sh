@@ -124,6 +124,7 @@ copy_with_libs() {
     chmod +x "$root$dest"
     if file -bL "$src" | grep -q 'ARM aarch64.*dynamically'; then
         copy_arm64_runtime "$root"
+        copy_arm64_needed "$src" "$root"
         return 0
     fi
     # ldd prints "name => /path (addr)" or "/path (addr)"; static files none.
@@ -546,15 +547,8 @@ deb [arch=arm64] $mirror bookworm main
 deb [arch=arm64] $mirror bookworm-updates main
 deb [arch=arm64] $security bookworm-security main
 EOF
-    local -a opts=(-o "Dir::Etc::SourceList=$apt/sources.list"
-        -o Dir::Etc::SourceParts=/dev/null
-        -o "Dir::State::Lists=$apt/lists"
-        -o "Dir::Cache=$apt/cache"
-        -o "Dir::State::status=/dev/null"
-        -o APT::Architecture=arm64
-        -o APT::Architectures::=arm64
-        -o Debug::NoLocking=1
-        -o APT::Sandbox::User=root)
+    arm64_apt_opts
+    local -a opts=("${ARM64_APT_OPTS[@]}")
     apt-get "${opts[@]}" update -qq || die "arm64: apt-get update failed"
     # The kernel package that linux-image-arm64 points at (an ABI-versioned name).
     local kpkg
@@ -575,6 +569,105 @@ EOF
     rm -rf "$apt/debs"
     touch "$ARM64_DIR/.done"
     arm64_paths
+}
+
+# arm64_apt_opts: ARM64_APT_OPTS, the options of fetch_arm64_kit's private apt state.
+arm64_apt_opts() {
+    local apt="$ARM64_DIR/apt"
+    ARM64_APT_OPTS=(-o "Dir::Etc::SourceList=$apt/sources.list"
+        -o Dir::Etc::SourceParts=/dev/null
+        -o "Dir::State::Lists=$apt/lists"
+        -o "Dir::Cache=$apt/cache"
+        -o "Dir::State::status=/dev/null"
+        -o APT::Architecture=arm64
+        -o APT::Architectures::=arm64
+        -o Debug::NoLocking=1
+        -o APT::Sandbox::User=root)
+}
+
+# fetch_arm64_tools TOOL...: the aarch64 builds of host programs (fio,
+# qemu-storage-daemon, ...), for arm64 guests. The host's own copies say which
+# bookworm packages are needed: the package of each program and of every
+# library its ldd lists. Those packages are downloaded for arm64 with
+# fetch_arm64_kit's private apt state (nothing is installed) and unpacked into
+# $ARM64_DIR/tools. Prints the aarch64 path of each TOOL, in order; their
+# libraries are found there by copy_with_libs (copy_arm64_needed).
+fetch_arm64_tools() {
+    fetch_arm64_kit >&2
+    local tools=$ARM64_DIR/tools t path lib p alt line
+    local -a pkgs=() files=()
+    local -A seen=() owner=()
+    for t in "$@"; do
+        path=$(readlink -f "$(command -v "$t")") || die "arm64: $t is not on this host's PATH (make deps)"
+        files+=("$path" $(ldd "$path" 2>/dev/null | awk '/=>/ { print $3 }'))
+    done
+    # One dpkg -S for all (it reads the whole database each time). Merged /usr: the
+    # database may name a file with or without the /usr prefix, so ask for both.
+    while IFS= read -r line; do
+        [[ $line =~ ^([^\ ]+):\ (/.*)$ ]] || continue
+        p=${BASH_REMATCH[1]%%,*}
+        owner[${BASH_REMATCH[2]}]=${p%%:*}
+    done < <(for f in "${files[@]}"; do echo "$f"; case $f in /usr/*) echo "${f#/usr}" ;; *) echo "/usr$f" ;; esac; done |
+        sort -u | xargs dpkg -S 2>/dev/null)
+    for f in "${files[@]}"; do
+        case $f in /usr/*) alt=${f#/usr} ;; *) alt=/usr$f ;; esac
+        p=${owner[$f]:-${owner[$alt]:-}}
+        [[ -n $p ]] || die "arm64: no Debian package owns $f (needed by $*)"
+        [[ -n ${seen[$p]:-} ]] || { seen[$p]=1; pkgs+=("$p"); }
+    done
+    local want
+    want=$(printf '%s\n' "${pkgs[@]}" | sort)
+    if [[ ! -f $tools/.packages ]] || [[ -n $(comm -23 <(echo "$want") "$tools/.packages") ]]; then
+        log "arm64: fetching ${#pkgs[@]} packages for $* into $tools"
+        arm64_apt_opts
+        # The lists may be older than the archive's current versions.
+        apt-get "${ARM64_APT_OPTS[@]}" update -qq >&2 || die "arm64: apt-get update failed"
+        local debs=$ARM64_DIR/tools-debs
+        rm -rf "$debs"; mkdir -p "$debs" "$tools"
+        (cd "$debs" && apt-get "${ARM64_APT_OPTS[@]}" download $(printf '%s:arm64 ' "${pkgs[@]}")) >&2 ||
+            die "arm64: apt-get download of ${pkgs[*]} failed"
+        local deb
+        for deb in "$debs"/*.deb; do dpkg -x "$deb" "$tools"; done
+        rm -rf "$debs"
+        { [[ -f $tools/.packages ]] && cat "$tools/.packages"; echo "$want"; } | sort -u >"$tools/.packages.new"
+        mv "$tools/.packages.new" "$tools/.packages"
+    fi
+    for t in "$@"; do
+        path=$(readlink -f "$(command -v "$t")")
+        [[ -x $tools$path ]] || path=${path#/usr}
+        [[ -x $tools$path ]] || path=/usr$path
+        [[ -x $tools$path ]] || die "arm64: $t not found in the arm64 packages under $tools"
+        file -bL "$tools$path" | grep -q 'ARM aarch64' || die "arm64: $tools$path is not an aarch64 program"
+        echo "$tools$path"
+    done
+}
+
+# copy_arm64_needed FILE ROOT: every library FILE (an aarch64 ELF) needs, and what
+# those need, from the arm64 packages ($ARM64_DIR/tools, then the kit's glibc
+# root) into ROOT at the same path (the loader's default directories, or the
+# file's RUNPATH such as ceph's private folder). A library found nowhere is an
+# error, not a guest that fails to start.
+copy_arm64_needed() {
+    local f=$1 root=$2 so dir found src
+    local -a dirs=(lib/aarch64-linux-gnu usr/lib/aarch64-linux-gnu lib)
+    for dir in $(readelf -d "$f" 2>/dev/null | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p; s/.*(RPATH).*\[\(.*\)\]/\1/p' | tr ':' ' '); do
+        dirs+=("${dir#/}")
+    done
+    for so in $(readelf -d "$f" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+        found=
+        for dir in "${dirs[@]}"; do [[ -e $root/$dir/$so ]] && { found=1; break; }; done
+        [[ -n $found ]] && continue
+        for src in "$ARM64_DIR/tools" "$ARM64_ROOT"; do
+            for dir in "${dirs[@]}"; do
+                [[ -e $src/$dir/$so ]] || continue
+                mkdir -p "$root/$dir"
+                cp -L "$src/$dir/$so" "$root/$dir/$so"
+                copy_arm64_needed "$src/$dir/$so" "$root"
+                found=1; break 2
+            done
+        done
+        [[ -n $found ]] || die "arm64: $so, needed by $f, is in none of the downloaded packages"
+    done
 }
 
 arm64_paths() {
