@@ -11,6 +11,9 @@
 #                   served by our back ends through virtio_loopback.ko and
 #                   the adapter, and print what each device did
 #   make deps       install the Debian packages the build and tests need
+#   make install    install what an image holds into DESTDIR (see "Install"):
+#                   programs, virtio_loopback.ko, systemd units, udev rules,
+#                   tmpfiles.d, sysusers.d, modules-load.d, default configs
 #   make clean      remove build output, test results and the QEMU cache
 #
 # Extra targets:
@@ -65,7 +68,8 @@ SOURCES := $(shell find src tests/tools tests/TestDriver -type f \( -name '*.cs'
 
 BINARIES := $(foreach r,$(RIDS),$(foreach p,$(PROGRAMS) $(TOOLS_PRESENT),$(OUT)/$(r)/$(p)))
 
-.PHONY: all test dotnet-test vm-test vm-test-qsd demo demo-vm bench bench-smoke deps arm64-smoke clean module yocto-test
+.PHONY: all test dotnet-test vm-test vm-test-qsd demo demo-vm bench bench-smoke deps arm64-smoke clean module yocto-test \
+	install install-bin install-module module-kbuild install-data system-test
 # dotnet builds of programs that share library projects must not overlap.
 .NOTPARALLEL:
 
@@ -88,19 +92,90 @@ deps:
 
 # The guest kernel of the QEMU tests (tests/qemu/lib.sh find_kernel: the newest
 # /boot/vmlinuz-6.1.*-amd64, or KERNEL_VERSION) and its headers from
-# linux-headers-amd64.
-GUEST_KVER    ?= $(or $(KERNEL_VERSION),$(patsubst /boot/vmlinuz-%,%,$(lastword $(shell ls /boot/vmlinuz-6.1.*-amd64 2>/dev/null | sort -V))))
-MODULE_KO     := $(OUT)/modules/$(GUEST_KVER)/virtio_loopback.ko
-MODULE_SOURCES := $(wildcard kernel-module/*.c kernel-module/*.h kernel-module/include/*/*.h \
-	kernel-module/include/*/*/*.h kernel-module/Kbuild kernel-module/Makefile kernel-module/scripts/build-all.sh)
+# linux-headers-amd64. The script looks the kernel up when it runs, after
+# `deps` installed it: never when make reads this file (a fresh machine has
+# no kernel yet then).
+module:
+	@scripts/build-guest-module.sh
 
-module: $(MODULE_KO)
+# ---------------------------------------------------------------------------
+# Install: the one list of what the system gets. The Yocto recipes call these
+# targets (recipes-dotnet/virtio-loopback-dotnet.inc: install-bin; the module
+# recipe: module-kbuild and install-module; virtio-loopback-services:
+# install-data), and tests/system/ boots a Debian root file system holding
+# exactly what `make install` put into DESTDIR.
+#
+#   make install DESTDIR=D [RID=linux-arm64] [KERNEL_SRC=TREE ARCH=.. CROSS_COMPILE=..]
+#   install-bin     INSTALL_PROGRAMS from BIN_DIR (default out/$(RID), published
+#                   first) to $(bindir)
+#   install-module  virtio_loopback.ko built in MODULE_DIR against KERNEL_SRC
+#                   (default: the running kernel's build tree), installed by
+#                   kbuild's modules_install to $(DESTDIR)/lib/modules/<release>/extra,
+#                   and the UAPI header to $(includedir)/linux
+#   install-data    systemd units (templates, sockets, generator, preset), udev
+#                   rules, tmpfiles.d, sysusers.d, modules-load.d and the default
+#                   instance configs in $(sysconfdir)/virtio-loopback
+#
+# The folders take the Yocto variable names, so a recipe passes its own.
+RID                    ?= linux-x64
+BIN_DIR                ?= $(OUT)/$(RID)
+INSTALL_PROGRAMS       ?= $(PROGRAMS)
+MODULE_DIR             ?= kernel-module
+prefix                 ?= /usr
+bindir                 ?= $(prefix)/bin
+includedir             ?= $(prefix)/include
+sysconfdir             ?= /etc
+nonarch_base_libdir    ?= /lib
+nonarch_libdir         ?= $(prefix)/lib
+systemd_system_unitdir ?= $(nonarch_base_libdir)/systemd/system
+systemd_generatordir   ?= $(nonarch_base_libdir)/systemd/system-generators
+systemd_presetdir      ?= $(nonarch_base_libdir)/systemd/system-preset
+udevrulesdir           ?= $(nonarch_base_libdir)/udev/rules.d
+tmpfilesdir            ?= $(nonarch_libdir)/tmpfiles.d
+sysusersdir            ?= $(nonarch_libdir)/sysusers.d
+modulesloaddir         ?= $(nonarch_libdir)/modules-load.d
+# The group that may use HTT touch displays' hidraw nodes (91-htt-touch.rules).
+HTT_TOUCH_GROUP        ?= input
 
-$(MODULE_KO): $(MODULE_SOURCES)
-	@test -n "$(GUEST_KVER)" || { echo "no /boot/vmlinuz-6.1.*-amd64: run 'make deps'"; exit 1; }
-	@test -d /usr/src/linux-headers-$(GUEST_KVER) || { echo "/usr/src/linux-headers-$(GUEST_KVER) missing: run 'make deps'"; exit 1; }
-	OUT_DIR=$(CURDIR)/$(OUT)/modules kernel-module/scripts/build-all.sh /usr/src/linux-headers-$(GUEST_KVER)
-	@test -f $@ && touch $@
+UNITS   := $(wildcard dist/systemd/*.service dist/systemd/*.socket)
+CONFIGS := $(wildcard dist/config/*.conf)
+# @bindir@ and friends in the installed files.
+SUBST = sed -e 's|@bindir@|$(bindir)|g' -e 's|@systemd_system_unitdir@|$(systemd_system_unitdir)|g' \
+	-e 's|@HTT_TOUCH_GROUP@|$(HTT_TOUCH_GROUP)|g'
+
+install: install-bin install-module install-data
+
+install-bin: $(addprefix $(BIN_DIR)/,$(INSTALL_PROGRAMS))
+	install -d $(DESTDIR)$(bindir)
+	for p in $(INSTALL_PROGRAMS); do install -m 0755 $(BIN_DIR)/$$p $(DESTDIR)$(bindir)/$$p || exit 1; done
+
+# kbuild in MODULE_DIR (the sources; a recipe's copy of them): ARCH,
+# CROSS_COMPILE, CC and the module class's other variables pass through.
+module-kbuild:
+	$(MAKE) -C $(MODULE_DIR) $(if $(KERNEL_SRC),KERNEL_SRC=$(KERNEL_SRC)) modules
+
+install-module: module-kbuild
+	$(MAKE) -C $(MODULE_DIR) $(if $(KERNEL_SRC),KERNEL_SRC=$(KERNEL_SRC)) \
+		$(if $(DESTDIR),INSTALL_MOD_PATH=$(abspath $(DESTDIR))) modules_install
+	install -D -m 0644 $(MODULE_DIR)/include/uapi/linux/virtio_loopback.h \
+		$(DESTDIR)$(includedir)/linux/virtio_loopback.h
+
+install-data:
+	install -d $(DESTDIR)$(systemd_system_unitdir) $(DESTDIR)$(systemd_generatordir) \
+		$(DESTDIR)$(systemd_presetdir) $(DESTDIR)$(udevrulesdir) $(DESTDIR)$(tmpfilesdir) \
+		$(DESTDIR)$(sysusersdir) $(DESTDIR)$(modulesloaddir) $(DESTDIR)$(sysconfdir)/virtio-loopback
+	for f in $(UNITS); do $(SUBST) $$f >$(DESTDIR)$(systemd_system_unitdir)/$${f##*/} && \
+		chmod 0644 $(DESTDIR)$(systemd_system_unitdir)/$${f##*/} || exit 1; done
+	$(SUBST) dist/systemd/virtio-loopback-generator >$(DESTDIR)$(systemd_generatordir)/virtio-loopback-generator
+	chmod 0755 $(DESTDIR)$(systemd_generatordir)/virtio-loopback-generator
+	install -m 0644 dist/systemd/virtio-loopback.preset $(DESTDIR)$(systemd_presetdir)/80-virtio-loopback.preset
+	install -m 0644 dist/udev/90-virtio-loopback.rules $(DESTDIR)$(udevrulesdir)/
+	$(SUBST) dist/udev/91-htt-touch.rules >$(DESTDIR)$(udevrulesdir)/91-htt-touch.rules
+	chmod 0644 $(DESTDIR)$(udevrulesdir)/91-htt-touch.rules
+	install -m 0644 dist/tmpfiles.d/virtio-loopback.conf $(DESTDIR)$(tmpfilesdir)/virtio-loopback.conf
+	install -m 0644 dist/sysusers.d/virtio-loopback.conf $(DESTDIR)$(sysusersdir)/virtio-loopback.conf
+	install -m 0644 dist/modules-load.d/virtio-loopback.conf $(DESTDIR)$(modulesloaddir)/virtio-loopback.conf
+	install -m 0644 $(CONFIGS) $(DESTDIR)$(sysconfdir)/virtio-loopback/
 
 # The README's test command: unit + integration, then the QEMU guest tests.
 # Both halves run even if the first fails; the last line sums them up.
@@ -139,7 +214,7 @@ VM_SUMMARIES := tests/qemu/work/vm-tests/summary tests/qemu/work/blk-features/su
 	tests/qemu/work/touch-test/summary tests/qemu/work/touch-test-loopback/summary \
 	tests/qemu/work/loopback-*/summary tests/qemu/work/bench/summary \
 	tests/qemu/work/module/summary
-vm-test: $(BINARIES) $(MODULE_KO)
+vm-test: $(BINARIES) module
 	@rc=0; \
 	tests/qemu/run-vm-tests.sh || rc=1; \
 	tests/qemu/run-blk-features-test.sh || rc=1; \
@@ -165,17 +240,17 @@ yocto-test:
 vm-test-qsd:
 	BLK_BACKEND=qsd tests/qemu/run-vm-tests.sh
 
-demo: deps all $(MODULE_KO)
+demo: deps all module
 	tests/qemu/demo.sh
 
 # The benchmark (docs/PERFORMANCE.md): every blk workload on brd, the
 # loopback with our back end and with qemu-storage-daemon, and the VM path;
 # rng and input through the loopback. Writes docs/bench/. bench-smoke is the
 # 1-second version that make test runs (into tests/qemu/work/bench/out).
-bench: deps all $(MODULE_KO)
+bench: deps all module
 	tests/bench/run-bench.sh
 
-bench-smoke: all $(MODULE_KO)
+bench-smoke: all module
 	BENCH_RUNTIME=1 BENCH_EVENTS=500 BENCH_OUT=tests/qemu/work/bench/out tests/bench/run-bench.sh
 
 demo-vm: deps all
