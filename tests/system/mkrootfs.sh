@@ -45,7 +45,7 @@ fi
 mkdir -p "$ROOTFS_CACHE"
 
 mmdeb=(mmdebstrap --mode=root --variant=essential --architectures="$ARCH" --include="$PACKAGES"
-    --skip=check/qemu --skip=chroot/mount/sys
+    --format=tar --skip=check/qemu --skip=chroot/mount/sys
     --dpkgopt=force-unsafe-io
     --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*'
     --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/info/*'

@@ -143,6 +143,9 @@ run_arch() {
     systemd-sysusers --root="$R" >/dev/null
     systemctl --root="$R" preset virtio-loopback-adapter@.service vhost-user-rng@.socket \
         vhost-user-blk@.socket vhost-user-input@.socket >>"$W/install.log" 2>&1
+    # A test machine: no gettys (Debian's getty-static starts them when
+    # there is no logind, and fails when they are masked).
+    systemctl --root="$R" mask getty-static.service >>"$W/install.log" 2>&1
     # The test's own parts.
     install -D -m 0755 "$HERE/guest/system-test.sh" "$R/usr/local/lib/vl-test/system-test.sh"
     install -D -m 0644 "$HERE/guest/vl-system-test.service" "$R/etc/systemd/system/vl-system-test.service"

@@ -62,11 +62,12 @@ fi
 data boot_done_s "$(uptime_s)"
 
 # ---- virtio_loopback.ko autoloaded by systemd-modules-load ----
+# (It runs before journald: its messages carry its identifier, not its unit.)
 if grep -q '^virtio_loopback ' /proc/modules &&
-    journalctl -b -u systemd-modules-load.service -o cat | grep -q "Inserted module 'virtio_loopback'"; then
-    pass module_autoload "virtio_loopback loaded by systemd-modules-load (modules-load.d)"
+    journalctl -b -t systemd-modules-load -o cat | grep -q "Inserted module 'virtio_loopback'"; then
+    pass module_autoload "virtio_loopback loaded at boot by systemd-modules-load (modules-load.d/virtio-loopback.conf)"
 else
-    fail module_autoload "virtio_loopback not loaded by systemd-modules-load: $(grep virtio_loopback /proc/modules) $(journalctl -b -u systemd-modules-load.service -o cat | tail -n 3 | tr '\n' ' ')"
+    fail module_autoload "virtio_loopback not loaded by systemd-modules-load: $(grep virtio_loopback /proc/modules | cut -d' ' -f1-3) / $(journalctl -b -t systemd-modules-load -o cat | tail -n 3 | tr '\n' ' ')"
 fi
 
 # ---- the default instances ----
