@@ -52,7 +52,7 @@ APT_PACKAGES := clang lld gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
 	binutils-aarch64-linux-gnu qemu-system-x86 qemu-system-arm qemu-utils \
 	qemu-system-common busybox-static cpio kmod e2fsprogs linux-image-amd64 \
 	linux-headers-amd64 fio evtest zstd xz-utils curl ca-certificates \
-	strace gnuplot-nox
+	strace gnuplot-nox file mmdebstrap qemu-user-static linux-source-6.1
 
 # ---------------------------------------------------------------------------
 
@@ -213,7 +213,7 @@ VM_SUMMARIES := tests/qemu/work/vm-tests/summary tests/qemu/work/blk-features/su
 	tests/qemu/work/input-test/summary tests/qemu/work/arm64-test/summary \
 	tests/qemu/work/touch-test/summary tests/qemu/work/touch-test-loopback/summary \
 	tests/qemu/work/loopback-*/summary tests/qemu/work/bench/summary \
-	tests/qemu/work/module/summary
+	tests/qemu/work/module/summary tests/qemu/work/system-*/summary
 vm-test: $(BINARIES) module
 	@rc=0; \
 	tests/qemu/run-vm-tests.sh || rc=1; \
@@ -229,7 +229,16 @@ vm-test: $(BINARIES) module
 	tail -n 1 tests/qemu/work/module/run.log | tee tests/qemu/work/module/summary; \
 	tests/qemu/run-loopback-kernels.sh || rc=1; \
 	$(MAKE) --no-print-directory bench-smoke || rc=1; \
+	$(MAKE) --no-print-directory system-test || rc=1; \
 	exit $$rc
+
+# The installed system (tests/system/): the units' exposure scores, then a
+# Debian bookworm root file system (mmdebstrap, cached) with what `make install`
+# puts there, booted with systemd under qemu-system-x86_64 and
+# qemu-system-aarch64 -M virt (SYSTEM_ARCHES, default both).
+SYSTEM_ARCHES ?= amd64 arm64
+system-test: $(BINARIES)
+	tests/system/run-system-test.sh $(SYSTEM_ARCHES)
 
 # The Yocto/AGL layer checks CI can run (the BitBake parse itself is manual:
 # tests/yocto/bitbake-parse.sh).

@@ -89,18 +89,21 @@ run_arch() {
     case $arch in
         amd64)
             rid=linux-x64
+            GUEST_TIMEOUT=${SYSTEM_TIMEOUT:-400}
             unset KERNEL_VERSION; KVER=; find_kernel
             tree=/usr/src/linux-headers-$KVER
             ;;
         arm64)
             rid=linux-arm64
+            # TCG emulating aarch64 is about twice as slow as x86_64.
+            GUEST_TIMEOUT=${SYSTEM_TIMEOUT:-700}
             tree=$(ls -d "$KERNELS_DIR"/*-arm64/build 2>/dev/null | sort -V | tail -n1)
             if [[ -z $tree ]]; then
                 "$REPO_ROOT/kernel-module/scripts/fetch-kernels.sh" bookworm:arm64 >&2 ||
                     { host_result kernel FAIL "fetch-kernels.sh bookworm:arm64"; return 1; }
                 tree=$(ls -d "$KERNELS_DIR"/*-arm64/build | sort -V | tail -n1)
             fi
-            KERNEL_VERSION=$(basename "$(dirname "$tree")") KVER= find_kernel
+            KERNEL_VERSION=$(basename "$(dirname "$tree")"); find_kernel
             ;;
         *) die "unknown architecture '$arch' (amd64 or arm64)" ;;
     esac
@@ -187,6 +190,11 @@ run_arch() {
 }
 
 rc=0
+# The units' exposure scores (systemd-analyze security), once for all arches.
+mkdir -p "$BASE_WORK/system-units"
+"$HERE/check-unit-security.sh" 2>&1 | tee "$BASE_WORK/system-units/log" || rc=1
+echo "$(grep -c '^ok:' "$BASE_WORK/system-units/log") passed, $(grep -c '^FAIL:' "$BASE_WORK/system-units/log") failed" \
+    >"$BASE_WORK/system-units/summary"
 for a in "${ARCHES[@]}"; do
     TOTAL_PASSED=0 TOTAL_FAILED=0
     ( run_arch "$a" ) || rc=1
