@@ -180,6 +180,11 @@ install-data:
 # The README's test command: unit + integration, then the QEMU guest tests.
 # Both halves run even if the first fails; the last line sums them up.
 test: deps all
+	@# The system test's Debian root file systems (cached outside the tree) are
+	@# built meanwhile at the lowest priority, mostly in the CPU time the
+	@# earlier tests leave idle; the system test waits for them.
+	@mkdir -p tests/qemu/work; (nice -n 19 tests/system/mkrootfs.sh amd64; \
+		nice -n 19 tests/system/mkrootfs.sh arm64) >tests/qemu/work/rootfs-build.log 2>&1 &
 	@rm -f $(VM_SUMMARIES); rc=0; \
 	$(MAKE) --no-print-directory dotnet-test || rc=1; \
 	$(MAKE) --no-print-directory vm-test || rc=1; \

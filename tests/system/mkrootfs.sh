@@ -4,8 +4,9 @@
 # mkrootfs.sh ARCH: a Debian bookworm root file system for the system tests,
 # made with mmdebstrap from Debian packages only (systemd as init, udev, kmod,
 # procps on top of the Essential set), as a tar in the cache folder; prints
-# its path. The tar is reused while its inputs are the same: the
-# architecture, this script and the mmdebstrap version (the cache key).
+# its path. The tar is reused while its inputs are the same: mmdebstrap's
+# options (architecture, packages, hooks), the suite, the mirror and the
+# mmdebstrap version (the cache key).
 #
 #   tests/system/mkrootfs.sh amd64|arm64
 #
@@ -35,16 +36,7 @@ die() { log "error: $*"; exit 1; }
 [[ $(id -u) == 0 ]] || die "needs root (mmdebstrap --mode=root keeps file owners)"
 command -v mmdebstrap >/dev/null || die "mmdebstrap missing: run 'make deps'"
 
-key=$( { echo "$ARCH $SUITE $MIRROR $PACKAGES"; sha256sum "$HERE/mkrootfs.sh" | cut -d' ' -f1; mmdebstrap --version; } |
-    sha256sum | cut -c1-16)
-out=$ROOTFS_CACHE/$SUITE-$ARCH-$key.tar
-if [[ -s $out ]]; then
-    log "cached: $out"
-    echo "$out"; exit 0
-fi
-mkdir -p "$ROOTFS_CACHE"
-
-mmdeb=(mmdebstrap --mode=root --variant=essential --architectures="$ARCH" --include="$PACKAGES"
+opts=(--mode=root --variant=essential --architectures="$ARCH" --include="$PACKAGES"
     --format=tar --skip=check/qemu --skip=chroot/mount/sys
     --dpkgopt=force-unsafe-io
     --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*'
@@ -52,9 +44,26 @@ mmdeb=(mmdebstrap --mode=root --variant=essential --architectures="$ARCH" --incl
     --dpkgopt='path-include=/usr/share/doc/*/copyright'
     # A test machine: a fixed name, no login prompt on the serial console.
     --customize-hook='echo virtio-loopback-test >"$1/etc/hostname"'
-    --customize-hook='chroot "$1" systemctl mask serial-getty@.service getty@.service'
-    "$SUITE" "$out.part" "$MIRROR")
+    --customize-hook='chroot "$1" systemctl mask serial-getty@.service getty@.service')
+# The cache key: everything that makes the tar (the options above, the suite,
+# the mirror and the mmdebstrap version).
+key=$( { printf '%s\n' "${opts[@]}" "$SUITE" "$MIRROR"; mmdebstrap --version; } | sha256sum | cut -c1-16)
+out=$ROOTFS_CACHE/$SUITE-$ARCH-$key.tar
+mkdir -p "$ROOTFS_CACHE"
+# One build per architecture at a time: a second caller (the system test
+# while `make test`'s early background build runs) waits for the first.
+exec 9>"$ROOTFS_CACHE/.lock-$ARCH"
+if ! flock -n 9; then
+    log "waiting for another build of this root file system"
+    flock 9
+fi
+if [[ -s $out ]]; then
+    log "cached: $out"
+    echo "$out"; exit 0
+fi
+rm -rf "$out.part"
 
+mmdeb=(mmdebstrap "${opts[@]}" "$SUITE" "$out.part" "$MIRROR")
 t0=$(date +%s)
 if [[ $ARCH == "$(dpkg --print-architecture)" ]]; then
     "${mmdeb[@]}" >&2
