@@ -117,7 +117,7 @@ module:
 #                   instance configs in $(sysconfdir)/virtio-loopback
 #
 # The folders take the Yocto variable names, so a recipe passes its own.
-RID                    ?= linux-x64
+RID                    ?= $(if $(filter aarch64,$(shell uname -m)),linux-arm64,linux-x64)
 BIN_DIR                ?= $(OUT)/$(RID)
 INSTALL_PROGRAMS       ?= $(PROGRAMS)
 MODULE_DIR             ?= kernel-module

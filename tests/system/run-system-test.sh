@@ -16,7 +16,8 @@
 # The image adds only the test's own parts: guest/system-test.sh (the checks,
 # run by guest/vl-system-test.service), a test instance input1 on a uinput
 # device (guest/input1.conf, guest/70-vl-test.rules) and the test tools
-# uinput-feeder and evdev-inspect. The root file system is a virtio-blk disk,
+# uinput-feeder, evdev-inspect and htt-double (an HTT display made with uhid,
+# for 91-htt-touch.rules). The root file system is a virtio-blk disk,
 # mounted by a small busybox initramfs (Debian's kernel has virtio_blk and
 # ext4 as modules); the loopback's own disk is found by its serial.
 #
@@ -31,7 +32,7 @@ ARCHES=("$@")
 BASE_WORK=$QEMU_WORK_DIR
 # The kernel modules the image gets from the kernel's own package tree: the
 # loopback's drivers, uinput and evdev for the input test, and what mounts root.
-SYSTEM_MODULES="virtio_pci virtio_blk virtio_rng virtio_input evdev uinput ext4 crc32c_generic"
+SYSTEM_MODULES="virtio_pci virtio_blk virtio_rng virtio_input evdev uinput uhid hid_generic ext4 crc32c_generic"
 INITRD_MODULES="virtio_pci virtio_blk ext4 crc32c_generic"
 
 # kbuild options for a Debian tree, as kernel-module/scripts/build-all.sh uses them.
@@ -156,7 +157,7 @@ run_arch() {
     install -D -m 0644 "$HERE/guest/input1.conf" "$R/etc/virtio-loopback/input1.conf"
     install -D -m 0644 "$HERE/guest/70-vl-test.rules" "$R/etc/udev/rules.d/70-vl-test.rules"
     local tool
-    for tool in uinput-feeder evdev-inspect; do
+    for tool in uinput-feeder evdev-inspect htt-double; do
         [[ -x $REPO_ROOT/out/$rid/$tool ]] || { host_result image FAIL "out/$rid/$tool missing (make out/$rid/$tool)"; return 1; }
         install -D -m 0755 "$REPO_ROOT/out/$rid/$tool" "$R/usr/local/bin/$tool"
     done

@@ -7,7 +7,7 @@
 # config input1.conf, its udev rule and the test tools are the only additions.
 # Output: RESULT/DATA/INFO lines on the console (tests/qemu/lib.sh check_log).
 #
-# EXPECT: boot_state module_autoload units_started hwrng blk_disk blk_image udev_modes
+# EXPECT: boot_state module_autoload units_started hwrng blk_disk blk_image udev_modes hidraw_mode
 # EXPECT: unprivileged blk_restart input_idle input_hotplug input_events journal_priorities
 # EXPECT: stop_removes start_again adapter_stop_removes
 set -u
@@ -142,6 +142,22 @@ if [[ -z $bad ]]; then
 else
     fail udev_modes "$bad"
 fi
+
+# ---- 91-htt-touch.rules: an HTT display's hidraw node (a uhid double) ----
+modprobe uhid; modprobe hid_generic
+mkfifo /tmp/htt.in
+htt-double </tmp/htt.in >/tmp/htt.out 2>&1 &
+htt=$!
+exec 8>/tmp/htt.in
+if wait_until 30 grep -q '^READY ' /tmp/htt.out; then
+    hidraw=$(awk '/^READY / {print $2; exit}' /tmp/htt.out)
+    got=$(mode "$hidraw")
+    [[ $got == "root input 660" ]] && pass hidraw_mode "$hidraw of an HTT display (uhid double, 1b3d:14c9): root input 0660" \
+        || fail hidraw_mode "$hidraw: '$got', want 'root input 660'"
+else
+    fail hidraw_mode "htt-double did not come up: $(tr '\n' ' ' </tmp/htt.out)"
+fi
+echo quit >&8; exec 8>&-; wait "$htt" 2>/dev/null
 
 # ---- back ends and adapters run unprivileged ----
 bad= vlgid=$(getent group virtio-loopback | cut -d: -f3)
