@@ -11,6 +11,9 @@
 #                   served by our back ends through virtio_loopback.ko and
 #                   the adapter, and print what each device did
 #   make deps       install the Debian packages the build and tests need
+#   make install    install what an image holds into DESTDIR (see "Install"):
+#                   programs, virtio_loopback.ko, systemd units, udev rules,
+#                   tmpfiles.d, sysusers.d, modules-load.d, default configs
 #   make clean      remove build output, test results and the QEMU cache
 #
 # Extra targets:
@@ -49,7 +52,7 @@ APT_PACKAGES := clang lld gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
 	binutils-aarch64-linux-gnu qemu-system-x86 qemu-system-arm qemu-utils \
 	qemu-system-common busybox-static cpio kmod e2fsprogs linux-image-amd64 \
 	linux-headers-amd64 fio evtest zstd xz-utils curl ca-certificates \
-	strace gnuplot-nox nbd-client iproute2 \
+	strace gnuplot-nox nbd-client iproute2 file mmdebstrap qemu-user-static \
 	linux-source-6.1 flex bison bc libelf-dev
 
 # ---------------------------------------------------------------------------
@@ -66,7 +69,8 @@ SOURCES := $(shell find src tests/tools tests/TestDriver -type f \( -name '*.cs'
 
 BINARIES := $(foreach r,$(RIDS),$(foreach p,$(PROGRAMS) $(TOOLS_PRESENT),$(OUT)/$(r)/$(p)))
 
-.PHONY: all test dotnet-test vm-test vm-test-qsd demo demo-vm bench bench-smoke bench-modules deps arm64-smoke clean module yocto-test
+.PHONY: all test dotnet-test vm-test vm-test-qsd demo demo-vm bench bench-smoke bench-modules deps arm64-smoke clean module yocto-test \
+	install install-bin install-module module-kbuild install-data system-test
 # dotnet builds of programs that share library projects must not overlap.
 .NOTPARALLEL:
 
@@ -89,23 +93,99 @@ deps:
 
 # The guest kernel of the QEMU tests (tests/qemu/lib.sh find_kernel: the newest
 # /boot/vmlinuz-6.1.*-amd64, or KERNEL_VERSION) and its headers from
-# linux-headers-amd64.
-GUEST_KVER    ?= $(or $(KERNEL_VERSION),$(patsubst /boot/vmlinuz-%,%,$(lastword $(shell ls /boot/vmlinuz-6.1.*-amd64 2>/dev/null | sort -V))))
-MODULE_KO     := $(OUT)/modules/$(GUEST_KVER)/virtio_loopback.ko
-MODULE_SOURCES := $(wildcard kernel-module/*.c kernel-module/*.h kernel-module/include/*/*.h \
-	kernel-module/include/*/*/*.h kernel-module/Kbuild kernel-module/Makefile kernel-module/scripts/build-all.sh)
+# linux-headers-amd64. The script looks the kernel up when it runs, after
+# `deps` installed it: never when make reads this file (a fresh machine has
+# no kernel yet then).
+module:
+	@scripts/build-guest-module.sh
 
-module: $(MODULE_KO)
+# ---------------------------------------------------------------------------
+# Install: the one list of what the system gets. The Yocto recipes call these
+# targets (recipes-dotnet/virtio-loopback-dotnet.inc: install-bin; the module
+# recipe: module-kbuild and install-module; virtio-loopback-services:
+# install-data), and tests/system/ boots a Debian root file system holding
+# exactly what `make install` put into DESTDIR.
+#
+#   make install DESTDIR=D [RID=linux-arm64] [KERNEL_SRC=TREE ARCH=.. CROSS_COMPILE=..]
+#   install-bin     INSTALL_PROGRAMS from BIN_DIR (default out/$(RID), published
+#                   first) to $(bindir)
+#   install-module  virtio_loopback.ko built in MODULE_DIR against KERNEL_SRC
+#                   (default: the running kernel's build tree), installed by
+#                   kbuild's modules_install to $(DESTDIR)/lib/modules/<release>/extra,
+#                   and the UAPI header to $(includedir)/linux
+#   install-data    systemd units (templates, sockets, generator, preset), udev
+#                   rules, tmpfiles.d, sysusers.d, modules-load.d and the default
+#                   instance configs in $(sysconfdir)/virtio-loopback
+#
+# The folders take the Yocto variable names, so a recipe passes its own.
+RID                    ?= $(if $(filter aarch64,$(shell uname -m)),linux-arm64,linux-x64)
+BIN_DIR                ?= $(OUT)/$(RID)
+INSTALL_PROGRAMS       ?= $(PROGRAMS)
+MODULE_DIR             ?= kernel-module
+prefix                 ?= /usr
+bindir                 ?= $(prefix)/bin
+includedir             ?= $(prefix)/include
+sysconfdir             ?= /etc
+nonarch_base_libdir    ?= /lib
+nonarch_libdir         ?= $(prefix)/lib
+systemd_system_unitdir ?= $(nonarch_base_libdir)/systemd/system
+systemd_generatordir   ?= $(nonarch_base_libdir)/systemd/system-generators
+systemd_presetdir      ?= $(nonarch_base_libdir)/systemd/system-preset
+udevrulesdir           ?= $(nonarch_base_libdir)/udev/rules.d
+tmpfilesdir            ?= $(nonarch_libdir)/tmpfiles.d
+sysusersdir            ?= $(nonarch_libdir)/sysusers.d
+modulesloaddir         ?= $(nonarch_libdir)/modules-load.d
+# The group that may use HTT touch displays' hidraw nodes (91-htt-touch.rules).
+HTT_TOUCH_GROUP        ?= input
 
-$(MODULE_KO): $(MODULE_SOURCES)
-	@test -n "$(GUEST_KVER)" || { echo "no /boot/vmlinuz-6.1.*-amd64: run 'make deps'"; exit 1; }
-	@test -d /usr/src/linux-headers-$(GUEST_KVER) || { echo "/usr/src/linux-headers-$(GUEST_KVER) missing: run 'make deps'"; exit 1; }
-	OUT_DIR=$(CURDIR)/$(OUT)/modules kernel-module/scripts/build-all.sh /usr/src/linux-headers-$(GUEST_KVER)
-	@test -f $@ && touch $@
+UNITS   := $(wildcard dist/systemd/*.service dist/systemd/*.socket)
+CONFIGS := $(wildcard dist/config/*.conf)
+# @bindir@ and friends in the installed files.
+SUBST = sed -e 's|@bindir@|$(bindir)|g' -e 's|@systemd_system_unitdir@|$(systemd_system_unitdir)|g' \
+	-e 's|@HTT_TOUCH_GROUP@|$(HTT_TOUCH_GROUP)|g'
+
+install: install-bin install-module install-data
+
+install-bin: $(addprefix $(BIN_DIR)/,$(INSTALL_PROGRAMS))
+	install -d $(DESTDIR)$(bindir)
+	for p in $(INSTALL_PROGRAMS); do install -m 0755 $(BIN_DIR)/$$p $(DESTDIR)$(bindir)/$$p || exit 1; done
+
+# kbuild in MODULE_DIR (the sources; a recipe's copy of them): ARCH,
+# CROSS_COMPILE, CC and the module class's other variables pass through.
+module-kbuild:
+	$(MAKE) -C $(MODULE_DIR) $(if $(KERNEL_SRC),KERNEL_SRC=$(KERNEL_SRC)) modules
+
+install-module: module-kbuild
+	$(MAKE) -C $(MODULE_DIR) $(if $(KERNEL_SRC),KERNEL_SRC=$(KERNEL_SRC)) \
+		$(if $(DESTDIR),INSTALL_MOD_PATH=$(abspath $(DESTDIR))) modules_install
+	install -D -m 0644 $(MODULE_DIR)/include/uapi/linux/virtio_loopback.h \
+		$(DESTDIR)$(includedir)/linux/virtio_loopback.h
+
+install-data:
+	install -d $(DESTDIR)$(systemd_system_unitdir) $(DESTDIR)$(systemd_generatordir) \
+		$(DESTDIR)$(systemd_presetdir) $(DESTDIR)$(udevrulesdir) $(DESTDIR)$(tmpfilesdir) \
+		$(DESTDIR)$(sysusersdir) $(DESTDIR)$(modulesloaddir) $(DESTDIR)$(sysconfdir)/virtio-loopback
+	for f in $(UNITS); do $(SUBST) $$f >$(DESTDIR)$(systemd_system_unitdir)/$${f##*/} && \
+		chmod 0644 $(DESTDIR)$(systemd_system_unitdir)/$${f##*/} || exit 1; done
+	$(SUBST) dist/systemd/virtio-loopback-generator >$(DESTDIR)$(systemd_generatordir)/virtio-loopback-generator
+	chmod 0755 $(DESTDIR)$(systemd_generatordir)/virtio-loopback-generator
+	install -m 0644 dist/systemd/virtio-loopback.preset $(DESTDIR)$(systemd_presetdir)/80-virtio-loopback.preset
+	install -m 0644 dist/udev/90-virtio-loopback.rules $(DESTDIR)$(udevrulesdir)/
+	$(SUBST) dist/udev/91-htt-touch.rules >$(DESTDIR)$(udevrulesdir)/91-htt-touch.rules
+	chmod 0644 $(DESTDIR)$(udevrulesdir)/91-htt-touch.rules
+	install -m 0644 dist/tmpfiles.d/virtio-loopback.conf $(DESTDIR)$(tmpfilesdir)/virtio-loopback.conf
+	install -m 0644 dist/sysusers.d/virtio-loopback.conf $(DESTDIR)$(sysusersdir)/virtio-loopback.conf
+	install -m 0644 dist/modules-load.d/virtio-loopback.conf $(DESTDIR)$(modulesloaddir)/virtio-loopback.conf
+	install -m 0644 $(CONFIGS) $(DESTDIR)$(sysconfdir)/virtio-loopback/
 
 # The README's test command: unit + integration, then the QEMU guest tests.
 # Both halves run even if the first fails; the last line sums them up.
 test: deps all
+	@# The system test's Debian root file systems (cached outside the tree) are
+	@# built meanwhile at the lowest priority, mostly in the CPU time the
+	@# earlier tests leave idle; the system test waits for them.
+	@mkdir -p tests/qemu/work; (nice -n 19 tests/system/mkrootfs.sh amd64; \
+		nice -n 19 tests/system/mkrootfs.sh arm64) >tests/qemu/work/rootfs-build.log 2>&1 &
 	@rm -f $(VM_SUMMARIES); rc=0; \
 	$(MAKE) --no-print-directory dotnet-test || rc=1; \
 	$(MAKE) --no-print-directory vm-test || rc=1; \
@@ -140,8 +220,8 @@ VM_SUMMARIES := tests/qemu/work/vm-tests/summary tests/qemu/work/blk-features/su
 	tests/qemu/work/touch-test/summary tests/qemu/work/touch-test-loopback/summary \
 	tests/qemu/work/loopback-*/summary tests/qemu/work/bench/summary \
 	tests/qemu/work/module/summary tests/qemu/work/hostile/summary \
-	tests/qemu/work/debug-*/*.summary
-vm-test: $(BINARIES) $(MODULE_KO)
+	tests/qemu/work/debug-*/*.summary tests/qemu/work/system-*/summary
+vm-test: $(BINARIES) module
 	@rc=0; \
 	tests/qemu/run-vm-tests.sh || rc=1; \
 	tests/qemu/run-blk-features-test.sh || rc=1; \
@@ -160,7 +240,16 @@ vm-test: $(BINARIES) $(MODULE_KO)
 	kernel-module/tests/run-debug-kernel.sh || rc=1; \
 	tests/qemu/run-loopback-kernels.sh || rc=1; \
 	$(MAKE) --no-print-directory bench-smoke || rc=1; \
+	$(MAKE) --no-print-directory system-test || rc=1; \
 	exit $$rc
+
+# The installed system (tests/system/): the units' exposure scores, then a
+# Debian bookworm root file system (mmdebstrap, cached) with what `make install`
+# puts there, booted with systemd under qemu-system-x86_64 and
+# qemu-system-aarch64 -M virt (SYSTEM_ARCHES, default both).
+SYSTEM_ARCHES ?= amd64 arm64
+system-test: $(BINARIES)
+	tests/system/run-system-test.sh $(SYSTEM_ARCHES)
 
 # The Yocto/AGL layer checks CI can run (the BitBake parse itself is manual:
 # tests/yocto/bitbake-parse.sh).
@@ -171,7 +260,7 @@ yocto-test:
 vm-test-qsd:
 	BLK_BACKEND=qsd tests/qemu/run-vm-tests.sh
 
-demo: deps all $(MODULE_KO)
+demo: deps all module
 	tests/qemu/demo.sh
 
 # The benchmark (docs/PERFORMANCE.md): the peer table on Debian 6.12 (brd,
@@ -182,15 +271,15 @@ demo: deps all $(MODULE_KO)
 # bench-smoke is the 1-second version, without warm-up, that make test runs
 # (into tests/qemu/work/bench/out): the peers, 6.1 and VM runs; the arm64 run
 # by hand with BENCH_RUNS=arm64 make bench-smoke.
-bench: deps all $(MODULE_KO)
+bench: deps all module
 	tests/bench/run-bench.sh
 
 # What a change of the module costs: this tree's module against BENCH_PREV_REF
 # (a git ref), and call_context=1, alternating (tests/bench/run-bench-modules.sh).
-bench-modules: deps all $(MODULE_KO)
+bench-modules: deps all module
 	tests/bench/run-bench-modules.sh
 
-bench-smoke: all $(MODULE_KO)
+bench-smoke: all module
 	BENCH_RUNTIME=1 BENCH_RAMP=0 BENCH_EVENTS=500 BENCH_RUNS="$${BENCH_RUNS:-peers loopback vm}" \
 		BENCH_OUT=tests/qemu/work/bench/out tests/bench/run-bench.sh
 

@@ -29,8 +29,11 @@ METADIR is the AGL checkout (the folder holding meta-agl/ and external/poky);
 default: \$METADIR, else the parent folder of this repository.
 
 Options:
-  -m, --machine M   qemuarm64 (default) or an R-Car Gen3 board: m3ulcb, h3ulcb
-                    (needs METADIR/bsp/meta-renesas)
+  -m, --machine M   qemuarm64 (default) or an R-Car Gen3 board (needs
+                    METADIR/bsp/meta-renesas): m3ulcb-nogfx, h3ulcb-nogfx (no
+                    proprietary graphics), or m3ulcb, h3ulcb (these need the
+                    Renesas graphics and multimedia zips in ~/Downloads; AGL's
+                    setup_mm_packages.sh says which)
   -b, --build DIR   the build folder, relative to METADIR (default: build)
   -f, --force       pass -f to aglsetup.sh (regenerate an existing conf/)
       --fetch       fetch the AGL tree with 'repo' first (prints the commands
@@ -90,6 +93,9 @@ else
     if ! (( DRY && FETCH )); then
         [[ -f $META/meta-agl/scripts/aglsetup.sh ]] || die "'$META' is not an AGL tree: no meta-agl/scripts/aglsetup.sh"
         [[ -d $META/external/poky ]] || die "'$META' is not an AGL tree: no external/poky"
+        # The feature adds meta-python (AGL_META_PYTHON) for the R-Car BSP layer.
+        [[ -d $META/external/meta-openembedded/meta-python ]] \
+            || die "'$META' has no external/meta-openembedded/meta-python, which agl-virtio-loopback adds"
         shopt -s nullglob
         machines=("$META"/*/templates/machine/"$MACHINE" "$META"/bsp/*/templates/machine/"$MACHINE")
         shopt -u nullglob
@@ -120,7 +126,9 @@ SETUP="source meta-agl/scripts/aglsetup.sh ${FORCE:+$FORCE }-m $MACHINE -b $BUIL
 if (( DRY )); then
     echo "would run in $META: $SETUP"
 else
-    (cd "$META" && bash -c "$SETUP" >/dev/null) || die "aglsetup.sh failed (run '$SETUP' in $META to see why)"
+    # aglsetup.sh's own output stays visible: it says why a set-up fails (a
+    # missing layer, the R-Car graphics zips), and what it configured.
+    (cd "$META" && bash -c "$SETUP") || die "aglsetup.sh failed (its output is above)"
 fi
 
 cat <<NEXT

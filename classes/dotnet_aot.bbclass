@@ -13,6 +13,10 @@
 #     ${CC} ${LDFLAGS} "$@" (${CC} already carries --sysroot).
 #   * do_compile runs one `dotnet publish -r ${DOTNET_RID}` with the NuGet and
 #     CLI homes under ${WORKDIR}; no task but do_fetch touches the network.
+#     Its bin/ and obj/ go to ${B}/artifacts (--artifacts-path), never into
+#     ${S}; PathMap maps ${WORKDIR} to the /usr/src/debug/ prefix that
+#     DEBUG_PREFIX_MAP gives C, so the executable is the same byte for byte
+#     from any build folder; PARALLEL_MAKE's -j N limits MSBuild and ILC.
 #   * do_install copies the executable to ${bindir}. Symbols are kept
 #     (StripSymbols=false) so that Yocto strips and splits debug info itself.
 #
@@ -28,6 +32,10 @@
 #   DOTNET_NUGET_FEED     the local feed folder built in do_configure
 #   DOTNET_NUGET_CONFIG   the offline nuget.config written in do_configure
 #   DOTNET_AOT_LINKER     the linker wrapper written in do_configure
+#   DOTNET_AOT_PATHMAP    PathMap of source and build paths (default: ${WORKDIR}
+#                         to /usr/src/debug/${PN}/${EXTENDPE}${PV}-${PR})
+#   DOTNET_AOT_PARALLEL   processors MSBuild and ILC may use (default: the N
+#                         of PARALLEL_MAKE's -j N)
 
 DEPENDS:append = " dotnet-sdk-native"
 
@@ -38,6 +46,8 @@ DOTNET_AOT_EXTRA_ARGS ??= ""
 DOTNET_NUGET_FEED ??= "${WORKDIR}/nuget-feed"
 DOTNET_NUGET_CONFIG ??= "${WORKDIR}/nuget.offline.config"
 DOTNET_AOT_LINKER ??= "${WORKDIR}/dotnet-aot-cc"
+DOTNET_AOT_PATHMAP ??= "${WORKDIR}=/usr/src/debug/${PN}/${EXTENDPE}${PV}-${PR}"
+DOTNET_AOT_PARALLEL ??= "${@oe.utils.parallel_make(d) or oe.utils.cpu_count()}"
 
 def dotnet_aot_rid(d):
     arch = d.getVar('TARGET_ARCH')
@@ -49,9 +59,11 @@ def dotnet_aot_rid(d):
 DOTNET_RID ??= "${@dotnet_aot_rid(d)}"
 
 # The publish flags. scripts/gen-nuget-inc.sh and tests/yocto/ read this very
-# line (with ${DOTNET_RID} and ${DOTNET_CONFIGURATION} substituted), so the
-# generated package list is the one this command restores. Keep it on one line.
-DOTNET_AOT_PUBLISH_FLAGS = "-c ${DOTNET_CONFIGURATION} -r ${DOTNET_RID} -nologo -p:DisableTransitiveFrameworkReferenceDownloads=true -p:InvariantGlobalization=true -p:StripSymbols=false -p:CompressSymbols=false -p:NuGetAudit=false -p:RestoreLockedMode=true"
+# line (with ${DOTNET_RID}, ${DOTNET_CONFIGURATION}, ${B} and
+# ${DOTNET_AOT_PATHMAP} substituted), so the generated package list is the one
+# this command restores and the reproducibility check builds what this class
+# builds. Keep it on one line.
+DOTNET_AOT_PUBLISH_FLAGS = "-c ${DOTNET_CONFIGURATION} -r ${DOTNET_RID} -nologo --artifacts-path ${B}/artifacts -p:PathMap=${DOTNET_AOT_PATHMAP} -p:DisableTransitiveFrameworkReferenceDownloads=true -p:InvariantGlobalization=true -p:StripSymbols=false -p:CompressSymbols=false -p:NuGetAudit=false -p:RestoreLockedMode=true"
 
 DOTNET_ROOT = "${STAGING_LIBDIR_NATIVE}/dotnet"
 
@@ -65,6 +77,8 @@ export NUGET_PACKAGES = "${WORKDIR}/nuget-packages"
 export NUGET_HTTP_CACHE_PATH = "${WORKDIR}/nuget-http-cache"
 export MSBUILDDISABLENODEREUSE = "1"
 export DOTNET_CLI_USE_MSBUILD_SERVER = "0"
+# ILC sizes its thread pool by the processor count the runtime reports.
+export DOTNET_PROCESSOR_COUNT = "${DOTNET_AOT_PARALLEL}"
 
 B = "${WORKDIR}/build"
 
@@ -119,11 +133,12 @@ dotnet_aot_do_compile() {
     export DOTNET_ROOT="${DOTNET_ROOT}"
     cd ${S}
     dotnet publish ${DOTNET_PROJECT} ${DOTNET_AOT_PUBLISH_FLAGS} \
+        -maxcpucount:${DOTNET_AOT_PARALLEL} \
         -p:RestoreConfigFile=${DOTNET_NUGET_CONFIG} \
         -p:CppCompilerAndLinker=${DOTNET_AOT_LINKER} \
         -o ${B}/publish ${DOTNET_AOT_EXTRA_ARGS}
 }
-do_compile[cleandirs] = "${B}/publish"
+do_compile[cleandirs] = "${B}/publish ${B}/artifacts"
 
 dotnet_aot_do_install() {
     install -d ${D}${bindir}

@@ -3,7 +3,8 @@
 # Shared by scripts/gen-nuget-inc.sh and tests/yocto/*.sh: the publish command
 # of classes/dotnet_aot.bbclass, run outside BitBake.
 #
-#   aot_publish_flags RID          the class's DOTNET_AOT_PUBLISH_FLAGS line
+#   aot_publish_flags RID B WORKDIR  the class's DOTNET_AOT_PUBLISH_FLAGS line for
+#                                  a build folder B and its WORKDIR (PathMap)
 #   aot_stage_source DIR           copy what the recipes fetch (src/, props,
 #                                  global.json) into DIR, without bin/ obj/
 #   aot_write_linker FILE CC [LDFLAGS]  the class's linker wrapper
@@ -13,11 +14,15 @@ AOT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 AOT_CLASS=$AOT_ROOT/classes/dotnet_aot.bbclass
 
 aot_publish_flags() {
-    local line
+    local rid=${1:?rid} b=${2:?build folder} workdir=${3:?workdir} line
     line=$(sed -n 's/^DOTNET_AOT_PUBLISH_FLAGS = "\(.*\)"$/\1/p' "$AOT_CLASS")
     [[ -n $line ]] || { echo "error: no DOTNET_AOT_PUBLISH_FLAGS line in $AOT_CLASS" >&2; return 1; }
-    line=${line//'${DOTNET_RID}'/$1}
+    line=${line//'${DOTNET_RID}'/$rid}
     line=${line//'${DOTNET_CONFIGURATION}'/Release}
+    line=${line//'${B}'/$b}
+    # The class's default DOTNET_AOT_PATHMAP, for a recipe whose PN is "pn".
+    line=${line//'${DOTNET_AOT_PATHMAP}'/$workdir=/usr/src/debug/pn/0.1-r0}
+    [[ $line != *'${'* ]] || { echo "error: unknown variable left in DOTNET_AOT_PUBLISH_FLAGS: $line" >&2; return 1; }
     echo "$line"
 }
 

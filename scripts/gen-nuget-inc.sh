@@ -38,11 +38,11 @@ export MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_USE_MSBUILD_SERVER=0
 # One HTTP cache for all programs: downloads happen once, NUGET_PACKAGES is fresh each time.
 export NUGET_HTTP_CACHE_PATH=$WORK/http-cache
 aot_write_linker "$WORK/cc" "$CC_CROSS"
-read -r -a FLAGS <<< "$(aot_publish_flags $RID)"
+read -r -a FLAGS <<< "$(aot_publish_flags $RID "$WORK/build" "$WORK")"
 
 for p in "${PROGRAMS[@]}"; do
     echo "== $p" >&2
-    rm -rf "$WORK/src" "$WORK/pkgs" "$WORK/home"
+    rm -rf "$WORK/src" "$WORK/pkgs" "$WORK/home" "$WORK/build"
     aot_stage_source "$WORK/src"
     cp nuget.config "$WORK/online.config"
     (cd "$WORK/src" && NUGET_PACKAGES=$WORK/pkgs DOTNET_CLI_HOME=$WORK/home \

@@ -124,6 +124,26 @@ public sealed unsafe class UnixSocket : IDisposable
         return new UnixSocket(handle);
     }
 
+    /// <summary>
+    /// Whether this socket is listening (<c>SO_ACCEPTCONN</c>): an inherited <c>--fd=N</c> is either a
+    /// connected socket (QEMU's convention) or, under systemd socket activation, a listening one.
+    /// </summary>
+    public bool IsListening
+    {
+        get
+        {
+            using FdRef r = new(Handle);
+            int value = 0;
+            socklen_t length = sizeof(int);
+            if (LibC.getsockopt(r.Fd, LibC.SOL_SOCKET, LibC.SO_ACCEPTCONN, &value, &length) != 0)
+            {
+                Errno.Throw("getsockopt(SO_ACCEPTCONN)");
+            }
+
+            return value != 0;
+        }
+    }
+
     /// <summary>Waits for and accepts one connection (close-on-exec). Retries <c>EINTR</c>.</summary>
     public UnixSocket Accept()
     {

@@ -157,7 +157,7 @@ public sealed class BackendCommandLine
             StringBuilder sb = new();
             sb.Append(CultureInfo.InvariantCulture, $"Usage: {_program} (--socket-path PATH | --fd N) [OPTIONS]\n\n{_summary}\n\nOptions:\n");
             AppendOption(sb, "--socket-path PATH", "Listen on the unix socket PATH; kept across front-end reconnects.");
-            AppendOption(sb, "--fd N", "Serve the already connected socket N once.");
+            AppendOption(sb, "--fd N", "Serve the inherited socket N: a connected one once, a listening one (systemd socket activation) like --socket-path.");
             foreach (ProgramOption o in _options)
             {
                 string left = o.ValueName is null ? o.Name : $"{o.Name} {o.ValueName}";

@@ -109,7 +109,8 @@ public sealed class BackendServer : IDisposable
     public void RequestShutdown() => _shutdown.Signal();
 
     /// <summary>
-    /// Serves front ends until <see cref="RequestShutdown"/> (or, for an inherited fd, until it closes).
+    /// Serves front ends until <see cref="RequestShutdown"/> (or, for an inherited connected fd, until
+    /// it closes; an inherited listening fd is served like <c>--socket-path</c>).
     /// </summary>
     /// <returns>0; start-up failures (the socket cannot be created) throw.</returns>
     public int Serve()
@@ -117,15 +118,37 @@ public sealed class BackendServer : IDisposable
         using BackendHandler handler = new(_device, _loggerFactory);
         if (_options.SocketPath is null)
         {
-            Log.ServingFd(_logger, _options.Fd);
             UnixSocket socket = UnixSocket.Adopt(FileDescriptor.Adopt(_options.Fd));
-            ServeConnection(handler, socket);
+            if (socket.IsListening)
+            {
+                // Socket activation: the listener belongs to systemd, which keeps it (and its
+                // backlog) across restarts of this process; disposing it removes no file.
+                Log.ListeningOnFd(_logger, _options.Fd);
+                using (socket)
+                {
+                    AcceptLoop(handler, socket);
+                }
+            }
+            else
+            {
+                Log.ServingFd(_logger, _options.Fd);
+                ServeConnection(handler, socket);
+            }
+
             Log.ShuttingDown(_logger);
             return 0;
         }
 
         using UnixSocket listener = UnixSocket.Listen(_options.SocketPath);
         Log.Listening(_logger, _options.SocketPath);
+        AcceptLoop(handler, listener);
+        Log.ShuttingDown(_logger);
+        return 0;
+    }
+
+    /// <summary>Accepts and serves one front end after another until shutdown is requested.</summary>
+    private void AcceptLoop(BackendHandler handler, UnixSocket listener)
+    {
         while (true)
         {
             _epoll.Add(listener.Handle, EpollEvents.In, ListenerToken);
@@ -152,9 +175,6 @@ public sealed class BackendServer : IDisposable
                 break;
             }
         }
-
-        Log.ShuttingDown(_logger);
-        return 0;
     }
 
     /// <summary>Closes the server's own fds (the handler and listener are closed by <see cref="Serve"/>).</summary>

@@ -41,6 +41,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "The connection failed; closing it")]
     public static partial void ConnectionFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Listening on the inherited socket fd {Fd} (socket activation)")]
+    public static partial void ListeningOnFd(ILogger logger, int fd);
+
     // ---- Requests (20-59) ----
     [LoggerMessage(EventId = 20, Level = LogLevel.Debug, Message = "{Request} flags=0x{Flags:x} size={Size} fds={FdCount}")]
     public static partial void Request(ILogger logger, FrontendRequest request, uint flags, uint size, int fdCount);

@@ -20,7 +20,7 @@ ok() { echo "ok: $*"; }
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
 # SPDX
-missing=$(find conf classes recipes-dotnet meta-egvirt templates tests/yocto oe-init.sh \
+missing=$(find conf classes recipes-dotnet meta-egvirt templates tests/yocto tests/system dist oe-init.sh \
         scripts/gen-nuget-inc.sh scripts/dotnet-aot-lib.sh -type f 2>/dev/null \
     | while read -r f; do grep -q 'SPDX-License-Identifier' "$f" || echo "$f"; done)
 [[ -z $missing ]] && ok "SPDX line in every layer file" || fail "no SPDX line: $missing"
@@ -47,6 +47,12 @@ check_lic() { # recipe file-in-repo
 }
 check_lic recipes-dotnet/virtio-loopback-dotnet.inc LICENSE
 check_lic meta-egvirt/recipes-kernel/virtio-loopback/virtio-loopback-module_0.1.bb kernel-module/LICENSE
+check_lic meta-egvirt/recipes-support/virtio-loopback-services/virtio-loopback-services_0.1.bb LICENSE
+# The UAPI header goes to the module's -dev package under its own SPDX licence.
+hdr=$(sed -n '1s|.*SPDX-License-Identifier: \(.*\) \*/|\1|p' kernel-module/include/uapi/linux/virtio_loopback.h)
+dev=$(sed -n 's/^LICENSE:${PN}-dev = "\(.*\)"/\1/p' meta-egvirt/recipes-kernel/virtio-loopback/virtio-loopback-module_0.1.bb)
+[[ -n $hdr && $hdr == "$dev" ]] && ok "module recipe: LICENSE:\${PN}-dev '$dev' is the UAPI header's" \
+    || fail "module recipe: LICENSE:\${PN}-dev '$dev', the UAPI header says '$hdr'"
 
 # FILESEXTRAPATHS: THISDIR of the .inc / .bb plus the relative path must be the root
 check_extra() { # file
@@ -58,6 +64,33 @@ check_extra() { # file
 }
 check_extra recipes-dotnet/virtio-loopback-dotnet.inc
 check_extra meta-egvirt/recipes-kernel/virtio-loopback/virtio-loopback-module_0.1.bb
+check_extra meta-egvirt/recipes-support/virtio-loopback-services/virtio-loopback-services_0.1.bb
+
+# One list of installed files: every recipe installs through the Makefile's
+# install targets, and no recipe keeps files of its own to install.
+for r in recipes-dotnet/virtio-loopback-dotnet.inc:install-bin \
+         meta-egvirt/recipes-support/virtio-loopback-services/virtio-loopback-services_0.1.bb:install-data \
+         meta-egvirt/recipes-kernel/virtio-loopback/virtio-loopback-module_0.1.bb:install-module; do
+    f=${r%%:*} t=${r##*:}
+    if grep -q "$t" "$f" && grep -q 'file://Makefile' "$f" && ! grep -qE '^\s*install (-[dDm]|-m)' "$f"; then
+        ok "$f installs through 'make $t'"
+    else
+        fail "$f does not install through 'make $t' alone"
+    fi
+done
+left=$(find meta-egvirt recipes-dotnet -path '*/files/*' ! -name '*.cfg' -type f)
+[[ -z $left ]] && ok "no recipe files/ folder holds files to install (only kernel fragments)" || fail "files outside dist/: $left"
+
+# The default instances: the preset (make install) and the recipe enable the same units.
+preset=$(awk '$1 == "enable" { split($2, u, "@"); for (i = 3; i <= NF; i++) print u[1] "@" $i substr($2, index($2, "@") + 1) }' \
+    dist/systemd/virtio-loopback.preset | LC_ALL=C sort)
+recipe=$(sed -n '/^VIRTIO_LOOPBACK_INSTANCES ??= "/,/"$/p' meta-egvirt/recipes-support/virtio-loopback-services/virtio-loopback-services_0.1.bb |
+    sed 's/.*??= "//; s/"//; s/\\//' | tr ' ' '\n' | sed '/^$/d' | LC_ALL=C sort)
+if [[ -n $preset && $preset == "$recipe" ]]; then
+    ok "default instances: the preset and VIRTIO_LOOPBACK_INSTANCES enable the same $(wc -l <<<"$preset") units"
+else
+    fail "default instances differ: preset [$(echo $preset)], recipe [$(echo $recipe)]"
+fi
 for p in virtio-loopback-adapter vhost-user-rng vhost-user-blk vhost-user-input touch-sensitivity; do
     [[ -f recipes-dotnet/$p/${p}_0.1.bb && -f recipes-dotnet/$p/$p-nuget.inc && -f src/$p/$p.csproj ]] \
         && ok "$p: recipe, -nuget.inc and project" || fail "$p: recipe, -nuget.inc or project missing"
@@ -66,7 +99,8 @@ done
 # oe-init.sh
 T=$(mktemp -d /tmp/check-layers.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-mkdir -p "$T/agl/meta-agl/scripts" "$T/agl/external/poky" "$T/agl/meta-agl/meta-agl-core/conf" \
+mkdir -p "$T/agl/meta-agl/scripts" "$T/agl/external/poky" "$T/agl/external/meta-openembedded/meta-python" \
+    "$T/agl/meta-agl/meta-agl-core/conf" \
     "$T/agl/meta-agl/templates/machine/qemuarm64" "$T/agl/meta-agl/templates/machine/m3ulcb"
 touch "$T/agl/meta-agl/scripts/aglsetup.sh"
 echo 'LAYERSERIES_COMPAT_aglcore = "kirkstone"' > "$T/agl/meta-agl/meta-agl-core/conf/layer.conf"

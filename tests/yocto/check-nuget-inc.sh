@@ -18,7 +18,12 @@
 #   4. checks that the result is an aarch64 ELF executable and that the
 #      packages NuGet used are exactly the .inc's list: a package missing from
 #      the list fails step 3, an extra or stale one fails here. Fix either
-#      with scripts/gen-nuget-inc.sh.
+#      with scripts/gen-nuget-inc.sh;
+#   5. for REPRO_PROGRAM (default vhost-user-rng): publishes it once more in
+#      a second WORKDIR of another path (own sources, NUGET_PACKAGES,
+#      --artifacts-path), as a second build folder would, and checks that both
+#      executables are equal byte for byte (the class's PathMap), and that the
+#      sources were left without bin/ or obj/ (--artifacts-path).
 # Prints "ok:"/"FAIL:" lines; exit 1 on any failure.
 
 set -uo pipefail
@@ -42,7 +47,7 @@ if ! unshare -n true 2>/dev/null; then
     NONET=(env http_proxy=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9)
 fi
 aot_write_linker "$WORK/cc" aarch64-linux-gnu-gcc
-read -r -a FLAGS <<< "$(aot_publish_flags linux-arm64)" || exit 1
+REPRO_PROGRAM=${REPRO_PROGRAM-vhost-user-rng}
 
 # "<url> <sha256>" for each package of an .inc
 inc_entries() {
@@ -52,6 +57,19 @@ inc_entries() {
         sum=$(sed -n "s/^SRC_URI\[$name\.sha256sum\] = \"\([0-9a-f]\{64\}\)\"\$/\1/p" "$inc")
         echo "$url ${sum:-MISSING}"
     done
+}
+
+# publish_in WORKDIR PROGRAM NUGET_CONFIG: the class's do_configure and
+# do_compile for one recipe in WORKDIR, without network.
+publish_in() {
+    local wd=$1 p=$2 config=$3 flags
+    rm -rf "$wd"; mkdir -p "$wd/build"
+    aot_stage_source "$wd/virtio-loopback"
+    read -r -a flags <<< "$(aot_publish_flags linux-arm64 "$wd/build" "$wd")" || return 1
+    (cd "$wd/virtio-loopback" && NUGET_PACKAGES=$wd/nuget-packages DOTNET_CLI_HOME=$wd/dotnet-home \
+        "${NONET[@]}" dotnet publish "src/$p/$p.csproj" "${flags[@]}" \
+        -p:RestoreConfigFile="$config" -p:CppCompilerAndLinker="$WORK/cc" \
+        -o "$wd/build/publish")
 }
 
 for p in "${PROGRAMS[@]}"; do
@@ -81,26 +99,57 @@ for p in "${PROGRAMS[@]}"; do
   </packageSources>
 </configuration>
 CFG
-    src=$WORK/src-$p
-    aot_stage_source "$src"
-    if (cd "$src" && NUGET_PACKAGES=$WORK/pkgs-$p DOTNET_CLI_HOME=$WORK/home-$p \
-            "${NONET[@]}" dotnet publish "src/$p/$p.csproj" "${FLAGS[@]}" \
-            -p:RestoreConfigFile="$WORK/nuget-$p.config" -p:CppCompilerAndLinker="$WORK/cc" \
-            -o "$WORK/out-$p") > "$WORK/publish-$p.log" 2>&1; then
-        ok "$p: offline publish (no network) with the class's command"
-    else
+    # A recipe's WORKDIR: S = virtio-loopback, B = build, the homes beside them.
+    wd=$WORK/w-$p
+    if ! publish_in "$wd" "$p" "$WORK/nuget-$p.config" > "$WORK/publish-$p.log" 2>&1; then
         fail "$p: offline publish failed:"; grep -E 'error|Error' "$WORK/publish-$p.log" | head -5
         continue
     fi
-    hdr=$(readelf -h "$WORK/out-$p/$p" 2>&1)
+    ok "$p: offline publish (no network) with the class's command"
+    exe=$wd/build/publish/$p
+    hdr=$(readelf -h "$exe" 2>&1)
     if grep -q 'Machine:.*AArch64' <<<"$hdr" && grep -q 'Type:.*DYN' <<<"$hdr"; then
-        ok "$p: aarch64 ELF executable, PIE ($(stat -c %s "$WORK/out-$p/$p") bytes)"
+        ok "$p: aarch64 ELF executable, PIE ($(stat -c %s "$exe") bytes)"
         # Kept for the boot test of run-yocto-tests.sh.
-        [[ -z ${ARTIFACTS_DIR:-} ]] || install -D -m 755 "$WORK/out-$p/$p" "$ARTIFACTS_DIR/bin/$p"
+        [[ -z ${ARTIFACTS_DIR:-} ]] || install -D -m 755 "$exe" "$ARTIFACTS_DIR/bin/$p"
     else
         fail "$p: not an aarch64 executable: $(grep -E 'Machine|Type' <<<"$hdr" | tr -s ' ')"
     fi
-    used=$(aot_list_packages "$WORK/pkgs-$p")
+    # The runtime offers its zlib-ng (Zlib licence) and Brotli archives to the
+    # linker; the recipes' LICENSE must name Zlib if any zlib-ng object got in.
+    license=$(sed -n 's/^LICENSE = "\(.*\)"/\1/p' recipes-dotnet/virtio-loopback-dotnet.inc)
+    syms=$(nm "$exe" 2>/dev/null | awk '{print $NF}')
+    zlib=$(grep -cE '^(zng_|z_deflate|deflate|inflate)' <<<"$syms"); brotli=$(grep -ciE '^_?Brotli' <<<"$syms")
+    if (( $(wc -l <<<"$syms") < 1000 )); then
+        fail "$p: no symbol table to check the linked licences (StripSymbols=false?)"
+    elif (( zlib > 0 )) && [[ $license != *Zlib* ]]; then
+        fail "$p: $zlib zlib-ng symbols linked in, but LICENSE is '$license' (add Zlib)"
+    else
+        ok "$p: licences: $zlib zlib-ng and $brotli Brotli symbols linked; LICENSE '$license' covers them"
+    fi
+    left=$(find "$wd/virtio-loopback" -type d \( -name bin -o -name obj \) | head -n 3)
+    [[ -z $left ]] && ok "$p: no bin/ or obj/ in the sources (--artifacts-path \${B}/artifacts)" \
+        || fail "$p: the publish wrote into the sources: $left"
+    if [[ $p == "$REPRO_PROGRAM" ]]; then
+        wd2=$WORK/second-build-folder/w-$p
+        if publish_in "$wd2" "$p" "$WORK/nuget-$p.config" > "$WORK/publish2-$p.log" 2>&1; then
+            exe2=$wd2/build/publish/$p
+            id1=$(readelf -n "$exe" | sed -n 's/.*Build ID: //p'); id2=$(readelf -n "$exe2" | sed -n 's/.*Build ID: //p')
+            if cmp -s "$exe" "$exe2"; then
+                ok "$p: reproducible: two build folders give the same executable (sha256 $(sha256sum "$exe" | cut -c1-16), build-id ${id1:-none})"
+            else
+                fail "$p: not reproducible: build-ids $id1 and $id2 from $wd and $wd2 ($(cmp "$exe" "$exe2" | head -n1))"
+            fi
+            if grep -qF "$wd" "$exe" || grep -qF "$wd2" "$exe2"; then
+                fail "$p: the build folder's path is in the executable"
+            else
+                ok "$p: no build path in the executable (DWARF included)"
+            fi
+        else
+            fail "$p: second publish failed"; grep -E 'error|Error' "$WORK/publish2-$p.log" | head -5
+        fi
+    fi
+    used=$(aot_list_packages "$wd/nuget-packages")
     listed=$(inc_entries "$inc" | sed -E 's#.*/v3-flatcontainer/([^/]+)/([^/]+)/.*#\1 \2#' | LC_ALL=C sort)
     if [[ $used == "$listed" ]]; then
         ok "$p: $inc lists exactly the $(wc -l <<<"$used") packages the publish used"

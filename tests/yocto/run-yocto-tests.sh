@@ -2,11 +2,16 @@
 # SPDX-License-Identifier: MIT
 #
 # The Yocto/AGL checks CI can run (make yocto-test, part of make test):
-#   check-layers.sh         layer files, licences, FILESEXTRAPATHS, oe-init.sh
+#   check-layers.sh         layer files, licences, FILESEXTRAPATHS, oe-init.sh,
+#                           recipes installing through make install, default instances
+#   check-versions.sh       global.json = SDK recipe PV = this SDK; -nuget.inc
+#                           runtime versions = the SDK's; the SDK's sha512 pins
+#   check-kconfig.sh        the kernel fragments against real Kconfig (arm64)
 #   check-module-recipe.sh  the module recipe's make calls against arm64 headers
 #   check-nuget-inc.sh      the class's publish command offline (unshare -n)
 #                           from only the -nuget.inc packages -> aarch64 ELF,
-#                           and each -nuget.inc equal to what the publish used
+#                           and each -nuget.inc equal to what the publish used;
+#                           a second build folder gives the same executable
 #   boot                    the arm64 programs and module those commands made
 #                           pass the loopback test "all" in Debian's arm64 6.1
 #                           kernel under qemu-system-aarch64 -M virt
@@ -23,7 +28,7 @@ rm -rf "$W"; mkdir -p "$W"
 read -r -a programs <<< "${YOCTO_PROGRAMS:-}"
 rc=0
 export ARTIFACTS_DIR=$W/artifacts
-for t in check-layers.sh check-module-recipe.sh "check-nuget-inc.sh ${programs[*]}"; do
+for t in check-layers.sh check-versions.sh check-kconfig.sh check-module-recipe.sh "check-nuget-inc.sh ${programs[*]}"; do
     echo "== tests/yocto/$t"
     # shellcheck disable=SC2086
     "$HERE"/$t 2>&1 | tee -a "$W/log" || rc=1
