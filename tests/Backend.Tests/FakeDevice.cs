@@ -303,23 +303,3 @@ internal sealed class FakeDevice : IVirtioDevice
         return written;
     }
 }
-
-/// <summary>Polling helpers for conditions that other threads make true.</summary>
-internal static class Wait
-{
-    public static bool Until(Func<bool> condition, int timeoutMs = 5000)
-    {
-        long deadline = Environment.TickCount64 + timeoutMs;
-        while (!condition())
-        {
-            if (Environment.TickCount64 > deadline)
-            {
-                return false;
-            }
-
-            Thread.Sleep(2);
-        }
-
-        return true;
-    }
-}
