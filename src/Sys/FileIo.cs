@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 using System;
-using System.Runtime.InteropServices;
+using System.Diagnostics.CodeAnalysis;
+using System.Text;
 using Tmds.Linux;
 using VirtioLoopback.Sys.Interop;
 
@@ -42,11 +43,11 @@ public static unsafe class FileIo
             {
                 n = call(r.Fd, p, iov.Length, offset);
             }
-            while (n < 0 && Marshal.GetLastPInvokeError() == LibC.EINTR);
+            while (n < 0 && Errno.Last == LibC.EINTR);
 
             if (n < 0)
             {
-                Errno.Throw(name, Marshal.GetLastPInvokeError());
+                Errno.Throw(name, Errno.Last);
             }
 
             return n;
@@ -66,10 +67,10 @@ public static unsafe class FileIo
             // read, so keep going until the buffer is full or the file ends.
             while (total < buffer.Length)
             {
-                nint n = NativeMethods.pread(r.Fd, p + total, (nuint)(buffer.Length - total), offset + total);
+                long n = LibC.pread(r.Fd, p + total, (size_t)(ulong)(buffer.Length - total), offset + total);
                 if (n < 0)
                 {
-                    int errno = Marshal.GetLastPInvokeError();
+                    int errno = Errno.Last;
                     if (errno == LibC.EINTR)
                     {
                         continue;
@@ -100,10 +101,10 @@ public static unsafe class FileIo
         {
             while (total < data.Length)
             {
-                nint n = NativeMethods.pwrite(r.Fd, p + total, (nuint)(data.Length - total), offset + total);
+                long n = LibC.pwrite(r.Fd, p + total, (size_t)(ulong)(data.Length - total), offset + total);
                 if (n < 0)
                 {
-                    int errno = Marshal.GetLastPInvokeError();
+                    int errno = Errno.Last;
                     if (errno == LibC.EINTR)
                     {
                         continue;
@@ -123,7 +124,7 @@ public static unsafe class FileIo
         using FdRef r = new(fd);
         while (LibC.fdatasync(r.Fd) != 0)
         {
-            int errno = Marshal.GetLastPInvokeError();
+            int errno = Errno.Last;
             if (errno != LibC.EINTR)
             {
                 Errno.Throw("fdatasync", errno);
@@ -140,9 +141,9 @@ public static unsafe class FileIo
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
         using FdRef r = new(fd);
-        while (NativeMethods.fallocate(r.Fd, (int)mode, offset, length) != 0)
+        while (LibC.fallocate(r.Fd, (int)mode, offset, length) != 0)
         {
-            int errno = Marshal.GetLastPInvokeError();
+            int errno = Errno.Last;
             if (errno != LibC.EINTR)
             {
                 Errno.Throw("fallocate", errno);
@@ -166,7 +167,7 @@ public static unsafe class FileIo
                 nint n = NativeMethods.getrandom(p + total, (nuint)(buffer.Length - total), 0);
                 if (n < 0)
                 {
-                    int errno = Marshal.GetLastPInvokeError();
+                    int errno = Errno.Last;
                     if (errno == LibC.EINTR)
                     {
                         continue;
@@ -199,6 +200,133 @@ public static unsafe class FileIo
         {
             Errno.Throw("fcntl(F_SETFL)");
         }
+    }
+
+    /// <summary>
+    /// <c>open(2)</c> with <c>O_CLOEXEC</c> added, retrying <c>EINTR</c> (opening a FIFO or a device can
+    /// block and be interrupted).
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <param name="flags">The <c>O_*</c> flags (<c>LibC.O_RDWR | LibC.O_NONBLOCK</c>, ...).</param>
+    /// <param name="mode">The permissions of a file <c>O_CREAT</c> makes.</param>
+    /// <exception cref="SysException">The open failed; <see cref="SysException.Errno"/> says why.</exception>
+    public static FileDescriptor Open(string path, int flags, int mode = 0)
+    {
+        if (!TryOpen(path, flags, out FileDescriptor? fd, out int errno, mode))
+        {
+            Errno.Throw($"open({path})", errno);
+        }
+
+        return fd;
+    }
+
+    /// <summary>Like <see cref="Open"/>, but returns false with the errno instead of throwing.</summary>
+    public static bool TryOpen(string path, int flags, [NotNullWhen(true)] out FileDescriptor? fd, out int errno, int mode = 0)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        int length = Encoding.UTF8.GetByteCount(path);
+        Span<byte> name = length < 512 ? stackalloc byte[length + 1] : new byte[length + 1];
+        Encoding.UTF8.GetBytes(path, name);
+        name[length] = 0;
+        int raw;
+        fixed (byte* p = name)
+        {
+            while ((raw = LibC.open(p, flags | LibC.O_CLOEXEC, (mode_t)(uint)mode)) < 0 && Errno.Last == LibC.EINTR)
+            {
+            }
+        }
+
+        if (raw < 0)
+        {
+            errno = Errno.Last;
+            fd = null;
+            return false;
+        }
+
+        errno = 0;
+        fd = FileDescriptor.Adopt(raw);
+        return true;
+    }
+
+    /// <summary><c>read(2)</c> into <paramref name="buffer"/>, retrying <c>EINTR</c>.</summary>
+    /// <returns>The bytes read (0 at end of file); -1 when the fd is non-blocking and has nothing now (<c>EAGAIN</c>).</returns>
+    /// <exception cref="SysException">Any other failure (for example <c>ENODEV</c> from an unplugged device).</exception>
+    public static int Read(FileDescriptor fd, Span<byte> buffer)
+    {
+        using FdRef r = new(fd);
+        fixed (byte* p = buffer)
+        {
+            while (true)
+            {
+                long n = LibC.read(r.Fd, p, (size_t)(ulong)buffer.Length);
+                if (n >= 0)
+                {
+                    return (int)n;
+                }
+
+                int errno = Errno.Last;
+                if (errno == LibC.EAGAIN)
+                {
+                    return -1;
+                }
+
+                if (errno != LibC.EINTR)
+                {
+                    Errno.Throw("read", errno);
+                }
+            }
+        }
+    }
+
+    /// <summary><c>write(2)</c> of <paramref name="data"/>, retrying <c>EINTR</c>.</summary>
+    /// <returns>The bytes written (possibly fewer); -1 when the fd is non-blocking and full (<c>EAGAIN</c>).</returns>
+    /// <exception cref="SysException">Any other failure.</exception>
+    public static int Write(FileDescriptor fd, ReadOnlySpan<byte> data)
+    {
+        using FdRef r = new(fd);
+        fixed (byte* p = data)
+        {
+            while (true)
+            {
+                long n = LibC.write(r.Fd, p, (size_t)(ulong)data.Length);
+                if (n >= 0)
+                {
+                    return (int)n;
+                }
+
+                int errno = Errno.Last;
+                if (errno == LibC.EAGAIN)
+                {
+                    return -1;
+                }
+
+                if (errno != LibC.EINTR)
+                {
+                    Errno.Throw("write", errno);
+                }
+            }
+        }
+    }
+
+    /// <summary>The size of the file behind <paramref name="fd"/> (<c>lseek(SEEK_END)</c>).</summary>
+    public static long SeekEnd(FileDescriptor fd)
+    {
+        using FdRef r = new(fd);
+        long end = LibC.lseek(r.Fd, 0, LibC.SEEK_END);
+        if (end < 0)
+        {
+            Errno.Throw("lseek(SEEK_END)");
+        }
+
+        return end;
+    }
+
+    /// <summary>The file system type (<c>f_type</c> of <c>fstatfs(2)</c>, for example <c>TMPFS_MAGIC</c>); null when unknown.</summary>
+    public static long? FileSystemType(FileDescriptor fd)
+    {
+        byte* buffer = stackalloc byte[NativeMethods.StatFsBufferSize];
+        using FdRef r = new(fd);
+        return NativeMethods.fstatfs(r.Fd, buffer) == 0 ? *(long*)buffer : null;
     }
 
     private static void CheckVectors(ReadOnlySpan<IoVec> iov, long offset)

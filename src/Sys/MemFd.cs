@@ -31,7 +31,7 @@ public static class MemFd
         FileDescriptor handle = FileDescriptor.Adopt(fd);
         if (LibC.ftruncate(fd, size) != 0)
         {
-            int errno = LibC.errno;
+            int errno = Errno.Last;
             handle.Dispose();
             Errno.Throw("ftruncate", errno);
         }
