@@ -79,7 +79,7 @@ internal sealed class FakeDevice : IVirtioDevice
     /// <summary>Fds to register on each queue's worker at Start (token = queue index + 100).</summary>
     public Dictionary<int, EventFd> StartFds { get; } = new();
 
-    public Dictionary<int, Vring> Vrings { get; } = new();
+    public Dictionary<int, IVirtqueue> Vrings { get; } = new();
 
     public List<string> Calls
     {
@@ -155,7 +155,7 @@ internal sealed class FakeDevice : IVirtioDevice
         }
     }
 
-    public void Start(Vring vring)
+    public void Start(IVirtqueue vring)
     {
         lock (_lock)
         {
@@ -166,11 +166,11 @@ internal sealed class FakeDevice : IVirtioDevice
 
         if (StartFds.TryGetValue(vring.Index, out EventFd? fd))
         {
-            vring.Worker.AddFd(fd.Handle, (ulong)vring.Index + 100);
+            vring.Events.Add(fd.Handle, (ulong)vring.Index + 100);
         }
     }
 
-    public void Process(Vring vring)
+    public void Process(IVirtqueue vring)
     {
         if (Minimal)
         {
@@ -209,11 +209,11 @@ internal sealed class FakeDevice : IVirtioDevice
         vring.NotifyIfNeeded();
     }
 
-    /// <summary>Completes the held chains of <paramref name="queue"/> (on its worker).</summary>
+    /// <summary>Completes the held chains of <paramref name="queue"/> (on its thread).</summary>
     public void CompleteHeld(int queue, ushort head, uint written)
     {
-        Vring vring = Vrings[queue];
-        vring.Worker.Invoke(() =>
+        IVirtqueue vring = Vrings[queue];
+        ((Vring)vring).Loop!.Invoke(() =>
         {
             lock (_lock)
             {
@@ -225,7 +225,7 @@ internal sealed class FakeDevice : IVirtioDevice
         });
     }
 
-    public void OnEvent(Vring vring, ulong token)
+    public void OnEvent(IVirtqueue vring, ulong token)
     {
         if (StartFds.TryGetValue(vring.Index, out EventFd? fd))
         {
@@ -238,11 +238,11 @@ internal sealed class FakeDevice : IVirtioDevice
         }
     }
 
-    public void Stop(Vring vring)
+    public void Stop(IVirtqueue vring)
     {
         if (StartFds.TryGetValue(vring.Index, out EventFd? fd))
         {
-            vring.Worker.RemoveFd(fd.Handle);
+            vring.Events.Remove(fd.Handle);
         }
 
         lock (_lock)
@@ -261,7 +261,7 @@ internal sealed class FakeDevice : IVirtioDevice
         }
     }
 
-    private void ProcessMinimal(Vring vring)
+    private void ProcessMinimal(IVirtqueue vring)
     {
         long now = GC.GetAllocatedBytesForCurrentThread();
         if (_firstProcessAllocated < 0)
@@ -280,7 +280,7 @@ internal sealed class FakeDevice : IVirtioDevice
         ProcessCount++;
     }
 
-    private static uint Echo(Vring vring, DescriptorChain chain)
+    private static uint Echo(IVirtqueue vring, DescriptorChain chain)
     {
         byte[] data = new byte[chain.ReadableLength];
         int at = 0;

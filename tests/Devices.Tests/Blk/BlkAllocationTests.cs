@@ -45,16 +45,25 @@ public sealed class BlkAllocationTests
             q.WriteDescriptor((ushort)(d + 2), status.Gpa, 1, 2 /* WRITE */, 0);
         }
 
-        RunBatches(q, kick, call, 20);
-        long before = GC.GetTotalAllocatedBytes(precise: true);
-        const int Batches = 100;
-        RunBatches(q, kick, call, Batches);
-        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
-        TestContext.Out.WriteLine($"{allocated} bytes allocated for {Batches * Batch} requests");
-        Assert.That(rig.AllStatusesOk(), Is.True);
+        // Warm up until the runtime has compiled (and re-compiled) the path.
+        RunBatches(q, kick, call, 60);
 
-        // Anything per request would be at least 24 bytes x 3200; allow a stray runtime allocation.
-        Assert.That(allocated, Is.LessThan(2048), "the request path allocates");
+        // The counter is process-wide: the runtime's own threads (tiered compilation) may allocate a
+        // little now and then. An allocation per request shows in every round (at least 24 bytes x
+        // 3200); the quietest of three rounds is the path's own figure.
+        const int Batches = 100;
+        long quietest = long.MaxValue;
+        for (int round = 0; round < 3 && quietest >= 2048; round++)
+        {
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            RunBatches(q, kick, call, Batches);
+            long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+            TestContext.Out.WriteLine($"{allocated} bytes allocated for {Batches * Batch} requests");
+            quietest = Math.Min(quietest, allocated);
+        }
+
+        Assert.That(rig.AllStatusesOk(), Is.True);
+        Assert.That(quietest, Is.LessThan(2048), "the request path allocates");
     }
 
     /// <summary>Publishes the <see cref="Batch"/> fixed chains <paramref name="count"/> times, each time waiting until all are used.</summary>

@@ -41,7 +41,7 @@ internal sealed class Rig : IDisposable
             f.SetLength(imageBytes);
         }
 
-        Device = new BlkDevice(new BlkDeviceOptions { Path = _path, NumQueues = numQueues, QueueSize = 256, Serial = serial, IoThreadsPerQueue = ioThreads });
+        Device = new BlkDevice(new BlkDeviceOptions { Path = _path, NumQueues = numQueues, QueueSize = 256, Serial = serial, IoThreads = ioThreads });
         Logs = new CapturingLoggerProvider();
         _loggerFactory = Microsoft.Extensions.Logging.LoggerFactory.Create(b => b.AddProvider(Logs).SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Debug));
         Handler = new BackendHandler(Device, _loggerFactory);
