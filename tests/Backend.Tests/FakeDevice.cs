@@ -2,6 +2,7 @@
 using System;
 using System.Collections.Generic;
 using System.Threading;
+using VirtioLoopback.GuestMemory;
 using VirtioLoopback.Sys;
 using VirtioLoopback.VhostUser.Backend;
 using VirtioLoopback.VhostUser.Protocol;
@@ -26,6 +27,7 @@ internal sealed class FakeDevice : IVirtioDevice
     private readonly Dictionary<int, DescriptorChain> _chains = new();
     private readonly List<(int Queue, ushort Head)> _popped = new();
     private readonly List<(int Queue, ushort Head)> _held = new();
+    private readonly Dictionary<(int Queue, ushort Head), GuestMemoryMap> _leases = new();
     private readonly List<string> _calls = new();
 
     public FakeDevice(int configSize = 16)
@@ -53,6 +55,9 @@ internal sealed class FakeDevice : IVirtioDevice
 
     /// <summary>Pop chains but do not complete them (they stay in flight).</summary>
     public bool Hold { get; set; }
+
+    /// <summary>Held chains keep a lease on the memory map they were popped with, as a device with I/O in flight does.</summary>
+    public bool LeaseHeld { get; set; }
 
     /// <summary>Complete every chain with 0 bytes written and no copying (the allocation test).</summary>
     public bool Minimal { get; set; }
@@ -198,6 +203,13 @@ internal sealed class FakeDevice : IVirtioDevice
                 if (Hold)
                 {
                     _held.Add((vring.Index, chain.Head));
+                    if (LeaseHeld)
+                    {
+                        GuestMemoryMap map = vring.Memory;
+                        map.AddLease();
+                        _leases[(vring.Index, chain.Head)] = map;
+                    }
+
                     continue;
                 }
             }
@@ -215,13 +227,16 @@ internal sealed class FakeDevice : IVirtioDevice
         IVirtqueue vring = Vrings[queue];
         ((Vring)vring).Loop!.Invoke(() =>
         {
+            GuestMemoryMap? leased;
             lock (_lock)
             {
                 _held.Remove((queue, head));
+                _leases.Remove((queue, head), out leased);
             }
 
             vring.PushUsed(head, written);
             vring.NotifyIfNeeded();
+            leased?.ReleaseLease();
         });
     }
 
@@ -245,9 +260,26 @@ internal sealed class FakeDevice : IVirtioDevice
             vring.Events.Remove(fd.Handle);
         }
 
+        List<GuestMemoryMap> leases = new();
         lock (_lock)
         {
             _calls.Add($"stop{vring.Index}");
+
+            // A stopping device gives its memory back: the held chains stay in flight (the inflight
+            // area knows them), but nothing here touches their buffers any more.
+            foreach (var pair in new List<KeyValuePair<(int Queue, ushort Head), GuestMemoryMap>>(_leases))
+            {
+                if (pair.Key.Queue == vring.Index)
+                {
+                    leases.Add(pair.Value);
+                    _leases.Remove(pair.Key);
+                }
+            }
+        }
+
+        foreach (GuestMemoryMap map in leases)
+        {
+            map.ReleaseLease();
         }
     }
 
