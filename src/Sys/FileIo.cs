@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 using System;
 using System.Diagnostics.CodeAnalysis;
-using System.Text;
 using Tmds.Linux;
 using VirtioLoopback.Sys.Interop;
 
@@ -58,62 +57,21 @@ public static unsafe class FileIo
     /// <returns>Bytes read; fewer than <c>buffer.Length</c> only at end of file.</returns>
     public static int PRead(FileDescriptor fd, Span<byte> buffer, long offset)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(offset);
-        using FdRef r = new(fd);
-        int total = 0;
         fixed (byte* p = buffer)
         {
-            // Regular files return short counts only at EOF, but a signal can still split a large
-            // read, so keep going until the buffer is full or the file ends.
-            while (total < buffer.Length)
-            {
-                long n = LibC.pread(r.Fd, p + total, (size_t)(ulong)(buffer.Length - total), offset + total);
-                if (n < 0)
-                {
-                    int errno = Errno.Last;
-                    if (errno == LibC.EINTR)
-                    {
-                        continue;
-                    }
-
-                    Errno.Throw("pread", errno);
-                }
-
-                if (n == 0)
-                {
-                    break;
-                }
-
-                total += (int)n;
-            }
+            return Positional(fd, p, buffer.Length, offset, write: false);
         }
-
-        return total;
     }
 
     /// <summary><c>pwrite(2)</c> of all of <paramref name="data"/> at <paramref name="offset"/>.</summary>
+    /// <exception cref="SysException">The write failed, or the file took no more bytes (<c>EIO</c>).</exception>
     public static void PWrite(FileDescriptor fd, ReadOnlySpan<byte> data, long offset)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(offset);
-        using FdRef r = new(fd);
-        int total = 0;
         fixed (byte* p = data)
         {
-            while (total < data.Length)
+            if (Positional(fd, p, data.Length, offset, write: true) != data.Length)
             {
-                long n = LibC.pwrite(r.Fd, p + total, (size_t)(ulong)(data.Length - total), offset + total);
-                if (n < 0)
-                {
-                    int errno = Errno.Last;
-                    if (errno == LibC.EINTR)
-                    {
-                        continue;
-                    }
-
-                    Errno.Throw("pwrite", errno);
-                }
-
-                total += (int)n;
+                Errno.Throw("pwrite", LibC.EIO);
             }
         }
     }
@@ -224,10 +182,7 @@ public static unsafe class FileIo
     public static bool TryOpen(string path, int flags, [NotNullWhen(true)] out FileDescriptor? fd, out int errno, int mode = 0)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        int length = Encoding.UTF8.GetByteCount(path);
-        Span<byte> name = length < 512 ? stackalloc byte[length + 1] : new byte[length + 1];
-        Encoding.UTF8.GetBytes(path, name);
-        name[length] = 0;
+        Span<byte> name = CString.Encode(path, stackalloc byte[512]);
         int raw;
         fixed (byte* p = name)
         {
@@ -253,28 +208,9 @@ public static unsafe class FileIo
     /// <exception cref="SysException">Any other failure (for example <c>ENODEV</c> from an unplugged device).</exception>
     public static int Read(FileDescriptor fd, Span<byte> buffer)
     {
-        using FdRef r = new(fd);
         fixed (byte* p = buffer)
         {
-            while (true)
-            {
-                long n = LibC.read(r.Fd, p, (size_t)(ulong)buffer.Length);
-                if (n >= 0)
-                {
-                    return (int)n;
-                }
-
-                int errno = Errno.Last;
-                if (errno == LibC.EAGAIN)
-                {
-                    return -1;
-                }
-
-                if (errno != LibC.EINTR)
-                {
-                    Errno.Throw("read", errno);
-                }
-            }
+            return Once(fd, p, buffer.Length, write: false);
         }
     }
 
@@ -283,28 +219,9 @@ public static unsafe class FileIo
     /// <exception cref="SysException">Any other failure.</exception>
     public static int Write(FileDescriptor fd, ReadOnlySpan<byte> data)
     {
-        using FdRef r = new(fd);
         fixed (byte* p = data)
         {
-            while (true)
-            {
-                long n = LibC.write(r.Fd, p, (size_t)(ulong)data.Length);
-                if (n >= 0)
-                {
-                    return (int)n;
-                }
-
-                int errno = Errno.Last;
-                if (errno == LibC.EAGAIN)
-                {
-                    return -1;
-                }
-
-                if (errno != LibC.EINTR)
-                {
-                    Errno.Throw("write", errno);
-                }
-            }
+            return Once(fd, p, data.Length, write: true);
         }
     }
 
@@ -327,6 +244,67 @@ public static unsafe class FileIo
         byte* buffer = stackalloc byte[NativeMethods.StatFsBufferSize];
         using FdRef r = new(fd);
         return NativeMethods.fstatfs(r.Fd, buffer) == 0 ? *(long*)buffer : null;
+    }
+
+    /// <summary>
+    /// Moves <paramref name="length"/> bytes at <paramref name="offset"/> with pread or pwrite. A signal
+    /// can split a large transfer, so it resumes until all is moved or the call moves nothing (end of
+    /// file); <c>EINTR</c> is retried.
+    /// </summary>
+    private static int Positional(FileDescriptor fd, byte* p, int length, long offset, bool write)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        using FdRef r = new(fd);
+        int total = 0;
+        while (total < length)
+        {
+            size_t count = (size_t)(ulong)(length - total);
+            long n = write ? LibC.pwrite(r.Fd, p + total, count, offset + total) : LibC.pread(r.Fd, p + total, count, offset + total);
+            if (n < 0)
+            {
+                int errno = Errno.Last;
+                if (errno == LibC.EINTR)
+                {
+                    continue;
+                }
+
+                Errno.Throw(write ? "pwrite" : "pread", errno);
+            }
+
+            if (n == 0)
+            {
+                break;
+            }
+
+            total += (int)n;
+        }
+
+        return total;
+    }
+
+    /// <summary>One read or write, retrying <c>EINTR</c>; -1 for <c>EAGAIN</c>.</summary>
+    private static int Once(FileDescriptor fd, byte* p, int length, bool write)
+    {
+        using FdRef r = new(fd);
+        while (true)
+        {
+            long n = write ? LibC.write(r.Fd, p, (size_t)(ulong)length) : LibC.read(r.Fd, p, (size_t)(ulong)length);
+            if (n >= 0)
+            {
+                return (int)n;
+            }
+
+            int errno = Errno.Last;
+            if (errno == LibC.EAGAIN)
+            {
+                return -1;
+            }
+
+            if (errno != LibC.EINTR)
+            {
+                Errno.Throw(write ? "write" : "read", errno);
+            }
+        }
     }
 
     private static void CheckVectors(ReadOnlySpan<IoVec> iov, long offset)

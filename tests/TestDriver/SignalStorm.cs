@@ -30,15 +30,13 @@ public sealed partial class SignalStorm : IDisposable
 
     private static readonly int[] s_signals = [SigUsr1, SigHup, SigChld];
 
-    private readonly int _pid;
-    private readonly Func<IReadOnlyList<int>> _targets;
+    private readonly Func<IReadOnlyList<(int Pid, int Tid)>> _targets;
     private readonly Thread _thread;
     private volatile bool _stop;
     private long _sent;
 
-    private SignalStorm(int pid, Func<IReadOnlyList<int>> targets, int periodMilliseconds)
+    private SignalStorm(Func<IReadOnlyList<(int Pid, int Tid)>> targets, int periodMilliseconds)
     {
-        _pid = pid;
         _targets = targets;
         PeriodMilliseconds = periodMilliseconds;
         _thread = new Thread(Run) { IsBackground = true, Name = "signal-storm" };
@@ -53,11 +51,37 @@ public sealed partial class SignalStorm : IDisposable
 
     /// <summary>Storms every thread of process <paramref name="pid"/> (re-read each round, so new threads get it too).</summary>
     public static SignalStorm AtProcess(int pid, int periodMilliseconds = 1) =>
-        new(pid, () => ThreadsOf(pid), periodMilliseconds);
+        new(() => Pairs(pid, ThreadsOf(pid)), periodMilliseconds);
 
     /// <summary>Storms the given threads of this process (<see cref="CurrentThreadId"/> on each).</summary>
-    public static SignalStorm AtThreads(IReadOnlyList<int> tids, int periodMilliseconds = 1) =>
-        new(Environment.ProcessId, () => tids, periodMilliseconds);
+    public static SignalStorm AtThreads(IReadOnlyList<int> tids, int periodMilliseconds = 1)
+    {
+        IReadOnlyList<(int, int)> pairs = Pairs(Environment.ProcessId, tids);
+        return new(() => pairs, periodMilliseconds);
+    }
+
+    /// <summary>
+    /// Storms every thread of every process named in <paramref name="names"/> (matched against
+    /// <c>/proc/PID/comm</c>, which keeps 15 characters): processes that come and go (an adapter
+    /// started and stopped over and over) are found again every 20 rounds.
+    /// </summary>
+    public static SignalStorm AtProcessesNamed(IReadOnlyList<string> names, int periodMilliseconds = 1)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        IReadOnlyList<(int, int)> current = [];
+        int round = 0;
+        return new(
+            () =>
+            {
+                if (round++ % 20 == 0)
+                {
+                    current = ThreadsOfNamed(names);
+                }
+
+                return current;
+            },
+            periodMilliseconds);
+    }
 
     /// <summary>The calling thread's kernel id, for <see cref="AtThreads"/>.</summary>
     public static int CurrentThreadId() => gettid();
@@ -104,6 +128,51 @@ public sealed partial class SignalStorm : IDisposable
     [LibraryImport("libc", SetLastError = true)]
     private static partial int tgkill(int tgid, int tid, int sig);
 
+    private static List<(int, int)> Pairs(int pid, IReadOnlyList<int> tids)
+    {
+        List<(int, int)> pairs = new(tids.Count);
+        foreach (int tid in tids)
+        {
+            pairs.Add((pid, tid));
+        }
+
+        return pairs;
+    }
+
+    private static List<(int, int)> ThreadsOfNamed(IReadOnlyList<string> names)
+    {
+        List<(int, int)> pairs = new();
+        foreach (string dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int pid) || pid == Environment.ProcessId)
+            {
+                continue;
+            }
+
+            string comm;
+            try
+            {
+                comm = File.ReadAllText(Path.Combine(dir, "comm")).TrimEnd('\n');
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+
+            foreach (string name in names)
+            {
+                // The kernel keeps 15 characters of a name: "virtio-loopback-adapter" is "virtio-loopback".
+                if (comm == name || (comm.Length == 15 && name.StartsWith(comm, StringComparison.Ordinal)))
+                {
+                    pairs.AddRange(Pairs(pid, ThreadsOf(pid)));
+                    break;
+                }
+            }
+        }
+
+        return pairs;
+    }
+
     [LibraryImport("libc")]
     private static partial int gettid();
 
@@ -113,9 +182,9 @@ public sealed partial class SignalStorm : IDisposable
         while (!_stop)
         {
             int signal = s_signals[round++ % s_signals.Length];
-            foreach (int tid in _targets())
+            foreach ((int pid, int tid) in _targets())
             {
-                if (tgkill(_pid, tid, signal) == 0)
+                if (tgkill(pid, tid, signal) == 0)
                 {
                     Interlocked.Increment(ref _sent);
                 }
