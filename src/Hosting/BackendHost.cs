@@ -44,7 +44,17 @@ public static class BackendHost
             void Stop()
             {
                 server.RequestShutdown();
-                watchdog ??= new Timer(_ => ForceExit(logger, options.Backend.SocketPath, factory), null, ShutdownLimit, Timeout.InfiniteTimeSpan);
+
+                // The first SIGTERM arms the watchdog; later ones find it armed.
+                Timer timer = new(_ => ForceExit(logger, options.Backend.SocketPath, factory), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                if (Interlocked.CompareExchange(ref watchdog, timer, null) is null)
+                {
+                    timer.Change(ShutdownLimit, Timeout.InfiniteTimeSpan);
+                }
+                else
+                {
+                    timer.Dispose();
+                }
             }
 
             using ProcessSignals signals = new(Stop, onHangUp, logger);
@@ -57,7 +67,7 @@ public static class BackendHost
         }
         finally
         {
-            watchdog?.Dispose();
+            Volatile.Read(ref watchdog)?.Dispose();
             owned?.Dispose();
         }
     }

@@ -88,9 +88,20 @@ public sealed unsafe class UnixSocket : IDisposable
         try
         {
             using FdRef r = new(fd);
-            if (LibC.connect(r.Fd, (sockaddr*)&address, sizeof(sockaddr_un)) != 0)
+            while (LibC.connect(r.Fd, (sockaddr*)&address, sizeof(sockaddr_un)) != 0)
             {
-                Errno.Throw("connect");
+                // A connect interrupted while the listener's backlog is full goes on in the kernel;
+                // asking again says EISCONN once it got through.
+                int errno = Errno.Last;
+                if (errno == LibC.EISCONN)
+                {
+                    break;
+                }
+
+                if (errno != LibC.EINTR)
+                {
+                    Errno.Throw("connect", errno);
+                }
             }
         }
         catch

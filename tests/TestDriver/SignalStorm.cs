@@ -28,6 +28,9 @@ public sealed partial class SignalStorm : IDisposable
     /// <summary><c>SIGCHLD</c> (x86-64 and arm64 numbering).</summary>
     public const int SigChld = 17;
 
+    /// <summary><c>SIGTERM</c>.</summary>
+    public const int SigTerm = 15;
+
     private static readonly int[] s_signals = [SigUsr1, SigHup, SigChld];
 
     private readonly Func<IReadOnlyList<(int Pid, int Tid)>> _targets;
@@ -62,8 +65,11 @@ public sealed partial class SignalStorm : IDisposable
 
     /// <summary>
     /// Storms every thread of every process named in <paramref name="names"/> (matched against
-    /// <c>/proc/PID/comm</c>, which keeps 15 characters): processes that come and go (an adapter
-    /// started and stopped over and over) are found again every 20 rounds.
+    /// <c>/proc/PID/comm</c>, which keeps 15 characters) once it catches SIGTERM: processes that
+    /// come and go (an adapter started and stopped over and over) are found again every 20 rounds.
+    /// A process is left alone until it has installed its handlers (SIGTERM in <c>SigCgt</c>; the
+    /// programs here install SIGHUP and SIGUSR1 first): before that any program dies of the
+    /// first SIGHUP, and that says nothing about it.
     /// </summary>
     public static SignalStorm AtProcessesNamed(IReadOnlyList<string> names, int periodMilliseconds = 1)
     {
@@ -139,6 +145,27 @@ public sealed partial class SignalStorm : IDisposable
         return pairs;
     }
 
+    /// <summary>Whether process <paramref name="pid"/> has a handler for SIGTERM (<c>SigCgt</c> of its status).</summary>
+    private static bool CatchesSigterm(int pid)
+    {
+        try
+        {
+            foreach (string line in File.ReadLines($"/proc/{pid}/status"))
+            {
+                if (line.StartsWith("SigCgt:", StringComparison.Ordinal))
+                {
+                    ulong caught = ulong.Parse(line.AsSpan(7).Trim(), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
+                    return (caught & (1UL << (SigTerm - 1))) != 0;
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+
+        return false;
+    }
+
     private static List<(int, int)> ThreadsOfNamed(IReadOnlyList<string> names)
     {
         List<(int, int)> pairs = new();
@@ -162,7 +189,7 @@ public sealed partial class SignalStorm : IDisposable
             foreach (string name in names)
             {
                 // The kernel keeps 15 characters of a name: "virtio-loopback-adapter" is "virtio-loopback".
-                if (comm == name || (comm.Length == 15 && name.StartsWith(comm, StringComparison.Ordinal)))
+                if ((comm == name || (comm.Length == 15 && name.StartsWith(comm, StringComparison.Ordinal))) && CatchesSigterm(pid))
                 {
                     pairs.AddRange(Pairs(pid, ThreadsOf(pid)));
                     break;
