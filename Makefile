@@ -33,7 +33,7 @@
 # Programs published for every RID, from src/<name>/<name>.csproj.
 PROGRAMS   := vhost-user-rng vhost-user-blk vhost-user-input virtio-loopback-adapter touch-sensitivity
 # Test tools from tests/tools/<name>/<name>.csproj, published when present.
-TEST_TOOLS := vhost-user-probe uinput-feeder evdev-inspect htt-double
+TEST_TOOLS := vhost-user-probe uinput-feeder evdev-inspect htt-double signal-storm
 RIDS       := linux-x64 linux-arm64
 
 DOTNET        ?= dotnet

@@ -2,6 +2,7 @@
 using System;
 using System.Buffers.Binary;
 using System.Numerics;
+using System.Threading;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using VirtioLoopback.Sys;
@@ -17,9 +18,11 @@ namespace VirtioLoopback.Devices.Blk;
 /// virtio-loopback adapter.
 /// </summary>
 /// <remarks>
-/// Each queue gets an asynchronous engine: its worker thread pops and parses requests, a few I/O
-/// threads run <c>preadv</c>/<c>pwritev</c> directly on guest memory, and completions return to the
-/// worker through an eventfd. The request logic itself is <see cref="BlkRequestProcessor"/>.
+/// Each started queue gets an asynchronous engine (<see cref="BlkQueueEngine"/>): the queue's thread
+/// pops and parses requests, the device's I/O threads (<see cref="BlkIoPool"/>, shared by every
+/// queue and running only while one is started) do <c>preadv</c>/<c>pwritev</c> directly on guest
+/// memory, and completions return to the queue's thread through an eventfd. The request logic
+/// itself is <see cref="BlkRequestProcessor"/>.
 /// </remarks>
 public sealed class BlkDevice : IVirtioDevice, IDisposable
 {
@@ -31,6 +34,12 @@ public sealed class BlkDevice : IVirtioDevice, IDisposable
     private readonly BlkRequestProcessor _processor;
     private readonly BlkQueueEngine?[] _engines;
     private readonly object _configLock = new();
+
+    // The I/O threads and how many started queues use them; queues start and stop on their own
+    // threads, so both are guarded by _poolLock.
+    private readonly Lock _poolLock = new();
+    private BlkIoPool? _pool;
+    private int _poolUsers;
     private ILogger _logger = NullLogger.Instance;
     private IDeviceHost? _host;
 
@@ -157,13 +166,12 @@ public sealed class BlkDevice : IVirtioDevice, IDisposable
     }
 
     /// <inheritdoc />
-    public void Start(Vring vring)
+    public void Start(IVirtqueue queue)
     {
-        ArgumentNullException.ThrowIfNull(vring);
-        int index = vring.Index;
-        _engines[index]?.Stop();
-        int ioThreads = _options.IoThreadsPerQueue ?? (_image.IsInMemory ? 0 : BlkDeviceOptions.DefaultIoThreads);
-        BlkQueueEngine engine = new(_processor, vring, ioThreads, _logger);
+        ArgumentNullException.ThrowIfNull(queue);
+        int index = queue.Index;
+        StopEngine(index);
+        BlkQueueEngine engine = new(_processor, queue, AcquirePool(), _logger);
         try
         {
             engine.Start();
@@ -171,6 +179,7 @@ public sealed class BlkDevice : IVirtioDevice, IDisposable
         catch
         {
             engine.Dispose();
+            ReleasePool();
             throw;
         }
 
@@ -178,29 +187,27 @@ public sealed class BlkDevice : IVirtioDevice, IDisposable
     }
 
     /// <inheritdoc />
-    public void Process(Vring vring)
+    public void Process(IVirtqueue queue)
     {
-        ArgumentNullException.ThrowIfNull(vring);
-        _engines[vring.Index]?.Process();
+        ArgumentNullException.ThrowIfNull(queue);
+        _engines[queue.Index]?.Process();
     }
 
     /// <inheritdoc />
-    public void OnEvent(Vring vring, ulong token)
+    public void OnEvent(IVirtqueue queue, ulong token)
     {
-        ArgumentNullException.ThrowIfNull(vring);
+        ArgumentNullException.ThrowIfNull(queue);
         if (token == BlkQueueEngine.CompletionToken)
         {
-            _engines[vring.Index]?.OnCompletions();
+            _engines[queue.Index]?.OnCompletions();
         }
     }
 
     /// <inheritdoc />
-    public void Stop(Vring vring)
+    public void Stop(IVirtqueue queue)
     {
-        ArgumentNullException.ThrowIfNull(vring);
-        BlkQueueEngine? engine = _engines[vring.Index];
-        _engines[vring.Index] = null;
-        engine?.Stop();
+        ArgumentNullException.ThrowIfNull(queue);
+        StopEngine(queue.Index);
     }
 
     /// <inheritdoc />
@@ -249,7 +256,7 @@ public sealed class BlkDevice : IVirtioDevice, IDisposable
         return true;
     }
 
-    /// <summary>Stops every engine that is still running and closes the image.</summary>
+    /// <summary>Closes the image (the back end has stopped every queue, and with them the I/O threads).</summary>
     public void Dispose()
     {
         for (int i = 0; i < _engines.Length; i++)
@@ -258,7 +265,61 @@ public sealed class BlkDevice : IVirtioDevice, IDisposable
             _engines[i] = null;
         }
 
+        lock (_poolLock)
+        {
+            _pool?.Dispose();
+            _pool = null;
+            _poolUsers = 0;
+        }
+
         _image.Dispose();
+    }
+
+    /// <summary>Waits for the queue's requests in flight, pushes them and drops its engine (queue thread).</summary>
+    private void StopEngine(int index)
+    {
+        BlkQueueEngine? engine = _engines[index];
+        if (engine is null)
+        {
+            return;
+        }
+
+        _engines[index] = null;
+        engine.Stop();
+        engine.Dispose();
+        ReleasePool();
+    }
+
+    /// <summary>The I/O threads for one more started queue (created with the first); null when the I/O runs inline.</summary>
+    private BlkIoPool? AcquirePool()
+    {
+        lock (_poolLock)
+        {
+            _poolUsers++;
+            int threads = _options.IoThreads ?? (_image.IsInMemory ? 0 : BlkDeviceOptions.DefaultIoThreads);
+            if (_pool is null && threads > 0)
+            {
+                _pool = new BlkIoPool(_processor, threads, _options.NumQueues * BlkQueueEngine.MaxSlots, _logger);
+            }
+
+            return _pool;
+        }
+    }
+
+    /// <summary>A queue stopped: the I/O threads end with the last one.</summary>
+    private void ReleasePool()
+    {
+        BlkIoPool? ending = null;
+        lock (_poolLock)
+        {
+            if (--_poolUsers == 0)
+            {
+                ending = _pool;
+                _pool = null;
+            }
+        }
+
+        ending?.Dispose();
     }
 
     private static ulong ComputeFeatures(BlkDeviceOptions options)

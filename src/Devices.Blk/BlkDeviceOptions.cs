@@ -28,13 +28,13 @@ public sealed class BlkDeviceOptions
     public int QueueSize { get; init; } = 128;
 
     /// <summary>
-    /// I/O threads per queue (<c>--io-threads</c>); 0 runs each request on the queue's worker, which
-    /// suits images whose I/O never sleeps. Null chooses: 0 for an image on tmpfs or ramfs, else
-    /// <see cref="DefaultIoThreads"/>.
+    /// The device's I/O threads, shared by all its queues (<c>--io-threads</c>); 0 runs each request on
+    /// its queue's thread, which suits images whose I/O never sleeps. Null chooses: 0 for an image on
+    /// tmpfs or ramfs, else <see cref="DefaultIoThreads"/>.
     /// </summary>
-    public int? IoThreadsPerQueue { get; init; }
+    public int? IoThreads { get; init; }
 
-    /// <summary>The I/O threads per queue for an image on a real file system or a block device.</summary>
+    /// <summary>The I/O threads for an image on a real file system or a block device.</summary>
     public const int DefaultIoThreads = 4;
 
     /// <summary>Checks every value; returns an error message, or null when the options are usable.</summary>
@@ -55,9 +55,9 @@ public sealed class BlkDeviceOptions
             return $"the queue size must be a power of two between 4 and {MaxQueueSizeLimit}";
         }
 
-        if (IoThreadsPerQueue is < 0 or > 64)
+        if (IoThreads is < 0 or > 64)
         {
-            return "the number of I/O threads per queue must be between 0 and 64";
+            return "the number of I/O threads must be between 0 and 64";
         }
 
         if (Serial is not null && System.Text.Encoding.UTF8.GetByteCount(Serial) > BlkRequestProcessor.IdBytes)

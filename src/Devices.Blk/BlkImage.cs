@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: MIT
 using System;
 using System.IO;
-using System.Runtime.InteropServices;
-using VirtioLoopback.Devices.Blk.Interop;
+using Tmds.Linux;
 using VirtioLoopback.Sys;
 
 namespace VirtioLoopback.Devices.Blk;
@@ -66,14 +65,7 @@ public sealed class BlkImage : IDisposable
             throw new IOException($"{path}: is a directory, not an image file or block device");
         }
 
-        int fd = NativeMethods.open(path, (readOnly ? NativeMethods.O_RDONLY : NativeMethods.O_RDWR) | NativeMethods.O_CLOEXEC);
-        if (fd < 0)
-        {
-            int errno = Marshal.GetLastPInvokeError();
-            throw new SysException($"open({path})", errno);
-        }
-
-        FileDescriptor handle = FileDescriptor.Adopt(fd);
+        FileDescriptor handle = FileIo.Open(path, readOnly ? LibC.O_RDONLY : LibC.O_RDWR);
         try
         {
             bool isBlockDevice = TryGetBlockDeviceSize(handle, out _);
@@ -114,14 +106,7 @@ public sealed class BlkImage : IDisposable
             return size > long.MaxValue ? long.MaxValue : (long)size;
         }
 
-        using FdRef r = new(Handle);
-        long end = NativeMethods.lseek(r.Fd, 0, NativeMethods.SEEK_END);
-        if (end < 0)
-        {
-            Errno.Throw("lseek(SEEK_END)", Marshal.GetLastPInvokeError());
-        }
-
-        return end;
+        return FileIo.SeekEnd(Handle);
     }
 
     /// <summary>The capacity in 512-byte sectors (a trailing partial sector is not exposed).</summary>
@@ -130,19 +115,11 @@ public sealed class BlkImage : IDisposable
     /// <summary>Closes the image.</summary>
     public void Dispose() => Handle.Dispose();
 
-    private static unsafe bool OnMemoryFileSystem(FileDescriptor handle)
+    private static bool OnMemoryFileSystem(FileDescriptor handle)
     {
         const long TmpfsMagic = 0x01021994;
         const long RamfsMagic = unchecked((long)0x858458f6);
-        byte* buffer = stackalloc byte[256];
-        using FdRef r = new(handle);
-        if (NativeMethods.fstatfs(r.Fd, buffer) != 0)
-        {
-            return false;
-        }
-
-        long type = *(long*)buffer;
-        return type is TmpfsMagic or RamfsMagic;
+        return FileIo.FileSystemType(handle) is TmpfsMagic or RamfsMagic;
     }
 
     private static bool BitIsPowerOfTwo(uint v) => v != 0 && (v & (v - 1)) == 0;

@@ -10,22 +10,27 @@ using VirtioLoopback.Virtio.Queue;
 namespace VirtioLoopback.Devices.Blk;
 
 /// <summary>
-/// The asynchronous request engine of one vring. The vring's worker thread pops chains, parses them
-/// into preallocated request slots and hands file I/O to a small pool of I/O threads; finished slots
-/// come back through a completion ring and an eventfd registered on the worker, which pushes them to
-/// the used ring and notifies the driver once per batch.
+/// The asynchronous request engine of one queue. The queue's thread pops chains, parses them into
+/// preallocated request slots and hands file I/O to the device's I/O threads (<see cref="BlkIoPool"/>);
+/// finished slots come back through a completion ring and an eventfd registered on the queue's
+/// thread, which pushes them to the used ring and notifies the driver once per batch.
 /// </summary>
 /// <remarks>
 /// <para>
 /// Threads: <see cref="Process"/>, <see cref="OnCompletions"/> and <see cref="Stop"/> run on the
-/// vring's worker thread, which alone touches the vring, the chain and the free-slot stack. The I/O
+/// queue's thread, which alone touches the queue, the chain and the free-slot stack. The I/O
 /// threads touch only the slots handed to them, between the submission and completion rings.
 /// </para>
 /// <para>
+/// Memory: a request handed to an I/O thread holds a lease on the memory map it was parsed with, so
+/// a memory-table change while it runs neither stops the queue nor unmaps its buffers; the lease
+/// goes when the request is pushed.
+/// </para>
+/// <para>
 /// Nothing on the request path allocates: slots (one per possible in-flight request, up to
-/// <see cref="MaxSlots"/>), their iovec arrays (one entry per descriptor the ring can hold) and both
-/// rings are created in the constructor. When every slot is busy the engine stops popping; the next
-/// completion resumes it.
+/// <see cref="MaxSlots"/>), their iovec arrays (one entry per buffer piece a chain can hold) and the
+/// completion ring are created in the constructor. When every slot is busy the engine stops
+/// popping; the next completion resumes it.
 /// </para>
 /// </remarks>
 internal sealed class BlkQueueEngine : IDisposable
@@ -33,11 +38,12 @@ internal sealed class BlkQueueEngine : IDisposable
     /// <summary>The most requests in flight per queue.</summary>
     public const int MaxSlots = 128;
 
-    /// <summary>The epoll token of the completion eventfd on the vring's worker.</summary>
+    /// <summary>The token of the completion eventfd among the queue's events.</summary>
     public const ulong CompletionToken = 0xB1C0;
 
     private readonly BlkRequestProcessor _processor;
-    private readonly Vring _vring;
+    private readonly IVirtqueue _queue;
+    private readonly BlkIoPool? _pool;
     private readonly ILogger _logger;
     private readonly DescriptorChain _chain;
     private readonly BlkRequest[] _slots;
@@ -46,66 +52,52 @@ internal sealed class BlkQueueEngine : IDisposable
     private int _inFlight;
     private bool _stalled;
 
-    // Submission ring (worker -> I/O threads) and completion ring (I/O threads -> worker). Each holds
-    // slot indices; capacity = slot count, so neither can overflow. Guarded by their own locks.
-    private readonly object _submitLock = new();
-    private readonly int[] _submitRing;
-    private int _submitHead;
-    private int _submitCount;
-    private bool _shutdown;
-
+    // Completion ring (I/O threads -> queue thread) of slot indices; capacity = slot count, so it
+    // cannot overflow.
     private readonly object _completeLock = new();
     private readonly int[] _completeRing;
     private int _completeHead;
     private int _completeCount;
 
     private readonly EventFd _completionFd;
-    private readonly Thread[] _threads;
     private bool _registered;
 
-    public BlkQueueEngine(BlkRequestProcessor processor, Vring vring, int ioThreads, ILogger logger)
+    /// <param name="processor">The request logic.</param>
+    /// <param name="queue">The queue served.</param>
+    /// <param name="pool">The device's I/O threads; null to do the I/O on the queue's thread (an in-memory image).</param>
+    /// <param name="logger">Where to log.</param>
+    public BlkQueueEngine(BlkRequestProcessor processor, IVirtqueue queue, BlkIoPool? pool, ILogger logger)
     {
         _processor = processor;
-        _vring = vring;
+        _queue = queue;
+        _pool = pool;
         _logger = logger;
-        _chain = vring.CreateChain();
-        int slots = Math.Min((int)vring.Size, MaxSlots);
-        int iovecs = Math.Min((int)vring.Size, FileIo.MaxIoVecs);
+        _chain = queue.CreateChain();
+        int slots = Math.Min((int)queue.Size, MaxSlots);
+        int iovecs = Math.Min(_chain.MaxPieces, FileIo.MaxIoVecs);
         int segments = Math.Max(BlkRequestProcessor.MaxDiscardSegments, BlkRequestProcessor.MaxWriteZeroesSegments);
         _slots = new BlkRequest[slots];
         _free = new int[slots];
         for (int i = 0; i < slots; i++)
         {
-            _slots[i] = new BlkRequest(i, iovecs, segments);
+            _slots[i] = new BlkRequest(i, iovecs, segments, this);
             _free[i] = slots - 1 - i;
         }
 
         _freeCount = slots;
-        _submitRing = new int[slots];
         _completeRing = new int[slots];
         _completionFd = EventFd.Create();
-        _threads = new Thread[Math.Clamp(ioThreads, 0, slots)];
-        for (int i = 0; i < _threads.Length; i++)
-        {
-            _threads[i] = new Thread(IoThreadLoop)
-            {
-                IsBackground = true,
-                Name = $"blk-io-q{vring.Index}-{i}",
-            };
-        }
     }
 
-    /// <summary>Registers the completion eventfd on the worker and starts the I/O threads.</summary>
+    /// <summary>The index of the queue served (for logs).</summary>
+    public int QueueIndex => _queue.Index;
+
+    /// <summary>Registers the completion eventfd on the queue's thread.</summary>
     public void Start()
     {
-        _vring.Worker.AddFd(_completionFd.Handle, CompletionToken);
+        _queue.Events.Add(_completionFd.Handle, CompletionToken);
         _registered = true;
-        foreach (Thread t in _threads)
-        {
-            t.Start();
-        }
-
-        Log.QueueStarted(_logger, _vring.Index, _vring.Size, _slots.Length, _threads.Length);
+        Log.QueueStarted(_logger, _queue.Index, _queue.Size, _slots.Length, _pool?.ThreadCount ?? 0);
     }
 
     /// <summary>
@@ -114,19 +106,19 @@ internal sealed class BlkQueueEngine : IDisposable
     /// </summary>
     public void Process()
     {
-        if (_vring.IsBroken || !_vring.IsEnabled)
+        if (_queue.IsBroken || !_queue.IsEnabled)
         {
             return;
         }
 
         bool pushed = false;
-        GuestMemoryMap memory = _vring.Memory;
+        GuestMemoryMap memory = _queue.Memory;
         while (true)
         {
-            _vring.DisableNotification();
+            _queue.DisableNotification();
             while (_freeCount > 0)
             {
-                PopResult result = _vring.TryPop(_chain);
+                PopResult result = _queue.TryPop(_chain);
                 if (result == PopResult.Empty)
                 {
                     break;
@@ -146,7 +138,7 @@ internal sealed class BlkQueueEngine : IDisposable
                 break;
             }
 
-            if (!_vring.EnableNotification())
+            if (!_queue.EnableNotification())
             {
                 break;
             }
@@ -162,7 +154,7 @@ internal sealed class BlkQueueEngine : IDisposable
         bool pushed = DrainCompletions();
         if (pushed)
         {
-            _vring.NotifyIfNeeded();
+            _queue.NotifyIfNeeded();
         }
 
         if (_stalled && _freeCount > 0)
@@ -173,8 +165,8 @@ internal sealed class BlkQueueEngine : IDisposable
     }
 
     /// <summary>
-    /// Waits for every in-flight request, pushes their results, unregisters the eventfd and ends
-    /// the I/O threads.
+    /// Waits for every in-flight request, pushes their results (returning their memory leases) and
+    /// unregisters the eventfd.
     /// </summary>
     public void Stop()
     {
@@ -195,48 +187,46 @@ internal sealed class BlkQueueEngine : IDisposable
 
         if (pushed)
         {
-            _vring.NotifyIfNeeded();
+            _queue.NotifyIfNeeded();
         }
 
         _stalled = false;
-        Dispose();
-        Log.QueueStopped(_logger, _vring.Index, waited);
-    }
-
-    /// <summary>Ends the I/O threads and releases the eventfd (idempotent).</summary>
-    public void Dispose()
-    {
-        lock (_submitLock)
-        {
-            if (_shutdown)
-            {
-                return;
-            }
-
-            _shutdown = true;
-            Monitor.PulseAll(_submitLock);
-        }
-
-        foreach (Thread t in _threads)
-        {
-            if (t.IsAlive)
-            {
-                t.Join();
-            }
-        }
-
         if (_registered)
         {
-            _vring.Worker.RemoveFd(_completionFd.Handle);
+            _queue.Events.Remove(_completionFd.Handle);
             _registered = false;
         }
 
-        _completionFd.Dispose();
+        Log.QueueStopped(_logger, _queue.Index, waited);
     }
 
+    /// <summary>An I/O thread finished <paramref name="request"/>: queue it for the queue's thread.</summary>
+    public void Completed(BlkRequest request)
+    {
+        lock (_completeLock)
+        {
+            // Only the completion that finds the ring empty needs the eventfd: the queue's thread
+            // reads the eventfd before it drains, and drains until the ring is empty, so later ones
+            // ride along. At queue depth 32 this saves most of the write(2)s and wake-ups. The
+            // signal is sent under the lock: once Stop has drained the last completion, no I/O
+            // thread touches this engine (or its eventfd) again.
+            if (_completeCount == 0)
+            {
+                _completionFd.Signal();
+            }
+
+            _completeRing[(_completeHead + _completeCount) % _completeRing.Length] = request.Index;
+            _completeCount++;
+            Monitor.Pulse(_completeLock);
+        }
+    }
+
+    /// <summary>Releases the eventfd (after <see cref="Stop"/>).</summary>
+    public void Dispose() => _completionFd.Dispose();
+
     /// <summary>
-    /// Parses the popped chain into a free slot and either completes it at once or queues it for
-    /// the I/O threads. False when the chain had to break the queue.
+    /// Parses the popped chain into a free slot and either completes it at once or hands it to the
+    /// I/O threads. False when the chain had to break the queue.
     /// </summary>
     private bool Submit(GuestMemoryMap memory, ref bool pushed)
     {
@@ -244,27 +234,24 @@ internal sealed class BlkQueueEngine : IDisposable
         PrepareOutcome outcome = _processor.Prepare(request, _chain.Head, _chain.Readable, _chain.Writable, memory, out string? reason);
         switch (outcome)
         {
-            case PrepareOutcome.Submit when _threads.Length == 0:
-                // No I/O threads (an in-memory image): the copy cannot sleep, so the worker does it
+            case PrepareOutcome.Submit when _pool is null:
+                // No I/O threads (an in-memory image): the copy cannot sleep, so this thread does it
                 // and the whole batch is notified once, without a hand-off or a wake-up.
-                ExecuteGuarded(request);
+                BlkIoPool.ExecuteGuarded(_processor, request, _logger);
                 PushAndFree(request);
                 pushed = true;
                 return true;
             case PrepareOutcome.Submit:
+                // The request outlives this callback: keep its memory mapped until it is pushed.
+                memory.AddLease();
+                request.Leased = true;
                 _inFlight++;
-                lock (_submitLock)
-                {
-                    _submitRing[(_submitHead + _submitCount) % _submitRing.Length] = request.Index;
-                    _submitCount++;
-                    Monitor.Pulse(_submitLock);
-                }
-
+                _pool.Submit(request);
                 return true;
             case PrepareOutcome.Completed:
                 if (_logger.IsEnabled(LogLevel.Debug))
                 {
-                    Log.CompletedImmediately(_logger, _vring.Index, request.Head, request.Status);
+                    Log.CompletedImmediately(_logger, _queue.Index, request.Head, request.Status);
                 }
 
                 PushAndFree(request);
@@ -273,8 +260,8 @@ internal sealed class BlkQueueEngine : IDisposable
             default:
                 request.Reset();
                 _free[_freeCount++] = request.Index;
-                Log.QueueBroken(_logger, _vring.Index, reason!);
-                _vring.MarkBroken(reason!);
+                Log.QueueBroken(_logger, _queue.Index, reason!);
+                _queue.MarkBroken(reason!);
                 return false;
         }
     }
@@ -283,16 +270,19 @@ internal sealed class BlkQueueEngine : IDisposable
     {
         if (pushed)
         {
-            _vring.NotifyIfNeeded();
+            _queue.NotifyIfNeeded();
         }
     }
 
     private void PushAndFree(BlkRequest request)
     {
         ushort head = request.Head;
+        GuestMemoryMap? leased = request.Leased ? request.Memory : null;
         uint written = BlkRequestProcessor.Complete(request);
+        request.Leased = false;
         _free[_freeCount++] = request.Index;
-        _vring.PushUsed(head, written);
+        _queue.PushUsed(head, written);
+        leased?.ReleaseLease();
     }
 
     /// <summary>Pushes every finished request to the used ring; true when any was pushed.</summary>
@@ -317,66 +307,6 @@ internal sealed class BlkQueueEngine : IDisposable
             _inFlight--;
             PushAndFree(_slots[index]);
             pushed = true;
-        }
-    }
-
-    /// <summary>Runs one request's file I/O; a fault fails that request only (an I/O thread must never die).</summary>
-    private void ExecuteGuarded(BlkRequest request)
-    {
-        try
-        {
-            _processor.Execute(request);
-        }
-#pragma warning disable CA1031 // Any fault fails the one request.
-        catch (Exception e)
-#pragma warning restore CA1031
-        {
-            Log.IoThreadFault(_logger, _vring.Index, e);
-            request.Status = BlkStatus.IoErr;
-            request.Written = 1;
-        }
-    }
-
-    private void IoThreadLoop()
-    {
-        while (true)
-        {
-            int index;
-            lock (_submitLock)
-            {
-                while (_submitCount == 0 && !_shutdown)
-                {
-                    Monitor.Wait(_submitLock);
-                }
-
-                if (_submitCount == 0)
-                {
-                    return;
-                }
-
-                index = _submitRing[_submitHead];
-                _submitHead = (_submitHead + 1) % _submitRing.Length;
-                _submitCount--;
-            }
-
-            ExecuteGuarded(_slots[index]);
-
-            bool wake;
-            lock (_completeLock)
-            {
-                // Only the completion that finds the ring empty needs the eventfd: the worker reads
-                // the eventfd before it drains, and drains until the ring is empty, so later ones
-                // ride along. At queue depth 32 this saves most of the write(2)s and wake-ups.
-                wake = _completeCount == 0;
-                _completeRing[(_completeHead + _completeCount) % _completeRing.Length] = index;
-                _completeCount++;
-                Monitor.Pulse(_completeLock);
-            }
-
-            if (wake)
-            {
-                _completionFd.Signal();
-            }
         }
     }
 }

@@ -19,20 +19,27 @@ internal struct BlkSegment
 
 /// <summary>
 /// A request slot: everything the I/O thread needs to execute one parsed request, preallocated with
-/// its iovec and segment arrays so the data path does not allocate. The worker fills it
-/// (<see cref="BlkRequestProcessor.Prepare"/>), an I/O thread executes it, and the worker completes it.
+/// its iovec and segment arrays so the data path does not allocate. The queue's thread fills it
+/// (<see cref="BlkRequestProcessor.Prepare"/>), an I/O thread executes it, and the queue's thread
+/// completes it.
 /// </summary>
 internal sealed class BlkRequest
 {
-    public BlkRequest(int index, int maxIoVecs, int maxSegments)
+    public BlkRequest(int index, int maxIoVecs, int maxSegments, BlkQueueEngine? engine = null)
     {
         Index = index;
+        _engine = engine;
         IoVecs = new IoVec[maxIoVecs];
         Segments = new BlkSegment[maxSegments];
     }
 
+    private readonly BlkQueueEngine? _engine;
+
     /// <summary>The slot's index in its queue's slot table.</summary>
     public int Index { get; }
+
+    /// <summary>The queue engine the slot belongs to; the I/O threads give the request back to it.</summary>
+    public BlkQueueEngine Engine => _engine ?? throw new System.InvalidOperationException("A synchronous request slot has no engine.");
 
     /// <summary>The data buffers as host addresses (guest memory is mapped, so they do not move).</summary>
     public IoVec[] IoVecs { get; }
@@ -64,6 +71,9 @@ internal sealed class BlkRequest
     /// <summary>The memory map the request's buffers came from; the status byte is written through it.</summary>
     public GuestMemoryMap? Memory;
 
+    /// <summary>Whether the engine holds a lease on <see cref="Memory"/> for this request (it went to an I/O thread).</summary>
+    public bool Leased;
+
     /// <summary>The guest address of the status byte (the chain's last writable byte).</summary>
     public ulong StatusGpa;
 
@@ -84,6 +94,7 @@ internal sealed class BlkRequest
         SegmentCount = 0;
         Writethrough = false;
         Memory = null;
+        Leased = false;
         StatusGpa = 0;
         Status = BlkStatus.Ok;
         Written = 0;

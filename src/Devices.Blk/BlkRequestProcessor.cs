@@ -408,8 +408,8 @@ public sealed class BlkRequestProcessor
             }
 
             // SAFETY: guest memory is a shared mapping, not managed memory, so the address stays
-            // valid while the region is mapped; the back end keeps regions mapped until every vring
-            // is stopped, and stopping waits for this request.
+            // valid while the region is mapped; the engine holds a lease on this map until the
+            // request is pushed, and a region stays mapped while any leased map contains it.
             iov[count++] = new IoVec((nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(span)), take);
             remaining -= take;
             offset = 0;

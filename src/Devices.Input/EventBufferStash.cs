@@ -14,7 +14,7 @@ namespace VirtioLoopback.Devices.Input;
 /// </summary>
 /// <remarks>
 /// Only the buffers' guest addresses are kept (a span cannot outlive the batch). Arrays are sized
-/// by the queue at construction; nothing allocates afterwards. Event queue worker only.
+/// by the queue at construction; nothing allocates afterwards. Event queue's thread only.
 /// </remarks>
 internal sealed class EventBufferStash : IEventSink
 {

@@ -37,7 +37,7 @@ public enum InputConfigSelect : byte
 /// union, which this class recomputes on every write.
 /// </summary>
 /// <remarks>
-/// Thread-safe: config reads and writes come from the control thread while the event queue's worker
+/// Thread-safe: config reads and writes come from the control thread while the event queue's thread
 /// may swap in a new <see cref="InputDeviceInfo"/> after a reopen; one lock guards both.
 /// </remarks>
 public sealed class InputConfigSpace

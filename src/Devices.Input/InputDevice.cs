@@ -5,7 +5,6 @@ using System.Threading;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using VirtioLoopback.Devices.Input.Evdev;
-using VirtioLoopback.Devices.Input.Sensitivity;
 using VirtioLoopback.Sys;
 using VirtioLoopback.VhostUser.Backend;
 using VirtioLoopback.VhostUser.Protocol;
@@ -14,8 +13,8 @@ using VirtioLoopback.Virtio.Queue;
 namespace VirtioLoopback.Devices.Input;
 
 /// <summary>
-/// The event queue worker's services the device uses: watching the evdev fd and the reopen timer.
-/// A seam so tests can run the device logic without a vring worker.
+/// The event queue thread's services the device uses: watching the evdev fd and the reopen timer.
+/// A seam so tests can run the device logic without a back end.
 /// </summary>
 internal interface IEventWorker
 {
@@ -40,15 +39,21 @@ internal interface IEventWorker
 /// <remarks>
 /// <para>Threads and what they own:</para>
 /// <list type="bullet">
-/// <item>The event queue's worker owns the event path: the open node (it reads it, closes it when it
+/// <item>The event queue's thread owns the event path: the open node (it reads it, closes it when it
 /// disappears and reopens it every 500 ms), the <see cref="InputEventPipeline"/> and the stash of
 /// event buffers.</item>
-/// <item>The status queue's worker only writes LED and sound events to the node. It reaches the node
-/// through <c>_deviceLock</c>: the event worker swaps the reference under that lock and closes the old
-/// node only after dropping it there, so a status write never meets a closed (or reused) fd.</item>
+/// <item>The status queue's thread only writes LED and sound events to the node. It reaches the node
+/// through <c>_deviceLock</c>: the event queue's thread swaps the reference under that lock and
+/// closes the old node only after dropping it there, so a status write never meets a closed (or
+/// reused) fd. The back end may serve both queues on one thread or on two; both work.</item>
 /// <item>The control thread reads and writes config; <see cref="InputConfigSpace"/> has its own lock,
-/// and the event worker publishes a re-read description through it after a reopen.</item>
+/// and the event queue's thread publishes a re-read description through it after a reopen.</item>
 /// </list>
+/// <para>
+/// A memory-table change reaches the queues between two callbacks and changes nothing here: held
+/// event buffers are kept as guest addresses and written through the map current at delivery, so
+/// no event is lost or duplicated.
+/// </para>
 /// </remarks>
 public sealed class InputDevice : IVirtioDevice, IStatusSink, IDisposable
 {
@@ -67,7 +72,7 @@ public sealed class InputDevice : IVirtioDevice, IStatusSink, IDisposable
     private const ulong RetryToken = 2;
     private const ulong AnswerToken = 3;
 
-    /// <summary>The longest answer packet of the sensitivity bridge.</summary>
+    /// <summary>The longest answer packet of a plug-in.</summary>
     private const int MaxAnswerEvents = 8;
     private const int ReadBatch = 64;
 
@@ -80,15 +85,15 @@ public sealed class InputDevice : IVirtioDevice, IStatusSink, IDisposable
     private readonly InputEventPipeline _pipeline;
     private readonly InputEvent[] _readBuffer = new InputEvent[ReadBatch];
     private readonly InputEvent[] _answerBuffer = new InputEvent[MaxAnswerEvents];
-    private readonly ISensitivityBridge? _bridge;
+    private readonly IInputPlugin? _plugin;
     private StatusQueueProcessor _status;
     private IDeviceHost? _host;
     private ILogger _logger = NullLogger.Instance;
 
-    // Guarded by _deviceLock for writes; read without it only on the event worker, its only writer.
+    // Guarded by _deviceLock for writes; read without it only on the event queue's thread, its only writer.
     private IEvdevDevice? _device;
 
-    // Event queue worker state.
+    // Event queue thread state.
     private IVirtqueue? _eventQueue;
     private EventBufferStash? _stash;
     private IEventWorker? _worker;
@@ -96,7 +101,7 @@ public sealed class InputDevice : IVirtioDevice, IStatusSink, IDisposable
     private bool _retrying;
     private bool _overflowReported;
 
-    // Status queue worker state.
+    // Status queue thread state.
     private IVirtqueue? _statusQueue;
     private DescriptorChain? _statusChain;
 
@@ -110,13 +115,13 @@ public sealed class InputDevice : IVirtioDevice, IStatusSink, IDisposable
     {
     }
 
-    internal InputDevice(IEvdevOpener opener, IEvdevDevice device, int backlogCapacity, ISensitivityBridge? bridge = null)
+    internal InputDevice(IEvdevOpener opener, IEvdevDevice device, int backlogCapacity, IInputPlugin? plugin = null)
     {
         ArgumentNullException.ThrowIfNull(opener);
         ArgumentNullException.ThrowIfNull(device);
         _opener = opener;
         _device = device;
-        _bridge = bridge;
+        _plugin = plugin;
         InputDeviceInfo info = Describe(device);
         _config = new InputConfigSpace(info);
         _config.Reset();
@@ -131,14 +136,14 @@ public sealed class InputDevice : IVirtioDevice, IStatusSink, IDisposable
         new(new EvdevOpener(evdevPath, grab), EvdevDevice.Open(evdevPath, grab), InputEventPipeline.DefaultCapacity);
 
     /// <summary>
-    /// Like <see cref="Open(string, bool)"/>, with a touch-sensitivity <paramref name="bridge"/>: the device
-    /// also advertises its capability, hands it the convention's status events and delivers its answers.
-    /// The device owns the bridge from now on.
+    /// Like <see cref="Open(string, bool)"/>, with a <paramref name="plugin"/> (the touch-sensitivity
+    /// bridge of <c>vhost-user-input --hidraw</c>): the device also advertises its event codes, hands
+    /// it its status events and delivers its answers. The device owns the plug-in from now on.
     /// </summary>
-    public static InputDevice Open(string evdevPath, bool grab, ISensitivityBridge bridge)
+    public static InputDevice Open(string evdevPath, bool grab, IInputPlugin plugin)
     {
-        ArgumentNullException.ThrowIfNull(bridge);
-        return new(new EvdevOpener(evdevPath, grab), EvdevDevice.Open(evdevPath, grab), InputEventPipeline.DefaultCapacity, bridge);
+        ArgumentNullException.ThrowIfNull(plugin);
+        return new(new EvdevOpener(evdevPath, grab), EvdevDevice.Open(evdevPath, grab), InputEventPipeline.DefaultCapacity, plugin);
     }
 
     /// <summary>The config space (for diagnostics and tests).</summary>
@@ -172,7 +177,7 @@ public sealed class InputDevice : IVirtioDevice, IStatusSink, IDisposable
         _host = host;
         _logger = host.LoggerFactory.CreateLogger("VirtioLoopback.Devices.Input");
         _status = new StatusQueueProcessor(_logger);
-        _bridge?.SetLogger(_logger);
+        _plugin?.SetLogger(_logger);
         if (_logger.IsEnabled(LogLevel.Information))
         {
             string grab = _opener is EvdevOpener { Grab: false } ? " without grabbing it" : string.Empty;
@@ -197,46 +202,45 @@ public sealed class InputDevice : IVirtioDevice, IStatusSink, IDisposable
     }
 
     /// <inheritdoc />
-    public void Start(Vring vring)
+    public void Start(IVirtqueue queue)
     {
-        ArgumentNullException.ThrowIfNull(vring);
-        Vring queue = vring;
-        if (vring.Index == EventQueue)
+        ArgumentNullException.ThrowIfNull(queue);
+        if (queue.Index == EventQueue)
         {
             _retryTimer ??= TimerFd.CreateMonotonic();
-            vring.Worker.AddFd(_retryTimer.Handle, RetryToken);
-            if (_bridge is not null)
+            queue.Events.Add(_retryTimer.Handle, RetryToken);
+            if (_plugin is not null)
             {
-                vring.Worker.AddFd(_bridge.AnswerReady.Handle, AnswerToken);
+                queue.Events.Add(_plugin.AnswerReady.Handle, AnswerToken);
             }
 
-            StartEvents(queue, vring.CreateChain(), new VringEventWorker(vring, _retryTimer));
+            StartEvents(queue, queue.CreateChain(), new QueueEventWorker(queue, _retryTimer));
         }
-        else if (vring.Index == StatusQueue)
+        else if (queue.Index == StatusQueue)
         {
-            StartStatus(queue, vring.CreateChain());
+            StartStatus(queue, queue.CreateChain());
         }
     }
 
     /// <inheritdoc />
-    public void Process(Vring vring)
+    public void Process(IVirtqueue queue)
     {
-        ArgumentNullException.ThrowIfNull(vring);
-        if (vring.Index == EventQueue)
+        ArgumentNullException.ThrowIfNull(queue);
+        if (queue.Index == EventQueue)
         {
             ProcessEvents();
         }
-        else if (vring.Index == StatusQueue)
+        else if (queue.Index == StatusQueue)
         {
             ProcessStatus();
         }
     }
 
     /// <inheritdoc />
-    public void OnEvent(Vring vring, ulong token)
+    public void OnEvent(IVirtqueue queue, ulong token)
     {
-        ArgumentNullException.ThrowIfNull(vring);
-        if (vring.Index != EventQueue)
+        ArgumentNullException.ThrowIfNull(queue);
+        if (queue.Index != EventQueue)
         {
             return;
         }
@@ -257,23 +261,23 @@ public sealed class InputDevice : IVirtioDevice, IStatusSink, IDisposable
     }
 
     /// <inheritdoc />
-    public void Stop(Vring vring)
+    public void Stop(IVirtqueue queue)
     {
-        ArgumentNullException.ThrowIfNull(vring);
-        if (vring.Index == EventQueue)
+        ArgumentNullException.ThrowIfNull(queue);
+        if (queue.Index == EventQueue)
         {
             StopEvents();
             if (_retryTimer is not null)
             {
-                vring.Worker.RemoveFd(_retryTimer.Handle);
+                queue.Events.Remove(_retryTimer.Handle);
             }
 
-            if (_bridge is not null)
+            if (_plugin is not null)
             {
-                vring.Worker.RemoveFd(_bridge.AnswerReady.Handle);
+                queue.Events.Remove(_plugin.AnswerReady.Handle);
             }
         }
-        else if (vring.Index == StatusQueue)
+        else if (queue.Index == StatusQueue)
         {
             _statusQueue = null;
             _statusChain = null;
@@ -295,7 +299,7 @@ public sealed class InputDevice : IVirtioDevice, IStatusSink, IDisposable
 
         device?.Dispose();
         _retryTimer?.Dispose();
-        _bridge?.Dispose();
+        _plugin?.Dispose();
     }
 
     /// <summary>The event queue started: forget the old backlog and bring the new driver up to date.</summary>
@@ -373,16 +377,16 @@ public sealed class InputDevice : IVirtioDevice, IStatusSink, IDisposable
         Deliver();
     }
 
-    /// <summary>The sensitivity bridge has an answer for the driver.</summary>
+    /// <summary>The plug-in has an answer for the driver.</summary>
     internal void OnAnswerReady()
     {
-        if (_bridge is null)
+        if (_plugin is null)
         {
             return;
         }
 
         // Drain the counter first: an answer queued after this read signals again.
-        _bridge.AnswerReady.TryRead(out _);
+        _plugin.AnswerReady.TryRead(out _);
         InjectAnswers();
         Deliver();
     }
@@ -431,12 +435,12 @@ public sealed class InputDevice : IVirtioDevice, IStatusSink, IDisposable
     }
 
     /// <summary>
-    /// Gives the sensitivity bridge its requests and forwards LED and sound state to the node; other
+    /// Gives the plug-in its status events and forwards LED and sound state to the node; other
     /// types have no meaning there.
     /// </summary>
     void IStatusSink.OnStatusEvent(InputEvent inputEvent)
     {
-        if (_bridge is not null && _bridge.OnStatusEvent(inputEvent))
+        if (_plugin is not null && _plugin.OnStatusEvent(inputEvent))
         {
             return;
         }
@@ -539,19 +543,19 @@ public sealed class InputDevice : IVirtioDevice, IStatusSink, IDisposable
     }
 
     /// <summary>
-    /// Moves the bridge's answers into the backlog, each as a whole packet: only between the source's
+    /// Moves the plug-in's answers into the backlog, each as a whole packet: only between the source's
     /// packets, so an answer never splits one (a pending answer waits for the source's report).
     /// </summary>
     private void InjectAnswers()
     {
-        if (_bridge is null || _eventQueue is null)
+        if (_plugin is null || _eventQueue is null)
         {
             return;
         }
 
         while (_pipeline.Count == _pipeline.CompleteCount)
         {
-            int n = _bridge.TakeAnswer(_answerBuffer);
+            int n = _plugin.TakeAnswer(_answerBuffer);
             if (n == 0)
             {
                 return;
@@ -562,14 +566,14 @@ public sealed class InputDevice : IVirtioDevice, IStatusSink, IDisposable
                 _pipeline.Append(_answerBuffer[i]);
             }
 
-            Log.SensitivityAnswered(_logger, n);
+            Log.PluginAnswered(_logger, n);
         }
     }
 
     private InputDeviceInfo Describe(IEvdevDevice device)
     {
         InputDeviceInfo info = InputDeviceInfo.Read(device);
-        return _bridge is null ? info : _bridge.Amend(info);
+        return _plugin is null ? info : _plugin.Amend(info);
     }
 
     private static IEvdevDevice OpenFirst(IEvdevOpener opener)
@@ -583,14 +587,14 @@ public sealed class InputDevice : IVirtioDevice, IStatusSink, IDisposable
         return device;
     }
 
-    /// <summary>The production <see cref="IEventWorker"/>: the vring's worker and a timerfd.</summary>
-    private sealed class VringEventWorker(Vring vring, TimerFd timer) : IEventWorker
+    /// <summary>The production <see cref="IEventWorker"/>: the queue's events and a timerfd.</summary>
+    private sealed class QueueEventWorker(IVirtqueue queue, TimerFd timer) : IEventWorker
     {
         public void Watch(IEvdevDevice device)
         {
             if (device.PollHandle is { } fd)
             {
-                vring.Worker.AddFd(fd, EvdevToken, EpollEvents.In);
+                queue.Events.Add(fd, EvdevToken, EpollEvents.In);
             }
         }
 
@@ -598,7 +602,7 @@ public sealed class InputDevice : IVirtioDevice, IStatusSink, IDisposable
         {
             if (device.PollHandle is { } fd)
             {
-                vring.Worker.RemoveFd(fd);
+                queue.Events.Remove(fd);
             }
         }
 

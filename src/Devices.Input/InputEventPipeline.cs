@@ -49,7 +49,7 @@ internal enum AppendResult
 /// device did) and the driver's (what was delivered). Once the backlog drains, one synthetic packet
 /// carries the difference, so no key stays stuck in the guest.
 /// </para>
-/// <para>Used by the event queue's worker thread only; nothing allocates after construction.</para>
+/// <para>Used by the event queue's thread only; nothing allocates after construction.</para>
 /// </remarks>
 internal sealed class InputEventPipeline
 {

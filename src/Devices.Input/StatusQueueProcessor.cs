@@ -20,7 +20,7 @@ internal interface IStatusSink
 /// Serves the status queue (virtio 1.2 §5.8.6.2): each chain's device-readable bytes hold one or more
 /// 8-byte <c>virtio_input_event</c>s; each is handed to the sink and the chain completes with 0 bytes.
 /// </summary>
-/// <remarks>Status queue worker only; no allocation per request.</remarks>
+/// <remarks>Status queue's thread only; no allocation per request.</remarks>
 internal sealed class StatusQueueProcessor(ILogger logger)
 {
     /// <summary>Pops and handles every available chain.</summary>

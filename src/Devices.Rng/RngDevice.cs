@@ -14,8 +14,8 @@ namespace VirtioLoopback.Devices.Rng;
 /// device-writable buffers it fills with random bytes, optionally at a bounded rate.
 /// </summary>
 /// <remarks>
-/// When the rate limit is reached the device stops popping and arms a timerfd on the queue's
-/// worker for the next refill; the worker never sleeps. The device has no config space and no
+/// When the rate limit is reached the device stops popping and arms a timerfd, registered on the
+/// queue's thread, for the next refill; the thread never sleeps. The device has no config space and no
 /// feature bits beyond <c>VIRTIO_F_VERSION_1</c>.
 /// </remarks>
 public sealed class RngDevice : IVirtioDevice, IDisposable
@@ -26,7 +26,7 @@ public sealed class RngDevice : IVirtioDevice, IDisposable
     /// <summary>The queue size limit offered to the front end.</summary>
     public const ushort DefaultMaxQueueSize = 1024;
 
-    /// <summary>The epoll token of the rate-limit timer on the queue's worker.</summary>
+    /// <summary>The token of the rate-limit timer among the queue's events.</summary>
     private const ulong TimerToken = 1;
 
     private readonly IEntropySource _source;
@@ -34,9 +34,9 @@ public sealed class RngDevice : IVirtioDevice, IDisposable
     private ILogger _logger = NullLogger.Instance;
     private RngRequestProcessor? _processor;
 
-    // Owned by the request queue's worker between Start and Stop.
+    // Owned by the request queue's thread between Start and Stop.
     private DescriptorChain? _chain;
-    private Vring? _queue;
+    private IVirtqueue? _queue;
     private TimerFd? _timer;
     private bool _timerArmed;
 
@@ -92,21 +92,21 @@ public sealed class RngDevice : IVirtioDevice, IDisposable
     }
 
     /// <inheritdoc />
-    public void Start(Vring vring)
+    public void Start(IVirtqueue queue)
     {
-        ArgumentNullException.ThrowIfNull(vring);
+        ArgumentNullException.ThrowIfNull(queue);
         _processor ??= new RngRequestProcessor(_source, _limiter, _logger);
-        _chain = vring.CreateChain();
-        _queue = vring;
+        _chain = queue.CreateChain();
+        _queue = queue;
         if (_limiter is not null)
         {
             _timer ??= TimerFd.CreateMonotonic();
-            vring.Worker.AddFd(_timer.Handle, TimerToken);
+            queue.Events.Add(_timer.Handle, TimerToken);
         }
     }
 
     /// <inheritdoc />
-    public void Process(Vring vring)
+    public void Process(IVirtqueue queue)
     {
         if (_queue is null || _chain is null || _processor is null)
         {
@@ -129,7 +129,7 @@ public sealed class RngDevice : IVirtioDevice, IDisposable
     }
 
     /// <inheritdoc />
-    public void OnEvent(Vring vring, ulong token)
+    public void OnEvent(IVirtqueue queue, ulong token)
     {
         if (token != TimerToken || _timer is null)
         {
@@ -138,18 +138,18 @@ public sealed class RngDevice : IVirtioDevice, IDisposable
 
         _timer.TryRead(out _);
         _timerArmed = false;
-        Process(vring);
+        Process(queue);
     }
 
     /// <inheritdoc />
-    public void Stop(Vring vring)
+    public void Stop(IVirtqueue queue)
     {
-        ArgumentNullException.ThrowIfNull(vring);
+        ArgumentNullException.ThrowIfNull(queue);
         if (_timer is not null)
         {
             _timer.Disarm();
             _timerArmed = false;
-            vring.Worker.RemoveFd(_timer.Handle);
+            queue.Events.Remove(_timer.Handle);
         }
 
         _queue = null;

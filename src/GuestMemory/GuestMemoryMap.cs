@@ -2,6 +2,7 @@
 using System;
 using System.Collections.Generic;
 using System.Runtime.CompilerServices;
+using System.Threading;
 
 namespace VirtioLoopback.GuestMemory;
 
@@ -12,9 +13,11 @@ namespace VirtioLoopback.GuestMemory;
 /// </summary>
 /// <remarks>
 /// <para>
-/// The map does not own its regions: it never disposes them. Whoever replaces a map disposes the
-/// regions that left it, and only once no thread can still be using the old map or spans from it
-/// (the back end pauses its workers first).
+/// The map does not own its regions. A map published through a <see cref="GuestMemoryTable"/> is
+/// kept alive by leases: the table holds one while the map is current, and whoever uses the map
+/// beyond one callback of a queue's thread (a request in flight on another thread) takes one with
+/// <see cref="AddLease"/> and returns it with <see cref="ReleaseLease"/>. Regions leave memory only
+/// once no live map contains them.
 /// </para>
 /// <para>
 /// Lookups are a binary search over at most a few hundred regions and never allocate or throw.
@@ -28,6 +31,10 @@ public sealed partial class GuestMemoryMap
     // kept apart so the binary search touches one small array.
     private readonly ulong[] _starts;
     private readonly ulong[] _lasts;
+
+    // The holder's lease (1 at creation) plus one per AddLease; at 0 the owning table retires the map.
+    private int _leases = 1;
+    private GuestMemoryTable? _owner;
 
     private GuestMemoryMap(GuestRegion[] regions)
     {
@@ -50,6 +57,35 @@ public sealed partial class GuestMemoryMap
 
     /// <summary>The number of regions.</summary>
     public int Count => _regions.Length;
+
+    /// <summary>
+    /// Keeps the map (and its regions) alive for work that outlives the current callback, such as a
+    /// request handed to an I/O thread. Allocation-free; pair it with <see cref="ReleaseLease"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The map was already retired (a device bug: leases are taken from the map a callback was given).</exception>
+    public void AddLease()
+    {
+        if (Interlocked.Increment(ref _leases) <= 1)
+        {
+            ThrowRetired();
+        }
+    }
+
+    /// <summary>Returns a lease; the last one retires a published map, unmapping regions no live map has.</summary>
+    public void ReleaseLease()
+    {
+        if (Interlocked.Decrement(ref _leases) == 0)
+        {
+            _owner?.Retire(this);
+        }
+    }
+
+    /// <summary>The table that published this map, once published (set once, by the table).</summary>
+    internal GuestMemoryTable? Owner
+    {
+        get => _owner;
+        set => _owner = value;
+    }
 
     /// <summary>Builds a map from <paramref name="regions"/> in any order.</summary>
     /// <exception cref="ArgumentException">Two regions overlap in guest physical address space.</exception>
@@ -159,6 +195,36 @@ public sealed partial class GuestMemoryMap
     }
 
     /// <summary>
+    /// Copies <c>destination.Length</c> bytes from <paramref name="gpa"/> into <paramref name="destination"/>,
+    /// across adjacent regions if need be; false (and nothing trustworthy copied) when part of the
+    /// range is not guest memory. For small structures that may straddle two regions (an indirect
+    /// descriptor table); data buffers are split into one span per region instead.
+    /// </summary>
+    public bool TryRead(ulong gpa, Span<byte> destination)
+    {
+        while (!destination.IsEmpty)
+        {
+            ulong contiguous = ContiguousLength(gpa);
+            if (contiguous == 0)
+            {
+                return false;
+            }
+
+            int take = (int)Math.Min(contiguous, (ulong)destination.Length);
+            if (!TryGetSpan(gpa, (uint)take, out Span<byte> source))
+            {
+                return false;
+            }
+
+            source.CopyTo(destination);
+            destination = destination[take..];
+            gpa += (ulong)take;
+        }
+
+        return true;
+    }
+
+    /// <summary>
     /// Whether <paramref name="length"/> bytes at <paramref name="gpa"/> lie inside one region; a range
     /// that wraps around 2^64 never does. A zero-length range needs <paramref name="gpa"/> inside a region.
     /// </summary>
@@ -172,6 +238,36 @@ public sealed partial class GuestMemoryMap
 
         // Both sides are bounded by the region, so neither subtraction can wrap.
         return length == 0 || length - 1 <= _lasts[index] - gpa;
+    }
+
+    /// <summary>
+    /// Whether every byte of <paramref name="length"/> bytes at <paramref name="gpa"/> is guest memory,
+    /// in one region or in several adjacent ones (no gap). A zero-length range needs
+    /// <paramref name="gpa"/> inside a region.
+    /// </summary>
+    public bool IsGuestMemory(ulong gpa, ulong length)
+    {
+        if (ContainsRange(gpa, length))
+        {
+            return true;
+        }
+
+        while (true)
+        {
+            ulong run = ContiguousLength(gpa);
+            if (run == 0)
+            {
+                return false;
+            }
+
+            if (run >= length)
+            {
+                return true;
+            }
+
+            gpa += run;
+            length -= run;
+        }
     }
 
     /// <summary>
@@ -203,6 +299,10 @@ public sealed partial class GuestMemoryMap
         gpa = 0;
         return false;
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowRetired() =>
+        throw new InvalidOperationException("A lease was taken on a memory map that is already retired.");
 
     /// <summary>The index of the region containing <paramref name="gpa"/>, or -1.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: MIT
 using System;
-using System.Runtime.InteropServices;
-using VirtioLoopback.Hid.Interop;
+using Tmds.Linux;
 using VirtioLoopback.Sys;
 
 namespace VirtioLoopback.Hid;
 
 /// <summary>A real <c>/dev/hidrawN</c>, opened read-write and close-on-exec.</summary>
-public sealed unsafe class HidrawDevice : IHidrawDevice
+public sealed class HidrawDevice : IHidrawDevice
 {
     private readonly FileDescriptor _fd;
 
@@ -24,16 +23,13 @@ public sealed unsafe class HidrawDevice : IHidrawDevice
     public static bool TryOpen(string path, out HidrawDevice? device, out int errno)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        int fd = Native.Open(path, Native.O_RDWR | Native.O_CLOEXEC);
-        if (fd < 0)
+        if (!FileIo.TryOpen(path, LibC.O_RDWR, out FileDescriptor? fd, out errno))
         {
-            errno = Marshal.GetLastSystemError();
             device = null;
             return false;
         }
 
-        errno = 0;
-        device = new HidrawDevice(FileDescriptor.Adopt(fd), path);
+        device = new HidrawDevice(fd, path);
         return true;
     }
 
@@ -96,21 +92,9 @@ public sealed unsafe class HidrawDevice : IHidrawDevice
     /// <inheritdoc />
     public bool WaitGone(int timeoutMs)
     {
-        using FdRef r = new(_fd);
-        Native.PollFd p = new() { Fd = r.Fd, Events = 0 };
-        long deadline = Environment.TickCount64 + Math.Max(0, timeoutMs);
-        while (true)
-        {
-            int left = (int)Math.Max(0, deadline - Environment.TickCount64);
-            int n = Native.Poll(&p, 1, left);
-            if (n < 0 && Marshal.GetLastSystemError() == Native.EINTR)
-            {
-                continue;
-            }
-
-            // Only hang-up, error and invalid are reported: no events were asked for.
-            return n > 0 && (p.Revents & (Native.POLLHUP | Native.POLLERR | Native.POLLNVAL)) != 0;
-        }
+        // No events are asked for: only hang-up, error and invalid are reported, and EINTR is retried
+        // with the time that is left.
+        return Poll.Wait(_fd, PollEvents.None, Deadline.After(Math.Max(0, timeoutMs))) == WaitResult.Ready;
     }
 
     /// <summary>Closes the node.</summary>

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 using System;
 using System.Runtime.InteropServices;
-using System.Text;
 using Tmds.Linux;
 using VirtioLoopback.Sys;
 
@@ -32,22 +31,7 @@ public sealed unsafe class LoopbackControl : ILoopbackControl, IDisposable
     public static LoopbackControl Open(string path = LoopbackUapi.DevicePath)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        int byteCount = Encoding.UTF8.GetByteCount(path);
-        Span<byte> name = byteCount < 1024 ? stackalloc byte[byteCount + 1] : new byte[byteCount + 1];
-        Encoding.UTF8.GetBytes(path, name);
-        name[byteCount] = 0;
-        int fd;
-        fixed (byte* p = name)
-        {
-            fd = LibC.open(p, LibC.O_RDWR | LibC.O_CLOEXEC | LibC.O_NONBLOCK, 0);
-        }
-
-        if (fd < 0)
-        {
-            Errno.Throw($"open({path})");
-        }
-
-        FileDescriptor handle = FileDescriptor.Adopt(fd);
+        FileDescriptor handle = FileIo.Open(path, LibC.O_RDWR | LibC.O_NONBLOCK);
         try
         {
             LoopbackApiInfo info = default;
@@ -180,34 +164,8 @@ public sealed unsafe class LoopbackControl : ILoopbackControl, IDisposable
             throw new ArgumentException("At least one slot is needed.", nameof(events));
         }
 
-        Span<byte> bytes = MemoryMarshal.AsBytes(events);
-        using FdRef r = new(Handle);
-        while (true)
-        {
-            long n;
-            fixed (byte* p = bytes)
-            {
-                n = LibC.read(r.Fd, p, (size_t)bytes.Length);
-            }
-
-            if (n >= 0)
-            {
-                return (int)(n / LoopbackEvent.Size);
-            }
-
-            int errno = LibC.errno;
-            if (errno == LibC.EINTR)
-            {
-                continue;
-            }
-
-            if (errno == LibC.EAGAIN)
-            {
-                return 0;
-            }
-
-            Errno.Throw("read(virtio-loopback)", errno);
-        }
+        int n = FileIo.Read(Handle, MemoryMarshal.AsBytes(events));
+        return n < 0 ? 0 : n / LoopbackEvent.Size;
     }
 
     /// <summary>Closes the control fd; the module removes the devices still on it.</summary>

@@ -43,7 +43,7 @@ public sealed class LoopbackDevice : IDisposable
     private readonly ILogger _logger;
     private IBackendLink? _link;
     private FileDescriptor? _poolFd;
-    private PoolMapping? _pool;
+    private DevicePool? _pool;
     private EventFd[] _kicks = [];
     private EventFd[] _calls = [];
     private LoopbackQueueInfo[] _queues = [];
@@ -141,7 +141,7 @@ public sealed class LoopbackDevice : IDisposable
             Log.FeaturesWithheld(_logger, withheld);
         }
 
-        _pool = PoolMapping.Map(_poolFd, _options.PoolSize, create.PoolDmaBase);
+        _pool = DevicePool.Map(_poolFd, _options.PoolSize, create.PoolDmaBase);
         _kicks = new EventFd[QueueCount];
         _calls = new EventFd[QueueCount];
         _queues = new LoopbackQueueInfo[QueueCount];
@@ -431,7 +431,7 @@ public sealed class LoopbackDevice : IDisposable
     private void StartRings(bool restoring)
     {
         IBackendLink link = _link ?? throw new InvalidOperationException("No back end.");
-        PoolMapping pool = _pool ?? throw new InvalidOperationException("No device.");
+        DevicePool pool = _pool ?? throw new InvalidOperationException("No device.");
         ulong negotiated = _negotiated ?? DeviceFeatures;
         ulong features = negotiated & ~AccessPlatform;
         if ((_backendFeatures & ProtocolFeaturesBit) != 0)

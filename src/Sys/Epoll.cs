@@ -42,8 +42,8 @@ public sealed unsafe class Epoll : IDisposable
 
     /// <summary>
     /// Waits up to <paramref name="timeoutMs"/> milliseconds (-1: forever, 0: poll) for ready descriptors.
-    /// <c>EINTR</c> is retried with the full timeout again (callers use it as an upper bound only).
-    /// Allocation-free; at most 64 events are returned per call (the rest are reported by the next).
+    /// <c>EINTR</c> is retried with the time that is left. Allocation-free; at most 64 events are
+    /// returned per call (the rest are reported by the next).
     /// </summary>
     /// <returns>The number of entries written to <paramref name="events"/>; 0 on timeout.</returns>
     public int Wait(Span<EpollEvent> events, int timeoutMs)
@@ -55,16 +55,19 @@ public sealed unsafe class Epoll : IDisposable
 
         int max = Math.Min(events.Length, StackBatch);
         epoll_event* native = stackalloc epoll_event[max];
+        Deadline deadline = Deadline.After(timeoutMs);
         int n;
         using (FdRef r = new(Handle))
         {
             while ((n = LibC.epoll_wait(r.Fd, native, max, timeoutMs)) < 0)
             {
-                int errno = LibC.errno;
+                int errno = Errno.Last;
                 if (errno != LibC.EINTR)
                 {
                     Errno.Throw("epoll_wait", errno);
                 }
+
+                timeoutMs = deadline.RemainingMs;
             }
         }
 

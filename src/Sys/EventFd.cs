@@ -72,61 +72,26 @@ public sealed unsafe class EventFd : IDisposable
     /// </summary>
     public void Signal(ulong value = 1)
     {
-        using FdRef r = new(Handle);
-        while (true)
+        int n = FileIo.Write(Handle, new ReadOnlySpan<byte>(&value, sizeof(ulong)));
+        if (n >= 0 && n != sizeof(ulong))
         {
-            long n = LibC.write(r.Fd, &value, sizeof(ulong));
-            if (n == sizeof(ulong))
-            {
-                return;
-            }
-
-            int errno = LibC.errno;
-            if (n < 0 && errno == LibC.EINTR)
-            {
-                continue;
-            }
-
-            if (n < 0 && errno == LibC.EAGAIN)
-            {
-                return;
-            }
-
-            Errno.Throw("write(eventfd)", errno);
+            Errno.Throw("write(eventfd)", LibC.EINVAL);
         }
     }
 
     /// <summary>Reads and resets the counter (or takes 1 in semaphore mode).</summary>
     /// <returns><see langword="false"/> when the counter is zero.</returns>
-    public bool TryRead(out ulong value)
-    {
-        ulong v = 0;
-        using FdRef r = new(Handle);
-        while (true)
-        {
-            long n = LibC.read(r.Fd, &v, sizeof(ulong));
-            if (n == sizeof(ulong))
-            {
-                value = v;
-                return true;
-            }
-
-            int errno = LibC.errno;
-            if (n < 0 && errno == LibC.EINTR)
-            {
-                continue;
-            }
-
-            value = 0;
-            if (n < 0 && errno == LibC.EAGAIN)
-            {
-                return false;
-            }
-
-            Errno.Throw("read(eventfd)", errno);
-        }
-    }
+    public bool TryRead(out ulong value) => TryReadCounter(Handle, out value);
 
     /// <summary>Closes the descriptor.</summary>
     public void Dispose() => Handle.Dispose();
+
+    /// <summary>Reads the 8-byte counter of an eventfd or a timerfd; false when it is zero (<c>EAGAIN</c>).</summary>
+    internal static bool TryReadCounter(FileDescriptor fd, out ulong value)
+    {
+        ulong v = 0;
+        int n = FileIo.Read(fd, new Span<byte>(&v, sizeof(ulong)));
+        value = n == sizeof(ulong) ? v : 0;
+        return n == sizeof(ulong);
+    }
 }

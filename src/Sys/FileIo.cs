@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 using System;
-using System.Runtime.InteropServices;
+using System.Diagnostics.CodeAnalysis;
 using Tmds.Linux;
 using VirtioLoopback.Sys.Interop;
 
@@ -42,11 +42,11 @@ public static unsafe class FileIo
             {
                 n = call(r.Fd, p, iov.Length, offset);
             }
-            while (n < 0 && Marshal.GetLastPInvokeError() == LibC.EINTR);
+            while (n < 0 && Errno.Last == LibC.EINTR);
 
             if (n < 0)
             {
-                Errno.Throw(name, Marshal.GetLastPInvokeError());
+                Errno.Throw(name, Errno.Last);
             }
 
             return n;
@@ -57,62 +57,21 @@ public static unsafe class FileIo
     /// <returns>Bytes read; fewer than <c>buffer.Length</c> only at end of file.</returns>
     public static int PRead(FileDescriptor fd, Span<byte> buffer, long offset)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(offset);
-        using FdRef r = new(fd);
-        int total = 0;
         fixed (byte* p = buffer)
         {
-            // Regular files return short counts only at EOF, but a signal can still split a large
-            // read, so keep going until the buffer is full or the file ends.
-            while (total < buffer.Length)
-            {
-                nint n = NativeMethods.pread(r.Fd, p + total, (nuint)(buffer.Length - total), offset + total);
-                if (n < 0)
-                {
-                    int errno = Marshal.GetLastPInvokeError();
-                    if (errno == LibC.EINTR)
-                    {
-                        continue;
-                    }
-
-                    Errno.Throw("pread", errno);
-                }
-
-                if (n == 0)
-                {
-                    break;
-                }
-
-                total += (int)n;
-            }
+            return Positional(fd, p, buffer.Length, offset, write: false);
         }
-
-        return total;
     }
 
     /// <summary><c>pwrite(2)</c> of all of <paramref name="data"/> at <paramref name="offset"/>.</summary>
+    /// <exception cref="SysException">The write failed, or the file took no more bytes (<c>EIO</c>).</exception>
     public static void PWrite(FileDescriptor fd, ReadOnlySpan<byte> data, long offset)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(offset);
-        using FdRef r = new(fd);
-        int total = 0;
         fixed (byte* p = data)
         {
-            while (total < data.Length)
+            if (Positional(fd, p, data.Length, offset, write: true) != data.Length)
             {
-                nint n = NativeMethods.pwrite(r.Fd, p + total, (nuint)(data.Length - total), offset + total);
-                if (n < 0)
-                {
-                    int errno = Marshal.GetLastPInvokeError();
-                    if (errno == LibC.EINTR)
-                    {
-                        continue;
-                    }
-
-                    Errno.Throw("pwrite", errno);
-                }
-
-                total += (int)n;
+                Errno.Throw("pwrite", LibC.EIO);
             }
         }
     }
@@ -123,7 +82,7 @@ public static unsafe class FileIo
         using FdRef r = new(fd);
         while (LibC.fdatasync(r.Fd) != 0)
         {
-            int errno = Marshal.GetLastPInvokeError();
+            int errno = Errno.Last;
             if (errno != LibC.EINTR)
             {
                 Errno.Throw("fdatasync", errno);
@@ -140,9 +99,9 @@ public static unsafe class FileIo
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
         using FdRef r = new(fd);
-        while (NativeMethods.fallocate(r.Fd, (int)mode, offset, length) != 0)
+        while (LibC.fallocate(r.Fd, (int)mode, offset, length) != 0)
         {
-            int errno = Marshal.GetLastPInvokeError();
+            int errno = Errno.Last;
             if (errno != LibC.EINTR)
             {
                 Errno.Throw("fallocate", errno);
@@ -166,7 +125,7 @@ public static unsafe class FileIo
                 nint n = NativeMethods.getrandom(p + total, (nuint)(buffer.Length - total), 0);
                 if (n < 0)
                 {
-                    int errno = Marshal.GetLastPInvokeError();
+                    int errno = Errno.Last;
                     if (errno == LibC.EINTR)
                     {
                         continue;
@@ -198,6 +157,153 @@ public static unsafe class FileIo
         if (wanted != flags && LibC.fcntl(r.Fd, LibC.F_SETFL, wanted) < 0)
         {
             Errno.Throw("fcntl(F_SETFL)");
+        }
+    }
+
+    /// <summary>
+    /// <c>open(2)</c> with <c>O_CLOEXEC</c> added, retrying <c>EINTR</c> (opening a FIFO or a device can
+    /// block and be interrupted).
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <param name="flags">The <c>O_*</c> flags (<c>LibC.O_RDWR | LibC.O_NONBLOCK</c>, ...).</param>
+    /// <param name="mode">The permissions of a file <c>O_CREAT</c> makes.</param>
+    /// <exception cref="SysException">The open failed; <see cref="SysException.Errno"/> says why.</exception>
+    public static FileDescriptor Open(string path, int flags, int mode = 0)
+    {
+        if (!TryOpen(path, flags, out FileDescriptor? fd, out int errno, mode))
+        {
+            Errno.Throw($"open({path})", errno);
+        }
+
+        return fd;
+    }
+
+    /// <summary>Like <see cref="Open"/>, but returns false with the errno instead of throwing.</summary>
+    public static bool TryOpen(string path, int flags, [NotNullWhen(true)] out FileDescriptor? fd, out int errno, int mode = 0)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        Span<byte> name = CString.Encode(path, stackalloc byte[512]);
+        int raw;
+        fixed (byte* p = name)
+        {
+            while ((raw = LibC.open(p, flags | LibC.O_CLOEXEC, (mode_t)(uint)mode)) < 0 && Errno.Last == LibC.EINTR)
+            {
+            }
+        }
+
+        if (raw < 0)
+        {
+            errno = Errno.Last;
+            fd = null;
+            return false;
+        }
+
+        errno = 0;
+        fd = FileDescriptor.Adopt(raw);
+        return true;
+    }
+
+    /// <summary><c>read(2)</c> into <paramref name="buffer"/>, retrying <c>EINTR</c>.</summary>
+    /// <returns>The bytes read (0 at end of file); -1 when the fd is non-blocking and has nothing now (<c>EAGAIN</c>).</returns>
+    /// <exception cref="SysException">Any other failure (for example <c>ENODEV</c> from an unplugged device).</exception>
+    public static int Read(FileDescriptor fd, Span<byte> buffer)
+    {
+        fixed (byte* p = buffer)
+        {
+            return Once(fd, p, buffer.Length, write: false);
+        }
+    }
+
+    /// <summary><c>write(2)</c> of <paramref name="data"/>, retrying <c>EINTR</c>.</summary>
+    /// <returns>The bytes written (possibly fewer); -1 when the fd is non-blocking and full (<c>EAGAIN</c>).</returns>
+    /// <exception cref="SysException">Any other failure.</exception>
+    public static int Write(FileDescriptor fd, ReadOnlySpan<byte> data)
+    {
+        fixed (byte* p = data)
+        {
+            return Once(fd, p, data.Length, write: true);
+        }
+    }
+
+    /// <summary>The size of the file behind <paramref name="fd"/> (<c>lseek(SEEK_END)</c>).</summary>
+    public static long SeekEnd(FileDescriptor fd)
+    {
+        using FdRef r = new(fd);
+        long end = LibC.lseek(r.Fd, 0, LibC.SEEK_END);
+        if (end < 0)
+        {
+            Errno.Throw("lseek(SEEK_END)");
+        }
+
+        return end;
+    }
+
+    /// <summary>The file system type (<c>f_type</c> of <c>fstatfs(2)</c>, for example <c>TMPFS_MAGIC</c>); null when unknown.</summary>
+    public static long? FileSystemType(FileDescriptor fd)
+    {
+        byte* buffer = stackalloc byte[NativeMethods.StatFsBufferSize];
+        using FdRef r = new(fd);
+        return NativeMethods.fstatfs(r.Fd, buffer) == 0 ? *(long*)buffer : null;
+    }
+
+    /// <summary>
+    /// Moves <paramref name="length"/> bytes at <paramref name="offset"/> with pread or pwrite. A signal
+    /// can split a large transfer, so it resumes until all is moved or the call moves nothing (end of
+    /// file); <c>EINTR</c> is retried.
+    /// </summary>
+    private static int Positional(FileDescriptor fd, byte* p, int length, long offset, bool write)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        using FdRef r = new(fd);
+        int total = 0;
+        while (total < length)
+        {
+            size_t count = (size_t)(ulong)(length - total);
+            long n = write ? LibC.pwrite(r.Fd, p + total, count, offset + total) : LibC.pread(r.Fd, p + total, count, offset + total);
+            if (n < 0)
+            {
+                int errno = Errno.Last;
+                if (errno == LibC.EINTR)
+                {
+                    continue;
+                }
+
+                Errno.Throw(write ? "pwrite" : "pread", errno);
+            }
+
+            if (n == 0)
+            {
+                break;
+            }
+
+            total += (int)n;
+        }
+
+        return total;
+    }
+
+    /// <summary>One read or write, retrying <c>EINTR</c>; -1 for <c>EAGAIN</c>.</summary>
+    private static int Once(FileDescriptor fd, byte* p, int length, bool write)
+    {
+        using FdRef r = new(fd);
+        while (true)
+        {
+            long n = write ? LibC.write(r.Fd, p, (size_t)(ulong)length) : LibC.read(r.Fd, p, (size_t)(ulong)length);
+            if (n >= 0)
+            {
+                return (int)n;
+            }
+
+            int errno = Errno.Last;
+            if (errno == LibC.EAGAIN)
+            {
+                return -1;
+            }
+
+            if (errno != LibC.EINTR)
+            {
+                Errno.Throw(write ? "write" : "read", errno);
+            }
         }
     }
 

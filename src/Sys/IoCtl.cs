@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
 using System;
-using System.Runtime.InteropServices;
 using Tmds.Linux;
 using VirtioLoopback.Sys.Interop;
 
@@ -40,7 +39,7 @@ public static unsafe class IoCtl
         int result;
         while ((result = NativeMethods.ioctl(r.Fd, request, argument)) < 0)
         {
-            int errno = Marshal.GetLastPInvokeError();
+            int errno = Errno.Last;
             if (errno != LibC.EINTR)
             {
                 Errno.Throw("ioctl", errno);

@@ -26,6 +26,12 @@ public sealed unsafe class MappedMemory : SafeHandle
     public ulong Length { get; }
 
     /// <summary>
+    /// The mapping's address in this process, as a number: what a protocol that names the mapping
+    /// wants (vhost-user's region user address). Access the memory through <see cref="GetSpan"/>.
+    /// </summary>
+    public ulong Address => (ulong)handle;
+
+    /// <summary>
     /// Maps <paramref name="length"/> bytes of <paramref name="fd"/> from <paramref name="offset"/>
     /// (page-aligned) as <c>MAP_SHARED</c>.
     /// </summary>

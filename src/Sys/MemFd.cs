@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 using System;
-using System.Text;
 using Tmds.Linux;
+using VirtioLoopback.Sys.Interop;
 
 namespace VirtioLoopback.Sys;
 
@@ -13,10 +13,7 @@ public static class MemFd
     {
         ArgumentNullException.ThrowIfNull(name);
         ArgumentOutOfRangeException.ThrowIfNegative(size);
-        int byteCount = Encoding.UTF8.GetByteCount(name);
-        Span<byte> utf8 = byteCount < 200 ? stackalloc byte[byteCount + 1] : new byte[byteCount + 1];
-        Encoding.UTF8.GetBytes(name, utf8);
-        utf8[byteCount] = 0;
+        Span<byte> utf8 = CString.Encode(name, stackalloc byte[256]);
         int fd;
         fixed (byte* p = utf8)
         {
@@ -31,7 +28,7 @@ public static class MemFd
         FileDescriptor handle = FileDescriptor.Adopt(fd);
         if (LibC.ftruncate(fd, size) != 0)
         {
-            int errno = LibC.errno;
+            int errno = Errno.Last;
             handle.Dispose();
             Errno.Throw("ftruncate", errno);
         }

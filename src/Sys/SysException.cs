@@ -4,7 +4,6 @@ using System.Diagnostics.CodeAnalysis;
 using System.IO;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using Tmds.Linux;
 
 namespace VirtioLoopback.Sys;
 
@@ -46,16 +45,26 @@ public sealed class SysException : IOException
     public int Errno { get; }
 }
 
-/// <summary>errno helpers. Throwing stays out of line so callers' hot paths stay small.</summary>
+/// <summary>
+/// errno, read one way: <see cref="Marshal.GetLastPInvokeError"/>, the value saved right after a
+/// call declared with <c>SetLastError</c> (every call this project makes through Sys). Throwing
+/// stays out of line so callers' hot paths stay small.
+/// </summary>
 public static class Errno
 {
-    /// <summary>The calling thread's current errno.</summary>
-    public static int Last => Marshal.GetLastSystemError();
+    /// <summary><c>ETIMEDOUT</c>: a wait passed its deadline.</summary>
+    public const int TimedOut = 110;
 
-    /// <summary>Throws a <see cref="SysException"/> for <paramref name="call"/> with the current errno.</summary>
+    /// <summary><c>ECANCELED</c>: a wait was cancelled (a shutdown was requested).</summary>
+    public const int Canceled = 125;
+
+    /// <summary>The errno of the calling thread's last P/Invoke declared with <c>SetLastError</c>.</summary>
+    public static int Last => Marshal.GetLastPInvokeError();
+
+    /// <summary>Throws a <see cref="SysException"/> for <paramref name="call"/> with <see cref="Last"/>.</summary>
     [DoesNotReturn]
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void Throw(string call) => throw new SysException(call, LibC.errno);
+    public static void Throw(string call) => throw new SysException(call, Last);
 
     /// <summary>Throws a <see cref="SysException"/> for <paramref name="call"/> with <paramref name="errno"/>.</summary>
     [DoesNotReturn]

@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: MIT
 using System;
-using System.Runtime.InteropServices;
-using Tmds.Linux;
 using VirtioLoopback.Sys.Interop;
 
 namespace VirtioLoopback.Sys;
@@ -26,7 +24,7 @@ public sealed unsafe class TimerFd : IDisposable
         int fd = NativeMethods.timerfd_create(NativeMethods.CLOCK_MONOTONIC, NativeMethods.TFD_NONBLOCK | NativeMethods.TFD_CLOEXEC);
         if (fd < 0)
         {
-            Errno.Throw("timerfd_create", Marshal.GetLastPInvokeError());
+            Errno.Throw("timerfd_create");
         }
 
         return new TimerFd(FileDescriptor.Adopt(fd));
@@ -61,34 +59,7 @@ public sealed unsafe class TimerFd : IDisposable
 
     /// <summary>Reads and resets the expiration count.</summary>
     /// <returns><see langword="false"/> when the timer has not expired since the last read.</returns>
-    public bool TryRead(out ulong expirations)
-    {
-        ulong value = 0;
-        using FdRef r = new(Handle);
-        while (true)
-        {
-            long n = LibC.read(r.Fd, &value, sizeof(ulong));
-            if (n == sizeof(ulong))
-            {
-                expirations = value;
-                return true;
-            }
-
-            int errno = LibC.errno;
-            if (n < 0 && errno == LibC.EINTR)
-            {
-                continue;
-            }
-
-            expirations = 0;
-            if (n < 0 && errno == LibC.EAGAIN)
-            {
-                return false;
-            }
-
-            Errno.Throw("read(timerfd)", errno);
-        }
-    }
+    public bool TryRead(out ulong expirations) => EventFd.TryReadCounter(Handle, out expirations);
 
     /// <summary>Closes the timer.</summary>
     public void Dispose() => Handle.Dispose();
@@ -108,7 +79,7 @@ public sealed unsafe class TimerFd : IDisposable
         using FdRef r = new(Handle);
         if (NativeMethods.timerfd_settime(r.Fd, 0, spec, null) != 0)
         {
-            Errno.Throw("timerfd_settime", Marshal.GetLastPInvokeError());
+            Errno.Throw("timerfd_settime");
         }
     }
 }

@@ -88,9 +88,20 @@ public sealed unsafe class UnixSocket : IDisposable
         try
         {
             using FdRef r = new(fd);
-            if (LibC.connect(r.Fd, (sockaddr*)&address, sizeof(sockaddr_un)) != 0)
+            while (LibC.connect(r.Fd, (sockaddr*)&address, sizeof(sockaddr_un)) != 0)
             {
-                Errno.Throw("connect");
+                // A connect interrupted while the listener's backlog is full goes on in the kernel;
+                // asking again says EISCONN once it got through.
+                int errno = Errno.Last;
+                if (errno == LibC.EISCONN)
+                {
+                    break;
+                }
+
+                if (errno != LibC.EINTR)
+                {
+                    Errno.Throw("connect", errno);
+                }
             }
         }
         catch
@@ -151,7 +162,7 @@ public sealed unsafe class UnixSocket : IDisposable
         int fd;
         while ((fd = LibC.accept4(r.Fd, null, null, LibC.SOCK_CLOEXEC)) < 0)
         {
-            int errno = LibC.errno;
+            int errno = Errno.Last;
             if (errno != LibC.EINTR && errno != LibC.ECONNABORTED)
             {
                 Errno.Throw("accept4", errno);
@@ -163,17 +174,27 @@ public sealed unsafe class UnixSocket : IDisposable
 
     /// <summary>Sends all of <paramref name="data"/>, with <paramref name="fds"/> attached to its first byte.</summary>
     /// <returns>The number of bytes sent (always <c>data.Length</c>).</returns>
-    public int Send(ReadOnlySpan<byte> data, ReadOnlySpan<FileDescriptor> fds) => Send(data, default, fds);
+    public int Send(ReadOnlySpan<byte> data, ReadOnlySpan<FileDescriptor> fds) => Send(data, default, fds, Deadline.Infinite);
+
+    /// <summary>Sends <paramref name="first"/> then <paramref name="second"/> as one gathered write, waiting as long as it takes.</summary>
+    /// <returns>The number of bytes sent (always the sum of both lengths).</returns>
+    public int Send(ReadOnlySpan<byte> first, ReadOnlySpan<byte> second, ReadOnlySpan<FileDescriptor> fds) => Send(first, second, fds, Deadline.Infinite);
 
     /// <summary>
     /// Sends <paramref name="first"/> then <paramref name="second"/> as one gathered write (a header and
     /// its payload without copying), with <paramref name="fds"/> attached to the first byte.
-    /// <c>MSG_NOSIGNAL</c> is used, so a closed peer is an exception, not <c>SIGPIPE</c>.
+    /// <c>MSG_NOSIGNAL</c> is used, so a closed peer is an exception, not <c>SIGPIPE</c>. While the
+    /// peer's buffer is full the send waits in <c>poll</c> (never in <c>sendmsg</c>), until
+    /// <paramref name="deadline"/> or until <paramref name="cancel"/> is readable.
     /// </summary>
     /// <returns>The number of bytes sent (always the sum of both lengths).</returns>
     /// <exception cref="ArgumentException">More than <see cref="MaxFds"/> descriptors, or descriptors with no data.</exception>
-    /// <exception cref="SysException">The send failed; errno <c>EPIPE</c> or <c>ECONNRESET</c> when the peer is gone.</exception>
-    public int Send(ReadOnlySpan<byte> first, ReadOnlySpan<byte> second, ReadOnlySpan<FileDescriptor> fds)
+    /// <exception cref="SysException">
+    /// The send failed: errno <c>EPIPE</c> or <c>ECONNRESET</c> when the peer is gone,
+    /// <see cref="Errno.TimedOut"/> when the peer did not take the data in time, <see cref="Errno.Canceled"/>
+    /// when <paramref name="cancel"/> fired (part of the data may have been sent then).
+    /// </exception>
+    public int Send(ReadOnlySpan<byte> first, ReadOnlySpan<byte> second, ReadOnlySpan<FileDescriptor> fds, Deadline deadline, FileDescriptor? cancel = null)
     {
         int total = first.Length + second.Length;
         if (fds.Length > MaxFds)
@@ -193,6 +214,7 @@ public sealed unsafe class UnixSocket : IDisposable
 
         int referenced = 0;
         int* numbers = stackalloc int[MaxFds];
+        bool cancelAdded = false;
         try
         {
             // Hold every descriptor for the whole call so none can be closed and its number reused
@@ -205,11 +227,12 @@ public sealed unsafe class UnixSocket : IDisposable
                 numbers[referenced] = fd.DangerousFd;
             }
 
+            cancel?.DangerousAddRef(ref cancelAdded);
             using FdRef self = new(Handle);
             fixed (byte* p1 = first)
             fixed (byte* p2 = second)
             {
-                SendAll(self.Fd, p1, first.Length, p2, second.Length, numbers, fds.Length);
+                SendAll(self.Fd, p1, first.Length, p2, second.Length, numbers, fds.Length, deadline, cancelAdded ? cancel!.DangerousFd : -1);
             }
         }
         finally
@@ -217,6 +240,11 @@ public sealed unsafe class UnixSocket : IDisposable
             for (int i = 0; i < referenced; i++)
             {
                 fds[i].DangerousRelease();
+            }
+
+            if (cancelAdded)
+            {
+                cancel!.DangerousRelease();
             }
         }
 
@@ -227,11 +255,14 @@ public sealed unsafe class UnixSocket : IDisposable
     /// Receives up to <c>buffer.Length</c> bytes with <c>recvmsg(MSG_CMSG_CLOEXEC)</c>. Descriptors that
     /// arrive are appended to <paramref name="receivedFds"/> (the caller owns them).
     /// </summary>
-    /// <returns>Bytes received; 0 at end of stream (including a reset by the peer); -1 when the socket is
-    /// non-blocking and nothing is available.</returns>
+    /// <param name="buffer">Where the bytes go.</param>
+    /// <param name="receivedFds">Where received descriptors are appended.</param>
+    /// <param name="dontWait"><c>MSG_DONTWAIT</c>: return -1 at once rather than block, whatever the socket's mode.</param>
+    /// <returns>Bytes received; 0 at end of stream (including a reset by the peer); -1 when nothing is
+    /// available and the socket is non-blocking or <paramref name="dontWait"/> is set.</returns>
     /// <exception cref="TooManyFdsException">More than <see cref="MaxFds"/> descriptors arrived
     /// (<c>MSG_CTRUNC</c>); the ones that did arrive are closed and not added.</exception>
-    public int Receive(Span<byte> buffer, List<FileDescriptor> receivedFds)
+    public int Receive(Span<byte> buffer, List<FileDescriptor> receivedFds, bool dontWait = false)
     {
         ArgumentNullException.ThrowIfNull(receivedFds);
         if (buffer.IsEmpty)
@@ -254,9 +285,10 @@ public sealed unsafe class UnixSocket : IDisposable
             msg.msg_control = control;
             msg.msg_controllen = controlLength;
             using FdRef self = new(Handle);
-            while ((n = LibC.recvmsg(self.Fd, &msg, LibC.MSG_CMSG_CLOEXEC)) < 0)
+            int flags = LibC.MSG_CMSG_CLOEXEC | (dontWait ? LibC.MSG_DONTWAIT : 0);
+            while ((n = LibC.recvmsg(self.Fd, &msg, flags)) < 0)
             {
-                int errno = LibC.errno;
+                int errno = Errno.Last;
                 if (errno == LibC.EINTR)
                 {
                     continue;
@@ -332,7 +364,7 @@ public sealed unsafe class UnixSocket : IDisposable
                     break;
                 }
 
-                int errno = LibC.errno;
+                int errno = Errno.Last;
                 if (errno == LibC.EINTR)
                 {
                     continue;
@@ -340,7 +372,7 @@ public sealed unsafe class UnixSocket : IDisposable
 
                 if (errno == LibC.EAGAIN)
                 {
-                    WaitFor(self.Fd, LibC.POLLIN, -1);
+                    Poll.WaitRaw(self.Fd, PollEvents.In, -1, Deadline.Infinite);
                     continue;
                 }
 
@@ -358,38 +390,23 @@ public sealed unsafe class UnixSocket : IDisposable
 
     /// <summary>
     /// Waits up to <paramref name="timeoutMs"/> milliseconds (-1: forever) until a receive would not
-    /// block: data, end of stream or an error is pending.
+    /// block: data, end of stream or an error is pending. Signals do not shorten or lengthen the wait.
     /// </summary>
     /// <returns><see langword="false"/> on timeout.</returns>
-    public bool WaitReadable(int timeoutMs)
-    {
-        using FdRef self = new(Handle);
-        return WaitFor(self.Fd, LibC.POLLIN, timeoutMs);
-    }
+    public bool WaitReadable(int timeoutMs) => WaitReadable(Deadline.After(timeoutMs)) == WaitResult.Ready;
+
+    /// <summary>
+    /// Waits until a receive would not block, until <paramref name="deadline"/>, or until
+    /// <paramref name="cancel"/> is readable.
+    /// </summary>
+    public WaitResult WaitReadable(Deadline deadline, FileDescriptor? cancel = null) => Poll.Wait(Handle, PollEvents.In, deadline, cancel);
 
     /// <summary>
     /// Whether the peer has closed or shut down its end, without consuming anything
     /// (<c>poll(POLLRDHUP)</c> with a zero timeout). Data still queued does not count as a hang-up.
     /// </summary>
-    public bool HasPeerHungUp()
-    {
-        using FdRef self = new(Handle);
-        pollfd pfd = default;
-        pfd.fd = self.Fd;
-        pfd.events = LibC.POLLRDHUP;
-        int n;
-        while ((n = LibC.poll(&pfd, 1, 0)) < 0)
-        {
-            int errno = LibC.errno;
-            if (errno != LibC.EINTR)
-            {
-                Errno.Throw("poll", errno);
-            }
-        }
-
-        int hangUp = (ushort)LibC.POLLRDHUP | (ushort)LibC.POLLHUP | (ushort)LibC.POLLERR;
-        return n > 0 && ((ushort)pfd.revents & hangUp) != 0;
-    }
+    public bool HasPeerHungUp() =>
+        (Poll.Query(Handle, PollEvents.ReadHangUp) & (PollEvents.ReadHangUp | PollEvents.HangUp | PollEvents.Error)) != 0;
 
     /// <summary>
     /// Shuts both directions down: blocked and later receives on either end see end of stream.
@@ -409,7 +426,7 @@ public sealed unsafe class UnixSocket : IDisposable
 
         try
         {
-            if (LibC.shutdown(Handle.DangerousFd, LibC.SHUT_RDWR) != 0 && LibC.errno != LibC.ENOTCONN)
+            if (LibC.shutdown(Handle.DangerousFd, LibC.SHUT_RDWR) != 0 && Errno.Last != LibC.ENOTCONN)
             {
                 Errno.Throw("shutdown");
             }
@@ -441,7 +458,7 @@ public sealed unsafe class UnixSocket : IDisposable
         }
     }
 
-    private static void SendAll(int fd, byte* p1, int len1, byte* p2, int len2, int* fdNumbers, int fdCount)
+    private static void SendAll(int fd, byte* p1, int len1, byte* p2, int len2, int* fdNumbers, int fdCount, Deadline deadline, int cancel)
     {
         ulong* control = stackalloc ulong[ControlWords];
         iovec* iov = stackalloc iovec[2];
@@ -483,45 +500,38 @@ public sealed unsafe class UnixSocket : IDisposable
                 Buffer.MemoryCopy(fdNumbers, ControlMessage.Data(c), payload, payload);
             }
 
-            long n = LibC.sendmsg(fd, &msg, LibC.MSG_NOSIGNAL);
+            // MSG_DONTWAIT: a full peer buffer is waited for in poll, which honours the deadline and
+            // the cancel fd; a blocking sendmsg could only be left by the peer reading.
+            long n = LibC.sendmsg(fd, &msg, LibC.MSG_NOSIGNAL | LibC.MSG_DONTWAIT);
             if (n < 0)
             {
-                int errno = LibC.errno;
+                int errno = Errno.Last;
                 if (errno == LibC.EINTR)
                 {
                     continue;
                 }
 
-                if (errno == LibC.EAGAIN)
+                if (errno != LibC.EAGAIN)
                 {
-                    WaitFor(fd, LibC.POLLOUT, -1);
-                    continue;
+                    Errno.Throw("sendmsg", errno);
                 }
 
-                Errno.Throw("sendmsg", errno);
+                switch (Poll.WaitRaw(fd, PollEvents.Out, cancel, deadline))
+                {
+                    case WaitResult.TimedOut:
+                        Errno.Throw("sendmsg", Errno.TimedOut);
+                        break;
+                    case WaitResult.Cancelled:
+                        Errno.Throw("sendmsg", Errno.Canceled);
+                        break;
+                }
+
+                continue;
             }
 
             sent += (int)n;
             attachFds = false;
         }
-    }
-
-    private static bool WaitFor(int fd, short events, int timeoutMs)
-    {
-        pollfd pfd = default;
-        pfd.fd = fd;
-        pfd.events = events;
-        int n;
-        while ((n = LibC.poll(&pfd, 1, timeoutMs)) < 0)
-        {
-            int errno = LibC.errno;
-            if (errno != LibC.EINTR)
-            {
-                Errno.Throw("poll", errno);
-            }
-        }
-
-        return n > 0;
     }
 
     private static FileDescriptor NewSocket()
@@ -560,7 +570,7 @@ public sealed unsafe class UnixSocket : IDisposable
         stat st;
         if (LibC.lstat(address.sun_path, &st) != 0)
         {
-            int errno = LibC.errno;
+            int errno = Errno.Last;
             if (errno == LibC.ENOENT)
             {
                 return;
@@ -574,7 +584,7 @@ public sealed unsafe class UnixSocket : IDisposable
             throw new IOException($"'{path}' exists and is not a socket; refusing to replace it.");
         }
 
-        if (LibC.unlink(address.sun_path) != 0 && LibC.errno != LibC.ENOENT)
+        if (LibC.unlink(address.sun_path) != 0 && Errno.Last != LibC.ENOENT)
         {
             Errno.Throw("unlink");
         }

@@ -10,8 +10,8 @@ namespace VirtioLoopback.VhostUser.Backend;
 public sealed partial class BackendHandler
 {
     /// <summary>
-    /// <c>SET_MEM_TABLE</c>: maps every region (one fd each, checked by the gate), then swaps the
-    /// whole table on every worker and unmaps the old regions. Nothing changes if any region fails.
+    /// <c>SET_MEM_TABLE</c>: maps every region (one fd each, checked by the gate), then publishes the
+    /// whole table while the rings run. Nothing changes if any region fails.
     /// </summary>
     private string? SetMemTable(ReadOnlySpan<byte> payload)
     {
@@ -41,8 +41,7 @@ public sealed partial class BackendHandler
             throw;
         }
 
-        GuestMemoryMap old = SwapMemory(map);
-        DisposeAll(old.Regions);
+        PublishMemory(map);
         Log.MemoryTableSet(_logger, map.Count);
         return null;
     }
@@ -50,57 +49,57 @@ public sealed partial class BackendHandler
     /// <summary><c>ADD_MEM_REG</c>: maps one more region, up to <see cref="MaxMemSlots"/>.</summary>
     private string? AddMemReg(MemoryRegion r)
     {
-        if (_memory.Count >= MaxMemSlots)
+        GuestMemoryMap current = _memoryTable.Current;
+        if (current.Count >= MaxMemSlots)
         {
             return $"all {MaxMemSlots} memory slots are in use";
         }
 
         GuestRegion region = GuestRegion.Map(_fds[0], r.GuestPhysAddr, r.MemorySize, r.UserAddr, r.MmapOffset);
-        if (!_memory.TryWith(region, out GuestMemoryMap? map))
+        if (!current.TryWith(region, out GuestMemoryMap? map))
         {
             region.Dispose();
             return $"region {region} overlaps a mapped region";
         }
 
-        SwapMemory(map);
+        PublishMemory(map);
         Log.RegionMapped(_logger, region);
         return null;
     }
 
     /// <summary>
-    /// <c>REM_MEM_REG</c>: removes the region with the same guest address and size. The fd the front
-    /// end may attach is not needed and is closed with the message.
+    /// <c>REM_MEM_REG</c>: removes the region with the same guest address and size. Its mapping goes
+    /// once no request in flight uses it. The fd the front end may attach is not needed and is
+    /// closed with the message.
     /// </summary>
     private string? RemMemReg(MemoryRegion r)
     {
-        GuestRegion? match = _memory.FindRegion(r.GuestPhysAddr);
+        GuestMemoryMap current = _memoryTable.Current;
+        GuestRegion? match = current.FindRegion(r.GuestPhysAddr);
         if (match is null || match.GuestPhysAddr != r.GuestPhysAddr || match.Size != r.MemorySize)
         {
             return $"no region at gpa 0x{r.GuestPhysAddr:x} of size 0x{r.MemorySize:x}";
         }
 
-        SwapMemory(_memory.Without(r.GuestPhysAddr));
-        match.Dispose();
+        PublishMemory(current.Without(r.GuestPhysAddr));
         Log.RegionRemoved(_logger, match);
         return null;
     }
 
     /// <summary>
-    /// Installs <paramref name="map"/> on every vring's worker, one after the other; each worker
-    /// picks it up between two batches and re-translates its ring addresses. Returns the previous
-    /// map, whose regions no worker uses any more once this returns.
+    /// Makes <paramref name="map"/> the table every ring uses, without stopping any: each started
+    /// ring takes it on its thread between two callbacks, stopped rings take it here. Once every ring
+    /// has moved on, the previous map lives only as long as requests in flight hold leases on it,
+    /// and its regions that left the table are unmapped after the last of them.
     /// </summary>
-    private GuestMemoryMap SwapMemory(GuestMemoryMap map)
-    {
-        GuestMemoryMap old = _memory;
-        _memory = map;
-        foreach (Vring vring in _vrings)
+    private void PublishMemory(GuestMemoryMap map) =>
+        _memoryTable.Publish(map, () =>
         {
-            vring.SetMemory(map);
-        }
-
-        return old;
-    }
+            foreach (Vring vring in _vrings)
+            {
+                vring.SetMemory(map);
+            }
+        });
 
     private static void DisposeAll(IEnumerable<GuestRegion> regions)
     {

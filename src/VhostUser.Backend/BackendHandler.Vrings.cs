@@ -16,7 +16,7 @@ public sealed partial class BackendHandler
     /// <c>VHOST_VRING_F_LOG</c> are ignored: dirty logging (<c>LOG_SHMFD</c>) is never offered.
     /// </summary>
     private string? SetVringAddr(VringAddress address) =>
-        _vrings[address.Index].SetAddress(address.DescUserAddr, address.AvailUserAddr, address.UsedUserAddr, _memory);
+        _vrings[address.Index].SetAddress(address.DescUserAddr, address.AvailUserAddr, address.UsedUserAddr, _memoryTable.Current);
 
     private string? SetVringBase(VringState state) => _vrings[state.Index].SetBase((ushort)state.Num);
 

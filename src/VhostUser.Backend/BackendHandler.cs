@@ -18,8 +18,9 @@ namespace VirtioLoopback.VhostUser.Backend;
 /// <remarks>
 /// <para>
 /// Threading: <see cref="HandleMessage"/> and <see cref="Disconnect"/> run on one control thread.
-/// Ring changes reach the worker threads through <see cref="VringWorker.Invoke"/>.
-/// <see cref="IDeviceHost.NotifyConfigChanged"/> may come from any thread.
+/// Started rings are served by queue threads (<see cref="QueueThreads"/> maps queues to them), and
+/// ring changes reach those threads between two callbacks. <see cref="IDeviceHost.NotifyConfigChanged"/>
+/// may come from any thread.
 /// </para>
 /// <para>
 /// Failure handling: nothing a front end sends ends the process. A message that fails the gate or
@@ -47,6 +48,8 @@ public sealed partial class BackendHandler : IDisposable
     private readonly IVirtioDevice _device;
     private readonly ILogger _logger;
     private readonly Vring[] _vrings;
+    private readonly QueueThreads _threads;
+    private readonly GuestMemoryTable _memoryTable = new();
 
     // Receive buffers, allocated once: the largest payload any request may carry, and the fds of
     // the message being handled (taken by a handler, or closed after it).
@@ -60,18 +63,23 @@ public sealed partial class BackendHandler : IDisposable
     private ulong _ackedFeatures;
     private bool _featuresAcked;
     private byte _status;
-    private GuestMemoryMap _memory = GuestMemoryMap.Empty;
     private InflightRegion? _inflight;
     private Thread? _controlThread;
     private FrontendRequest _currentRequest;
     private bool _disposed;
 
     /// <summary>
-    /// Creates the handler, its vrings and their worker threads, and attaches the device
-    /// (<see cref="IVirtioDevice.Attach"/>).
+    /// Creates the handler and its vrings, and attaches the device (<see cref="IVirtioDevice.Attach"/>).
+    /// No thread runs until a ring starts.
     /// </summary>
+    /// <param name="device">The device to serve.</param>
+    /// <param name="loggerFactory">Where to log.</param>
+    /// <param name="queueThreads">
+    /// The most threads serving the device's queues (queue <c>i</c> on thread <c>i mod n</c>); null for
+    /// one per queue up to the number of CPUs.
+    /// </param>
     /// <exception cref="ArgumentException">The device's queue count or maximum queue size is out of range.</exception>
-    public BackendHandler(IVirtioDevice device, ILoggerFactory loggerFactory)
+    public BackendHandler(IVirtioDevice device, ILoggerFactory loggerFactory, int? queueThreads = null)
     {
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(loggerFactory);
@@ -85,22 +93,22 @@ public sealed partial class BackendHandler : IDisposable
             throw new ArgumentException($"The maximum queue size must be a power of two up to 32768, not {device.MaxQueueSize}.", nameof(device));
         }
 
+        if (queueThreads is < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(queueThreads), queueThreads, "At least one thread serves the queues.");
+        }
+
         _device = device;
         _logger = loggerFactory.CreateLogger("VirtioLoopback.VhostUser.Backend");
         ILogger vringLogger = loggerFactory.CreateLogger("VirtioLoopback.VhostUser.Backend.Vring");
+        _threads = new QueueThreads(device.QueueCount, queueThreads, vringLogger);
         _vrings = new Vring[device.QueueCount];
-        try
+        for (int i = 0; i < _vrings.Length; i++)
         {
-            for (int i = 0; i < _vrings.Length; i++)
-            {
-                _vrings[i] = new Vring(i, device, vringLogger);
-            }
+            _vrings[i] = new Vring(i, device, _threads, vringLogger);
         }
-        catch
-        {
-            DisposeVrings();
-            throw;
-        }
+
+        _memoryTable.RegionUnmapped += region => Log.RegionUnmapped(_logger, region);
 
         Host = new DeviceHost(this, loggerFactory);
         device.Attach(Host);
@@ -108,6 +116,18 @@ public sealed partial class BackendHandler : IDisposable
 
     /// <summary>The device's vrings, by queue index.</summary>
     public IReadOnlyList<Vring> Vrings => _vrings;
+
+    /// <summary>The memory table the rings are served from now.</summary>
+    public GuestMemoryMap Memory => _memoryTable.Current;
+
+    /// <summary>How many regions are mapped: the current table's, plus older ones requests in flight still hold.</summary>
+    public int MappedRegions => _memoryTable.MappedRegions;
+
+    /// <summary>The most threads that serve the queues.</summary>
+    public int QueueThreadCount => _threads.ThreadCount;
+
+    /// <summary>How many queue threads run now (one per group of queues with a started ring).</summary>
+    public int RunningQueueThreads => _threads.Running;
 
     /// <summary>The services given to the device.</summary>
     public IDeviceHost Host { get; }
@@ -190,7 +210,7 @@ public sealed partial class BackendHandler : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ResetDeviceState("front end disconnected");
-        DisposeAll(SwapMemory(GuestMemoryMap.Empty).Regions);
+        PublishMemory(GuestMemoryMap.Empty);
         DisposeBackendChannel();
         _protocolFeatures = ProtocolFeatures.None;
         _channel = null;
@@ -207,6 +227,7 @@ public sealed partial class BackendHandler : IDisposable
         Disconnect();
         _disposed = true;
         DisposeVrings();
+        _threads.Dispose();
     }
 
     private void Dispatch(in VhostUserHeader header, ReadOnlySpan<byte> payload)

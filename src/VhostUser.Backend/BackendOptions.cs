@@ -1,29 +1,9 @@
 // SPDX-License-Identifier: MIT
-using System;
-using System.Collections.Generic;
-using Microsoft.Extensions.Logging;
-
 namespace VirtioLoopback.VhostUser.Backend;
 
-/// <summary>
-/// How a back-end program runs: where it meets its front end, how much it logs, and the values of
-/// the program's own options. Produced by <see cref="BackendCommandLine"/>; tests build it directly.
-/// </summary>
+/// <summary>Where a <see cref="BackendServer"/> meets its front end, and how it spreads the queues over threads.</summary>
 public sealed class BackendOptions
 {
-    private readonly Dictionary<string, string?> _programOptions;
-
-    /// <summary>Creates options with no program-specific values.</summary>
-    public BackendOptions()
-        : this(new Dictionary<string, string?>(StringComparer.Ordinal))
-    {
-    }
-
-    internal BackendOptions(Dictionary<string, string?> programOptions)
-    {
-        _programOptions = programOptions;
-    }
-
     /// <summary>
     /// The unix socket path the back end listens on (<c>--socket-path</c>). The socket is created at
     /// start, kept across front-end disconnects and unlinked at shutdown. Null when <see cref="Fd"/> is used.
@@ -35,18 +15,9 @@ public sealed class BackendOptions
     /// </summary>
     public int Fd { get; init; } = -1;
 
-    /// <summary>The minimum level logged (<c>--log-level</c>).</summary>
-    public LogLevel LogLevel { get; init; } = LogLevel.Information;
-
     /// <summary>
-    /// The logger factory to use. When null, <see cref="BackendServer.Run"/> creates the
-    /// journal-friendly stderr logger at <see cref="LogLevel"/> and disposes it on return.
+    /// The most threads serving the queues (<c>--queue-threads</c>): queue <c>i</c> runs on thread
+    /// <c>i mod n</c>. Null for one thread per queue up to the number of CPUs.
     /// </summary>
-    public ILoggerFactory? LoggerFactory { get; init; }
-
-    /// <summary>Whether the program's own option <paramref name="name"/> (for example <c>--read-only</c>) was given.</summary>
-    public bool IsSet(string name) => _programOptions.ContainsKey(name);
-
-    /// <summary>The value of the program's own option <paramref name="name"/>, or null when it was not given.</summary>
-    public string? GetValue(string name) => _programOptions.TryGetValue(name, out string? value) ? value : null;
+    public int? QueueThreads { get; init; }
 }

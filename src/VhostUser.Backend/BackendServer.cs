@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
 using System;
-using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using VirtioLoopback.Sys;
 using VirtioLoopback.VhostUser.Protocol;
@@ -8,14 +7,22 @@ using VirtioLoopback.VhostUser.Protocol;
 namespace VirtioLoopback.VhostUser.Backend;
 
 /// <summary>
-/// The control loop of a back-end program: listens on the socket path (kept across front-end
-/// disconnects, so QEMU's <c>reconnect</c> works) or serves one inherited socket, hands each message
-/// to a <see cref="BackendHandler"/>, and shuts down cleanly on SIGTERM or SIGINT.
+/// The control loop of a back end: listens on the socket path (kept across front-end disconnects,
+/// so QEMU's <c>reconnect</c> works) or serves one inherited socket, hands each message to a
+/// <see cref="BackendHandler"/>, and returns when <see cref="RequestShutdown"/> is called.
 /// </summary>
 /// <remarks>
+/// <para>
 /// One front end at a time: while a connection is served the listener is not watched, so a second
 /// front end waits in the backlog until the first one leaves. After a disconnect every ring is
 /// stopped, the memory is dropped and the device is reset before the next connection is accepted.
+/// </para>
+/// <para>
+/// No front end can hold the server: the rest of a message is due within the channel's message
+/// timeout (a peer stalled half-way is dropped and the next one served), and every wait on the
+/// connection ends at once when a shutdown is requested. The program around it (signals, logging)
+/// is the hosting layer's (<c>VirtioLoopback.Hosting</c>).
+/// </para>
 /// </remarks>
 public sealed class BackendServer : IDisposable
 {
@@ -33,8 +40,8 @@ public sealed class BackendServer : IDisposable
 
     /// <summary>Creates a server for <paramref name="device"/>; nothing is opened until <see cref="Serve"/>.</summary>
     /// <param name="device">The device to serve.</param>
-    /// <param name="options">Where to meet the front end (<see cref="BackendOptions.SocketPath"/> or <see cref="BackendOptions.Fd"/>).</param>
-    /// <param name="loggerFactory">The logger factory (<see cref="BackendOptions.LoggerFactory"/> is not consulted here).</param>
+    /// <param name="options">Where to meet the front end (<see cref="BackendOptions.SocketPath"/> or <see cref="BackendOptions.Fd"/>) and the queue threads.</param>
+    /// <param name="loggerFactory">Where to log.</param>
     public BackendServer(IVirtioDevice device, BackendOptions options, ILoggerFactory loggerFactory)
     {
         ArgumentNullException.ThrowIfNull(device);
@@ -54,57 +61,6 @@ public sealed class BackendServer : IDisposable
         _epoll.Add(_shutdown.Handle, EpollEvents.In, ShutdownToken);
     }
 
-    /// <summary>
-    /// Runs a back-end program: serves <paramref name="device"/> as <paramref name="options"/> say
-    /// until SIGTERM/SIGINT (or, with <c>--fd</c>, until the front end leaves).
-    /// </summary>
-    /// <returns>The process exit code: 0 after a clean shutdown, <see cref="BackendCommandLine.ExitFailure"/> when the back end cannot start.</returns>
-    public static int Run(IVirtioDevice device, BackendOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(device);
-        ArgumentNullException.ThrowIfNull(options);
-        ILoggerFactory? owned = options.LoggerFactory is null ? BackendLogging.CreateFactory(options.LogLevel) : null;
-        ILoggerFactory loggerFactory = options.LoggerFactory ?? owned!;
-        try
-        {
-            using BackendServer server = new(device, options, loggerFactory);
-            void OnSignal(PosixSignalContext context)
-            {
-                // Not the default action (exit at once): the rings stop and the socket file goes first.
-                context.Cancel = true;
-                server.RequestShutdown();
-            }
-
-            using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
-            using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-
-            // SIGUSR1: one line of process statistics, so a benchmark can check that the request path
-            // allocates nothing (the managed heap's total does not move while requests flow).
-            ILogger statsLogger = loggerFactory.CreateLogger("VirtioLoopback.VhostUser.Backend.Statistics");
-            using PosixSignalRegistration statistics = PosixSignalRegistration.Create(SigUsr1, context =>
-            {
-                context.Cancel = true;
-                long allocated = GC.GetTotalAllocatedBytes(precise: true);
-                int gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2);
-                Log.Statistics(statsLogger, allocated, gen0, gen1, gen2);
-            });
-            return server.Serve();
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            ILogger logger = loggerFactory.CreateLogger("VirtioLoopback.VhostUser.Backend.Server");
-            Log.ServerFailed(logger, e);
-            return BackendCommandLine.ExitFailure;
-        }
-        finally
-        {
-            owned?.Dispose();
-        }
-    }
-
-    /// <summary>SIGUSR1 (a raw signal number: <see cref="PosixSignal"/> has no name for it).</summary>
-    private const PosixSignal SigUsr1 = (PosixSignal)10;
-
     /// <summary>Asks <see cref="Serve"/> to stop the rings and return; callable from any thread or a signal handler.</summary>
     public void RequestShutdown() => _shutdown.Signal();
 
@@ -115,7 +71,7 @@ public sealed class BackendServer : IDisposable
     /// <returns>0; start-up failures (the socket cannot be created) throw.</returns>
     public int Serve()
     {
-        using BackendHandler handler = new(_device, _loggerFactory);
+        using BackendHandler handler = new(_device, _loggerFactory, _options.QueueThreads);
         if (_options.SocketPath is null)
         {
             UnixSocket socket = UnixSocket.Adopt(FileDescriptor.Adopt(_options.Fd));
@@ -189,7 +145,7 @@ public sealed class BackendServer : IDisposable
     {
         Log.Connected(_logger);
         bool shutdown = false;
-        using (VhostUserChannel channel = new(socket))
+        using (VhostUserChannel channel = new(socket) { Cancel = _shutdown.Handle })
         {
             _epoll.Add(socket.Handle, EpollEvents.In, ConnectionToken);
             try

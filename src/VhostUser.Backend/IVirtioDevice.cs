@@ -9,11 +9,25 @@ namespace VirtioLoopback.VhostUser.Backend;
 /// the memory table, the rings and the threads; the device owns only its own logic.
 /// </summary>
 /// <remarks>
+/// <para>
 /// Threading: <see cref="Start"/>, <see cref="Process"/>, <see cref="OnEvent"/> and <see cref="Stop"/>
-/// run on the worker thread of the vring they name (one thread per queue), never concurrently for
-/// the same vring. The remaining members run on the control thread, while no vring is processing
-/// for <see cref="OnFeaturesAcked"/> and <see cref="Reset"/>; config reads and writes may overlap
-/// with processing, so devices guard their config state themselves.
+/// run on the thread that serves the queue they name, one at a time for that queue. The back end
+/// decides how queues map to threads: several queues may share a thread (their callbacks then run
+/// one after the other) or have one each (then callbacks of different queues run at the same
+/// time), so state shared between queues needs a lock, and a callback must never block: it would
+/// stall every queue of its thread. A queue has a thread only while it is started.
+/// </para>
+/// <para>
+/// The remaining members run on the control thread: <see cref="OnFeaturesAcked"/> and
+/// <see cref="Reset"/> while no queue is started; config reads and writes may overlap with
+/// processing, so devices guard their config state themselves.
+/// </para>
+/// <para>
+/// Memory: the front end may change the memory table at any time, and the back end applies the
+/// change between two callbacks of each queue, without stopping it. Take
+/// <see cref="IVirtqueue.Memory"/> once per callback; anything that uses guest memory after its
+/// callback returned holds a lease on that map (<see cref="GuestMemory.GuestMemoryMap.AddLease"/>).
+/// </para>
 /// </remarks>
 public interface IVirtioDevice
 {
@@ -61,26 +75,26 @@ public interface IVirtioDevice
     void OnFeaturesAcked(ulong features);
 
     /// <summary>
-    /// The vring has started (it has a kick fd, addresses and a base). Runs on the vring's worker
-    /// thread; the device may register extra fds with <see cref="VringWorker.AddFd"/>.
+    /// The queue has started (it has a kick fd, addresses and a base). The device may register its
+    /// fds with <see cref="IVirtqueue.Events"/>.
     /// </summary>
-    void Start(Vring vring);
+    void Start(IVirtqueue queue);
 
     /// <summary>
-    /// The driver kicked the vring, or processing must resume. Pops, handles and pushes requests,
-    /// then calls <see cref="Vring.NotifyIfNeeded"/>. Runs on the vring's worker thread.
+    /// The driver kicked the queue, or processing must resume. Pops, handles and pushes requests,
+    /// then calls <see cref="IVirtqueue.NotifyIfNeeded"/>.
     /// </summary>
-    void Process(Vring vring);
+    void Process(IVirtqueue queue);
 
-    /// <summary>An fd the device registered on the vring's worker became ready.</summary>
-    void OnEvent(Vring vring, ulong token);
+    /// <summary>An fd the device registered for the queue became ready.</summary>
+    void OnEvent(IVirtqueue queue, ulong token);
 
     /// <summary>
-    /// The vring is stopping (<c>GET_VRING_BASE</c>, disconnect, reset). The device completes or
-    /// abandons its asynchronous work for the vring, pushing what finished, and unregisters its fds
-    /// before returning. Runs on the vring's worker thread.
+    /// The queue is stopping (<c>GET_VRING_BASE</c>, disconnect, reset). The device completes or
+    /// abandons its asynchronous work for the queue, pushing what finished and returning its memory
+    /// leases, and unregisters its fds before returning.
     /// </summary>
-    void Stop(Vring vring);
+    void Stop(IVirtqueue queue);
 
     /// <summary>The front end reset the device or disconnected; return to the power-on state.</summary>
     void Reset();

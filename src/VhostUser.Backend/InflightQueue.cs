@@ -16,8 +16,8 @@ namespace VirtioLoopback.VhostUser.Backend;
 /// that looks after we stopped at an arbitrary instruction: a chain's counter is written before its
 /// inflight flag, and a used-ring push is bracketed by <c>last_batch_head</c> (before) and the
 /// flag/<c>used_idx</c> updates (after), which is what lets <see cref="Recover"/> repair a torn batch.
-/// Owned by the vring's worker thread while the ring runs; the control thread touches it only
-/// through <see cref="VringWorker.Invoke"/>.
+/// Owned by the ring's thread while the ring runs; the control thread touches it only through
+/// <see cref="EventLoop.Invoke"/>.
 /// </remarks>
 internal sealed class InflightQueue
 {

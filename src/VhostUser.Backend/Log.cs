@@ -32,9 +32,6 @@ internal static partial class Log
     [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "Shutting down")]
     public static partial void ShuttingDown(ILogger logger);
 
-    [LoggerMessage(EventId = 7, Level = LogLevel.Critical, Message = "The back end cannot run")]
-    public static partial void ServerFailed(ILogger logger, Exception exception);
-
     [LoggerMessage(EventId = 8, Level = LogLevel.Error, Message = "Accepting a connection failed")]
     public static partial void AcceptFailed(ILogger logger, Exception exception);
 
@@ -68,6 +65,9 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 27, Level = LogLevel.Debug, Message = "Memory region mapped: {Region}")]
     public static partial void RegionMapped(ILogger logger, GuestRegion region);
+
+    [LoggerMessage(EventId = 37, Level = LogLevel.Debug, Message = "Memory region unmapped (no ring or request uses it): {Region}")]
+    public static partial void RegionUnmapped(ILogger logger, GuestRegion region);
 
     [LoggerMessage(EventId = 28, Level = LogLevel.Debug, Message = "Memory region removed: {Region}")]
     public static partial void RegionRemoved(ILogger logger, GuestRegion region);
@@ -130,22 +130,19 @@ internal static partial class Log
     [LoggerMessage(EventId = 70, Level = LogLevel.Trace, Message = "vring {Index}: resubmitted head {Head}")]
     public static partial void ChainResubmitted(ILogger logger, int index, ushort head);
 
-    // ---- Workers (90-99) ----
-    [LoggerMessage(EventId = 90, Level = LogLevel.Debug, Message = "vring {Index}: worker started")]
-    public static partial void WorkerStarted(ILogger logger, int index);
+    // ---- Queue threads (90-99) ----
+    [LoggerMessage(EventId = 90, Level = LogLevel.Debug, Message = "queue thread {Id} started")]
+    public static partial void LoopStarted(ILogger logger, int id);
 
-    [LoggerMessage(EventId = 91, Level = LogLevel.Debug, Message = "vring {Index}: worker stopped")]
-    public static partial void WorkerStopped(ILogger logger, int index);
+    [LoggerMessage(EventId = 91, Level = LogLevel.Debug, Message = "queue thread {Id} stopped")]
+    public static partial void LoopStopped(ILogger logger, int id);
 
-    [LoggerMessage(EventId = 92, Level = LogLevel.Error, Message = "vring {Index}: epoll_wait failed")]
-    public static partial void WorkerWaitFailed(ILogger logger, Exception exception, int index);
+    [LoggerMessage(EventId = 92, Level = LogLevel.Error, Message = "queue thread {Id}: epoll_wait failed")]
+    public static partial void LoopWaitFailed(ILogger logger, Exception exception, int id);
 
-    [LoggerMessage(EventId = 93, Level = LogLevel.Warning, Message = "vring {Index}: the worker has not taken a control action for 5 s (is the device blocking?)")]
-    public static partial void WorkerSlow(ILogger logger, int index);
+    [LoggerMessage(EventId = 93, Level = LogLevel.Warning, Message = "queue thread {Id} has not taken a control action for 5 s (is a device blocking in a callback?)")]
+    public static partial void LoopSlow(ILogger logger, int id);
 
     [LoggerMessage(EventId = 94, Level = LogLevel.Warning, Message = "vring {Index}: the device left {Count} fds registered after Stop; removed")]
     public static partial void DeviceFdsLeftOver(ILogger logger, int index, int count);
-
-    [LoggerMessage(EventId = 95, Level = LogLevel.Information, Message = "STATS allocated_bytes={Allocated} gc0={Gen0} gc1={Gen1} gc2={Gen2}")]
-    internal static partial void Statistics(ILogger logger, long allocated, int gen0, int gen1, int gen2);
 }

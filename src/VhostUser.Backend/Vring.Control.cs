@@ -10,9 +10,11 @@ namespace VirtioLoopback.VhostUser.Backend;
 /// </summary>
 /// <remarks>
 /// Configuration fields (size, addresses, base, pending inflight area) are written by the control
-/// thread only while the ring is stopped; the worker reads them only while starting, inside
-/// <see cref="VringWorker.Invoke"/>, whose hand-off orders the accesses. Everything the worker uses
-/// while running (queue, kick/call/err fds, enabled flag, memory) changes only inside Invoke.
+/// thread only while the ring is stopped. A started ring has a thread (<see cref="Loop"/>), and
+/// every change to it runs there between two callbacks (<see cref="EventLoop.Invoke"/>, whose
+/// hand-off orders the accesses); a stopped ring has none, and the control thread changes it
+/// directly. No change stops the device: a new memory table, call fd or enable flag is simply in
+/// place for the next callback.
 /// </remarks>
 public sealed partial class Vring
 {
@@ -27,6 +29,9 @@ public sealed partial class Vring
     private ushort _base;
     private EventFd? _kick;
     private InflightQueue? _pendingInflight;
+
+    /// <summary>The thread serving the ring while it is started; null while it is stopped (control thread writes it).</summary>
+    internal EventLoop? Loop { get; private set; }
 
     /// <summary><c>SET_VRING_NUM</c>. The size is already checked (a power of two within the device's maximum).</summary>
     internal string? SetNum(ushort num)
@@ -86,7 +91,7 @@ public sealed partial class Vring
     /// </summary>
     internal ushort GetBase()
     {
-        Worker.Invoke(StopOnWorker);
+        Stop();
         return _base;
     }
 
@@ -100,38 +105,47 @@ public sealed partial class Vring
         if (kick is null)
         {
             Log.KickWithoutFd(Logger, Index);
-            Worker.Invoke(StopOnWorker);
+            Stop();
             return null;
         }
 
         string? error = null;
-        Worker.Invoke(() =>
+        if (Loop is { } running)
         {
-            if (IsStarted)
+            running.Invoke(() =>
             {
                 // Attach the new fd before letting go of the old one: an fd epoll refuses (not an
                 // eventfd) then leaves the running ring as it was, and the caller closes the new fd.
-                Worker.DetachKick();
+                EventFd? old = _attachedKick;
+                DetachKick();
                 try
                 {
-                    Worker.AttachKick(kick);
+                    AttachKick(kick);
                 }
                 catch (SysException e)
                 {
-                    Worker.AttachKick(_kick!);
+                    AttachKick(old!);
                     error = $"the kick fd cannot be polled: {e.Message}";
                     return;
                 }
 
                 _kick?.Dispose();
                 _kick = kick;
-                Worker.ScheduleProcess();
-            }
-            else
+                ScheduleProcess();
+            });
+        }
+        else
+        {
+            // The ring gets its thread now, and loses it again if it cannot start.
+            EventLoop loop = _threads.Acquire(Index);
+            Loop = loop;
+            loop.Invoke(() => error = StartOnLoop(kick));
+            if (error is not null)
             {
-                error = StartOnWorker(kick);
+                Loop = null;
+                _threads.Release(Index);
             }
-        });
+        }
 
         if (error is not null)
         {
@@ -142,7 +156,7 @@ public sealed partial class Vring
     }
 
     /// <summary><c>SET_VRING_CALL</c>: swaps the call fd on the worker (QEMU does it while running to mask interrupts).</summary>
-    internal void SetCall(EventFd? call) => Worker.Invoke(() =>
+    internal void SetCall(EventFd? call) => OnRingThread(() =>
     {
         EventFd? old = _call;
         _call = call;
@@ -150,7 +164,7 @@ public sealed partial class Vring
     });
 
     /// <summary><c>SET_VRING_ERR</c>: swaps the err fd on the worker.</summary>
-    internal void SetErr(EventFd? err) => Worker.Invoke(() =>
+    internal void SetErr(EventFd? err) => OnRingThread(() =>
     {
         EventFd? old = _err;
         _err = err;
@@ -161,12 +175,12 @@ public sealed partial class Vring
     /// <c>SET_VRING_ENABLE</c>, or <c>SET_FEATURES</c> without protocol features. Enabling a started
     /// ring processes the kicks that were left pending while it was disabled.
     /// </summary>
-    internal void SetEnabled(bool enabled) => Worker.Invoke(() =>
+    internal void SetEnabled(bool enabled) => OnRingThread(() =>
     {
         IsEnabled = enabled;
         if (enabled && IsStarted)
         {
-            Worker.ScheduleProcess();
+            ScheduleProcess();
         }
     });
 
@@ -174,28 +188,18 @@ public sealed partial class Vring
     /// <c>SET_FEATURES</c>. The queue's ring features (EVENT_IDX, indirect, notify-on-empty) are applied
     /// when the ring next starts; front ends only change features of stopped rings.
     /// </summary>
-    internal void SetAckedFeatures(ulong features) => Worker.Invoke(() => AckedFeatures = features);
+    internal void SetAckedFeatures(ulong features) => OnRingThread(() => AckedFeatures = features);
 
     /// <summary>
-    /// Installs a new memory table on the worker and re-translates the ring addresses. A started ring
-    /// whose rings no longer translate to the same place is marked broken: its memory moved underneath it.
+    /// Installs a new memory table (on the ring's thread when it runs, between two callbacks) and
+    /// re-translates the ring addresses. The device is not stopped: its next callback simply sees the
+    /// new map, and its requests in flight keep the old one alive with their leases. A started ring
+    /// whose rings no longer translate to the same place is marked broken: its memory moved
+    /// underneath it.
     /// </summary>
-    internal void SetMemory(GuestMemoryMap memory) => Worker.Invoke(() =>
+    internal void SetMemory(GuestMemoryMap memory) => OnRingThread(() =>
     {
-        // A device may have asynchronous work (blk's I/O threads) writing into the old regions
-        // outside this thread. Quiesce it before the caller unmaps them, and resume afterwards.
-        bool quiesce = IsStarted && !IsBroken;
-        if (quiesce)
-        {
-            _device.Stop(this);
-        }
-
         _queue.Memory = memory;
-        if (quiesce)
-        {
-            _device.Start(this);
-        }
-
         if (!_hasAddress)
         {
             return;
@@ -213,6 +217,11 @@ public sealed partial class Vring
                 MarkBroken("the memory table changed the ring's guest physical addresses while it was started");
             }
 
+            if (IsBroken)
+            {
+                OnBroken();
+            }
+
             return;
         }
 
@@ -226,7 +235,7 @@ public sealed partial class Vring
     /// <c>SET_INFLIGHT_FD</c>: the area used from the next start (and at once by a started ring, which
     /// then tracks only what it pops from now on).
     /// </summary>
-    internal void SetInflight(InflightQueue? inflight) => Worker.Invoke(() =>
+    internal void SetInflight(InflightQueue? inflight) => OnRingThread(() =>
     {
         _pendingInflight = inflight;
         if (IsStarted)
@@ -235,8 +244,22 @@ public sealed partial class Vring
         }
     });
 
-    /// <summary>Stops the ring if it is started (disconnect, reset), keeping its configuration.</summary>
-    internal void Stop() => Worker.Invoke(StopOnWorker);
+    /// <summary>
+    /// Stops the ring if it is started (disconnect, reset, <c>GET_VRING_BASE</c>), keeping its
+    /// configuration: the device's <see cref="IVirtioDevice.Stop"/> runs on the ring's thread, then
+    /// the ring lets go of the thread (which ends if it serves no other started ring).
+    /// </summary>
+    internal void Stop()
+    {
+        if (Loop is not { } loop)
+        {
+            return;
+        }
+
+        loop.Invoke(StopOnLoop);
+        Loop = null;
+        _threads.Release(Index);
+    }
 
     /// <summary>
     /// Returns the ring to its power-on state: stopped, disabled, unconfigured, no fds, no inflight
@@ -244,25 +267,34 @@ public sealed partial class Vring
     /// </summary>
     internal void Reset()
     {
-        Worker.Invoke(() =>
-        {
-            StopOnWorker();
-            _queue.Reset();
-            IsEnabled = false;
-            _call?.Dispose();
-            _call = null;
-            _err?.Dispose();
-            _err = null;
-            _inflight = null;
-            _pendingInflight = null;
-            _brokenReported = false;
-            AckedFeatures = 0;
-        });
-
+        Stop();
+        _queue.Reset();
+        IsEnabled = false;
+        _call?.Dispose();
+        _call = null;
+        _err?.Dispose();
+        _err = null;
+        _inflight = null;
+        _pendingInflight = null;
+        _brokenReported = false;
+        AckedFeatures = 0;
         Size = 0;
         _hasAddress = false;
         _addressTranslated = false;
         _base = 0;
+    }
+
+    /// <summary>Runs <paramref name="action"/> on the ring's thread when it is started, here otherwise.</summary>
+    private void OnRingThread(Action action)
+    {
+        if (Loop is { } loop)
+        {
+            loop.Invoke(action);
+        }
+        else
+        {
+            action();
+        }
     }
 
     private static bool TryTranslate(GuestMemoryMap memory, ulong descUser, ulong availUser, ulong usedUser, out ulong desc, out ulong avail, out ulong used, out string? error)
@@ -286,8 +318,8 @@ public sealed partial class Vring
         return error is null;
     }
 
-    /// <summary>Starts the ring (worker thread). Returns why it cannot start, or null.</summary>
-    private string? StartOnWorker(EventFd kick)
+    /// <summary>Starts the ring (on its thread). Returns why it cannot start, or null.</summary>
+    private string? StartOnLoop(EventFd kick)
     {
         if (Size == 0)
         {
@@ -340,7 +372,7 @@ public sealed partial class Vring
         // nobody would close it.
         try
         {
-            Worker.AttachKick(kick);
+            AttachKick(kick);
         }
         catch (SysException e)
         {
@@ -368,12 +400,12 @@ public sealed partial class Vring
 
         // Process once: kicks may have been left in the eventfd while no one listened, and
         // resubmitted chains need no kick at all.
-        Worker.ScheduleProcess();
+        ScheduleProcess();
         return null;
     }
 
-    /// <summary>Stops the ring (worker thread): the device stops first, then the kick goes.</summary>
-    private void StopOnWorker()
+    /// <summary>Stops the ring (on its thread): the device stops first, then its fds and the kick go.</summary>
+    private void StopOnLoop()
     {
         if (!IsStarted)
         {
@@ -389,8 +421,8 @@ public sealed partial class Vring
             MarkBroken(e);
         }
 
-        Worker.ReleaseDeviceFds();
-        Worker.DetachKick();
+        ReleaseDeviceFds();
+        DetachKick();
         _kick?.Dispose();
         _kick = null;
 

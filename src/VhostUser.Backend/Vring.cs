@@ -14,54 +14,56 @@ namespace VirtioLoopback.VhostUser.Backend;
 /// </summary>
 /// <remarks>
 /// <para>
-/// The members devices use (<see cref="TryPop"/>, <see cref="PushUsed"/>, <see cref="NotifyIfNeeded"/>,
-/// the notification switches and <see cref="MarkBroken(string)"/>) run on the vring's
-/// <see cref="Worker"/> thread, from <see cref="IVirtioDevice.Start"/>, <see cref="IVirtioDevice.Process"/>,
-/// <see cref="IVirtioDevice.OnEvent"/> or <see cref="IVirtioDevice.Stop"/>. Work finished on another
-/// thread must come back through an fd registered with <see cref="VringWorker.AddFd"/>.
-/// The hot path (pop, push, notify) does not allocate.
+/// While the ring is started, a thread of the back end serves it (an <see cref="EventLoop"/> the
+/// ring shares with the other queues <see cref="QueueThreads"/> puts there): that thread alone
+/// touches the queue, and runs the device's callbacks and every change the control thread makes.
+/// A stopped ring has no thread; the control thread changes it directly. The members devices use
+/// (<see cref="IVirtqueue"/>) run on the ring's thread; the hot path (pop, push, notify) does not
+/// allocate.
 /// </para>
 /// <para>
 /// The state machine lives in <c>Vring.Control.cs</c>: a ring starts when <c>SET_VRING_KICK</c>
 /// brings a kick fd, stops on <c>GET_VRING_BASE</c> (keeping its indices), and is enabled by
 /// <c>SET_VRING_ENABLE</c> or by <c>SET_FEATURES</c> without <c>VHOST_USER_F_PROTOCOL_FEATURES</c>.
+/// What its thread does with kicks and device events is in <c>Vring.Dispatch.cs</c>.
 /// </para>
 /// </remarks>
-public sealed partial class Vring : IVirtqueue, IDisposable
+public sealed partial class Vring : IVirtqueue, IQueueEvents, IDisposable
 {
     private readonly SplitQueue _queue = new();
     private readonly IVirtioDevice _device;
+    private readonly QueueThreads _threads;
 
     // Chains the inflight region says were in flight when the ring started, oldest first; TryPop
-    // returns them before anything from the avail ring. Replaced at each start (worker thread).
+    // returns them before anything from the avail ring. Replaced at each start.
     private ushort[] _resubmit = Array.Empty<ushort>();
     private int _resubmitNext;
 
-    // The inflight area used while the ring runs; null when tracking is off. Worker thread.
+    // The inflight area used while the ring runs; null when tracking is off.
     private InflightQueue? _inflight;
 
-    // The call and err eventfds; swapped on the worker (Invoke), read only there.
+    // The call and err eventfds; swapped on the ring's thread, read only there.
     private EventFd? _call;
     private EventFd? _err;
 
-    // Whether the current breakage has been logged and signalled (worker thread; reset at start).
+    // Whether the current breakage has been logged and signalled (reset at start).
     private bool _brokenReported;
 
-    internal Vring(int index, IVirtioDevice device, ILogger logger)
+    internal Vring(int index, IVirtioDevice device, QueueThreads threads, ILogger logger)
     {
         Index = index;
         _device = device;
+        _threads = threads;
         Logger = logger;
-        Worker = new VringWorker(this, device, logger);
     }
 
-    /// <summary>The queue index.</summary>
+    /// <inheritdoc />
     public int Index { get; }
 
     /// <summary>The negotiated queue size (<c>SET_VRING_NUM</c>); 0 before it is set.</summary>
     public ushort Size { get; private set; }
 
-    /// <summary>The current memory table. Take it once per batch: a memory swap replaces it between batches.</summary>
+    /// <summary>The current memory table. Take it once per callback: a memory change replaces it between callbacks.</summary>
     public GuestMemoryMap Memory => _queue.Memory;
 
     /// <summary>The virtio features the front end acknowledged (<c>SET_FEATURES</c>).</summary>
@@ -76,22 +78,19 @@ public sealed partial class Vring : IVirtqueue, IDisposable
     /// <summary>Why the ring is broken, or null.</summary>
     public string? BrokenReason => _queue.BrokenReason;
 
-    /// <summary>The thread that serves this ring.</summary>
-    public VringWorker Worker { get; }
-
     /// <summary>The back end's logger for vring events.</summary>
     public ILogger Logger { get; }
 
-    /// <summary>Whether the ring is started (it has a kick fd, addresses and a base).</summary>
+    /// <inheritdoc />
+    public IQueueEvents Events => this;
+
+    /// <summary>Whether the ring is started (it has a kick fd, addresses and a base, and a thread).</summary>
     internal bool IsStarted { get; private set; }
 
-    /// <summary>A kick arrived while the ring was disabled (worker thread).</summary>
+    /// <summary>A kick arrived while the ring was disabled (ring thread).</summary>
     internal bool KickPending { get; set; }
 
-    /// <summary>
-    /// A chain buffer for this ring, with room for <see cref="Size"/> descriptors. Call it in
-    /// <see cref="IVirtioDevice.Start"/> (the size can change between starts), never per request.
-    /// </summary>
+    /// <inheritdoc />
     public DescriptorChain CreateChain() => new(Size == 0 ? 1 : Size);
 
     /// <summary>
@@ -176,9 +175,7 @@ public sealed partial class Vring : IVirtqueue, IDisposable
         }
     }
 
-    /// <summary>
-    /// Asks the driver to kick again after <see cref="DisableNotification"/>.
-    /// </summary>
+    /// <summary>Asks the driver to kick again after <see cref="DisableNotification"/>.</summary>
     /// <returns>True when buffers arrived meanwhile: process them before waiting for a kick.</returns>
     public bool EnableNotification() => _queue.EnableNotification();
 
@@ -195,10 +192,10 @@ public sealed partial class Vring : IVirtqueue, IDisposable
         ReportBroken();
     }
 
-    /// <summary>Releases the worker thread and the ring's fds.</summary>
+    /// <summary>Stops the ring (ending its thread if no other ring uses it) and closes its fds.</summary>
     public void Dispose()
     {
-        Worker.Dispose();
+        Stop();
         DisposeFds();
     }
 

@@ -494,19 +494,30 @@ public sealed class VhostUserFrontend : IDisposable
 
     private VhostUserHeader ReceiveReply(FrontendRequest request)
     {
-        int timeoutMs = ReplyTimeout == Timeout.InfiniteTimeSpan ? -1 : (int)Math.Clamp(ReplyTimeout.TotalMilliseconds, 0, int.MaxValue);
-        if (!_channel.Socket.WaitReadable(timeoutMs))
+        // The whole reply, not only its first byte, is due within the timeout: a back end that sends
+        // half a header and stalls must not hold the caller (the adapter's only thread).
+        Deadline deadline = Deadline.After(ReplyTimeout);
+        ReceiveResult result;
+        VhostUserHeader header;
+        do
         {
-            throw Fail($"No reply to {Describe(request)} within {ReplyTimeout}.");
-        }
+            if (_channel.Socket.WaitReadable(deadline) != WaitResult.Ready)
+            {
+                throw Fail($"No reply to {Describe(request)} within {ReplyTimeout}.");
+            }
 
-        ReceiveResult result = _channel.TryReceive(out VhostUserHeader header, _reply, _replyFds);
+            result = _channel.TryReceive(out header, _reply, _replyFds, deadline);
+        }
+        while (result.Status == ReceiveStatus.WouldBlock);
+
         switch (result.Status)
         {
             case ReceiveStatus.Message:
                 break;
             case ReceiveStatus.Closed:
                 throw Disconnected($"The back end hung up instead of answering {Describe(request)}.", null);
+            case ReceiveStatus.Malformed when result.Error == MessageError.Stalled:
+                throw Fail($"The reply to {Describe(request)} stopped half-way and did not complete within {ReplyTimeout}.");
             default:
                 throw Fail($"Malformed reply to {Describe(request)}: {result.Error}.");
         }

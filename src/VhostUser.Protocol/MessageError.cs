@@ -19,6 +19,12 @@ public enum MessageError
     /// <summary>More than <c>UnixSocket.MaxFds</c> descriptors arrived (<c>MSG_CTRUNC</c>). Framing error.</summary>
     TooManyFds,
 
+    /// <summary>
+    /// The message began but its rest did not arrive within the channel's message timeout (the peer
+    /// stalled half-way). Framing error.
+    /// </summary>
+    Stalled,
+
     /// <summary>A request arrived with the reply flag set.</summary>
     UnexpectedReply,
 

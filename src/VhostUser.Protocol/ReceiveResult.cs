@@ -20,9 +20,9 @@ public readonly record struct ReceiveResult(ReceiveStatus Status, MessageError E
 
     /// <summary>
     /// Whether the byte stream is still aligned on a message boundary. False after a framing error
-    /// (bad version, oversize, short read, too many fds): nothing more can be read reliably and the
+    /// (bad version, oversize, short read, too many fds, a stalled message): nothing more can be read reliably and the
     /// connection must be closed. True after a rule violation: the whole message was consumed.
     /// </summary>
     public bool StreamIntact => Error is not (MessageError.BadVersion or MessageError.PayloadTooLarge
-        or MessageError.ShortRead or MessageError.TooManyFds);
+        or MessageError.ShortRead or MessageError.TooManyFds or MessageError.Stalled);
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 namespace VirtioLoopback.VhostUser.Protocol;
 
-/// <summary>The outcome of <see cref="VhostUserChannel.TryReceive"/>.</summary>
+/// <summary>The outcome of <see cref="VhostUserChannel.TryReceive(out VhostUserHeader, System.Span{byte}, System.Collections.Generic.List{VirtioLoopback.Sys.FileDescriptor})"/>.</summary>
 public enum ReceiveStatus
 {
     /// <summary>A complete, well-formed message.</summary>

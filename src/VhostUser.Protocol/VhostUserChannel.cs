@@ -13,9 +13,24 @@ namespace VirtioLoopback.VhostUser.Protocol;
 /// <see cref="ReceiveStatus.Malformed"/> with the fds already closed. The caller provides the payload
 /// buffer and fd list, so a receive allocates nothing but the fd handles themselves.
 /// </summary>
-/// <remarks>One receiving thread and one sending thread at a time; the channel owns the socket.</remarks>
+/// <remarks>
+/// <para>One receiving thread and one sending thread at a time; the channel owns the socket.</para>
+/// <para>
+/// No peer can hold the channel's threads: once a message has begun, its rest must arrive within
+/// <see cref="MessageTimeout"/> (a front end that sends half a header and stalls is dropped), a
+/// send waits at most as long for the peer to make room, and every wait ends at once when
+/// <see cref="Cancel"/> becomes readable (the back end's shutdown eventfd). Waits happen in
+/// <c>poll</c>, never in a blocking <c>recvmsg</c> or <c>sendmsg</c>.
+/// </para>
+/// </remarks>
 public sealed class VhostUserChannel : IDisposable
 {
+    /// <summary>
+    /// The default <see cref="MessageTimeout"/>. Both QEMU and this project write a message with one
+    /// <c>sendmsg</c>, so its bytes arrive together; seconds of silence inside one are a stalled peer.
+    /// </summary>
+    public static readonly TimeSpan DefaultMessageTimeout = TimeSpan.FromSeconds(2);
+
     /// <summary>Takes ownership of a connected <paramref name="socket"/>.</summary>
     public VhostUserChannel(UnixSocket socket)
     {
@@ -27,12 +42,33 @@ public sealed class VhostUserChannel : IDisposable
     public UnixSocket Socket { get; }
 
     /// <summary>
+    /// How long the rest of a begun message may take to arrive, and how long a send may wait for the
+    /// peer to take our bytes.
+    /// </summary>
+    public TimeSpan MessageTimeout { get; set; } = DefaultMessageTimeout;
+
+    /// <summary>
+    /// An fd (an eventfd) whose readability ends every wait of the channel: a receive then reports
+    /// <see cref="ReceiveStatus.Closed"/>, a send throws <see cref="VhostUserDisconnectedException"/>.
+    /// The caller keeps ownership.
+    /// </summary>
+    public FileDescriptor? Cancel { get; set; }
+
+    /// <summary>
     /// Receives one message: checks the version bits and that the payload fits both
     /// <paramref name="payload"/> and <see cref="MessageRules.MaxPayloadSize"/>. The payload is
     /// <c>payload[..(int)header.PayloadSize]</c>; received fds are appended to <paramref name="fds"/>
-    /// and owned by the caller. On a non-blocking socket, a message that has begun is read to its end.
+    /// and owned by the caller. On a blocking socket it waits for the first byte; a message that has
+    /// begun must arrive whole within <see cref="MessageTimeout"/>.
     /// </summary>
-    public ReceiveResult TryReceive(out VhostUserHeader header, Span<byte> payload, List<FileDescriptor> fds)
+    public ReceiveResult TryReceive(out VhostUserHeader header, Span<byte> payload, List<FileDescriptor> fds) =>
+        TryReceive(out header, payload, fds, Deadline.After(MessageTimeout));
+
+    /// <summary>
+    /// <see cref="TryReceive(out VhostUserHeader, Span{byte}, List{FileDescriptor})"/> with the rest of
+    /// the message due by <paramref name="deadline"/> (a front end's reply timeout covers the whole reply).
+    /// </summary>
+    public ReceiveResult TryReceive(out VhostUserHeader header, Span<byte> payload, List<FileDescriptor> fds, Deadline deadline)
     {
         ArgumentNullException.ThrowIfNull(fds);
         header = default;
@@ -40,6 +76,8 @@ public sealed class VhostUserChannel : IDisposable
         Span<byte> raw = stackalloc byte[VhostUserHeader.Size];
         try
         {
+            // The first byte is waited for as the socket's mode says (a non-blocking socket polled
+            // by the caller, or a blocking one in a thread of its own); only the rest is bounded.
             int got = Socket.Receive(raw, fds);
             if (got < 0)
             {
@@ -51,9 +89,10 @@ public sealed class VhostUserChannel : IDisposable
                 return ReceiveResult.Closed;
             }
 
-            if (got < raw.Length && !ReadRest(raw[got..], fds))
+            Rest rest = got < raw.Length ? ReadRest(raw[got..], fds, deadline) : Rest.Done;
+            if (rest != Rest.Done)
             {
-                return Reject(fds, firstFd, MessageError.ShortRead);
+                return Abandon(fds, firstFd, rest);
             }
 
             header = VhostUserHeader.Read(raw);
@@ -67,9 +106,13 @@ public sealed class VhostUserChannel : IDisposable
                 return Reject(fds, firstFd, MessageError.PayloadTooLarge);
             }
 
-            if (header.PayloadSize != 0 && !ReadRest(payload[..(int)header.PayloadSize], fds))
+            if (header.PayloadSize != 0)
             {
-                return Reject(fds, firstFd, MessageError.ShortRead);
+                rest = ReadRest(payload[..(int)header.PayloadSize], fds, deadline);
+                if (rest != Rest.Done)
+                {
+                    return Abandon(fds, firstFd, rest);
+                }
             }
 
             if (fds.Count - firstFd > UnixSocket.MaxFds)
@@ -87,7 +130,7 @@ public sealed class VhostUserChannel : IDisposable
     }
 
     /// <summary>
-    /// <see cref="TryReceive"/>, then the validation gate for a request from the front end
+    /// <see cref="TryReceive(out VhostUserHeader, Span{byte}, List{FileDescriptor})"/>, then the validation gate for a request from the front end
     /// (<see cref="MessageRules.ValidateFrontendRequest"/>). A message that fails the gate is
     /// reported as <see cref="ReceiveStatus.Malformed"/> with its fds closed but its header filled in
     /// (so the caller can still send a negative acknowledgement).
@@ -96,7 +139,7 @@ public sealed class VhostUserChannel : IDisposable
         TryReceiveValidated(out header, payload, fds, fromFrontend: true);
 
     /// <summary>
-    /// <see cref="TryReceive"/>, then the validation gate for a request from the back end
+    /// <see cref="TryReceive(out VhostUserHeader, Span{byte}, List{FileDescriptor})"/>, then the validation gate for a request from the back end
     /// (<see cref="MessageRules.ValidateBackendRequest"/>); see <see cref="TryReceiveFrontendRequest"/>.
     /// </summary>
     public ReceiveResult TryReceiveBackendRequest(out VhostUserHeader header, Span<byte> payload, List<FileDescriptor> fds) =>
@@ -134,11 +177,19 @@ public sealed class VhostUserChannel : IDisposable
         header.Write(raw);
         try
         {
-            Socket.Send(raw, payload, fds);
+            Socket.Send(raw, payload, fds, Deadline.After(MessageTimeout), Cancel);
         }
         catch (SysException e) when (e.Errno == LibC.EPIPE || e.Errno == LibC.ECONNRESET)
         {
             throw new VhostUserDisconnectedException("The vhost-user peer disconnected while a message was sent.", e);
+        }
+        catch (SysException e) when (e.Errno == Errno.TimedOut)
+        {
+            throw new VhostUserDisconnectedException($"The vhost-user peer took nothing for {MessageTimeout.TotalSeconds} s while a message was sent.", e);
+        }
+        catch (SysException e) when (e.Errno == Errno.Canceled)
+        {
+            throw new VhostUserDisconnectedException("The connection is being shut down.", e);
         }
     }
 
@@ -178,27 +229,52 @@ public sealed class VhostUserChannel : IDisposable
         return ReceiveResult.Malformed(error);
     }
 
+    /// <summary>
+    /// A message whose rest did not come: its fds are closed; the stream ended (short read), stalled,
+    /// or <see cref="Cancel"/> fired (reported as the end of the stream).
+    /// </summary>
+    private static ReceiveResult Abandon(List<FileDescriptor> fds, int firstFd, Rest rest)
+    {
+        ReceiveResult rejected = Reject(fds, firstFd, rest == Rest.Stalled ? MessageError.Stalled : MessageError.ShortRead);
+        return rest == Rest.Cancelled ? ReceiveResult.Closed : rejected;
+    }
+
     // Reads exactly destination.Length bytes with recvmsg so fds attached to any part of the
-    // message are collected, not dropped; returns false if the stream ends first.
-    private bool ReadRest(Span<byte> destination, List<FileDescriptor> fds)
+    // message are collected, not dropped.
+    private Rest ReadRest(Span<byte> destination, List<FileDescriptor> fds, Deadline deadline)
     {
         while (!destination.IsEmpty)
         {
-            int n = Socket.Receive(destination, fds);
+            int n = Socket.Receive(destination, fds, dontWait: true);
             if (n == 0)
             {
-                return false;
+                return Rest.Ended;
             }
 
-            if (n < 0)
+            if (n > 0)
             {
-                Socket.WaitReadable(-1);
+                destination = destination[n..];
                 continue;
             }
 
-            destination = destination[n..];
+            switch (Socket.WaitReadable(deadline, Cancel))
+            {
+                case WaitResult.TimedOut:
+                    return Rest.Stalled;
+                case WaitResult.Cancelled:
+                    return Rest.Cancelled;
+            }
         }
 
-        return true;
+        return Rest.Done;
+    }
+
+    /// <summary>How reading the rest of a message ended.</summary>
+    private enum Rest
+    {
+        Done,
+        Ended,
+        Stalled,
+        Cancelled,
     }
 }

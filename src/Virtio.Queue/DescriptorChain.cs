@@ -8,28 +8,41 @@ namespace VirtioLoopback.Virtio.Queue;
 /// the device-writable ones after them. Preallocated and reused for every pop, so popping does not
 /// allocate; give it a capacity of at least the queue size.
 /// </summary>
+/// <remarks>
+/// A descriptor whose buffer runs from one guest memory region into the next (adjacent) one is held
+/// as one piece per region, in order, so every entry of <see cref="All"/> lies inside one region.
+/// Such pieces may outnumber the descriptors: the chain then grows, once, up to
+/// <see cref="MaxPieces"/> entries (the only allocation, and only for such guests).
+/// </remarks>
 public sealed class DescriptorChain
 {
-    private readonly Descriptor[] _descriptors;
+    private Descriptor[] _descriptors;
     private int _readableCount;
     private int _count;
 
-    /// <summary>Creates a chain able to hold <paramref name="capacity"/> buffers.</summary>
+    /// <summary>Creates a chain able to hold <paramref name="capacity"/> descriptors.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="capacity"/> is below 1 or above 32768.</exception>
     public DescriptorChain(int capacity)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(capacity, SplitRing.MaxSize);
+        Capacity = capacity;
         _descriptors = new Descriptor[capacity];
     }
 
-    /// <summary>The most buffers the chain can hold; longer chains make the queue broken.</summary>
-    public int Capacity => _descriptors.Length;
+    /// <summary>The most descriptors the chain can hold; longer chains make the queue broken.</summary>
+    public int Capacity { get; }
+
+    /// <summary>
+    /// The most buffers (pieces) the chain can hold once descriptors are split at region boundaries:
+    /// every descriptor split once, and a few split more.
+    /// </summary>
+    public int MaxPieces => (2 * Capacity) + 16;
 
     /// <summary>The chain's head descriptor index, the id given back in the used ring.</summary>
     public ushort Head { get; internal set; }
 
-    /// <summary>The number of buffers (readable plus writable).</summary>
+    /// <summary>The number of buffers (readable plus writable), split pieces counted one by one.</summary>
     public int Count => _count;
 
     /// <summary>The device-readable (driver-to-device) buffers, in chain order.</summary>
@@ -65,11 +78,23 @@ public sealed class DescriptorChain
     }
 
     /// <summary>
-    /// Appends a buffer. The caller (the queue's validation) guarantees capacity, ordering
-    /// (readable before writable) and that the total length fits 32 bits.
+    /// Appends a buffer, growing the storage for split pieces if needed. The caller (the queue's
+    /// validation) guarantees ordering (readable before writable) and that the total length fits
+    /// 32 bits.
     /// </summary>
-    internal void Add(ulong address, uint length, bool writable)
+    /// <returns>False when the chain already holds <see cref="MaxPieces"/> buffers.</returns>
+    internal bool TryAdd(ulong address, uint length, bool writable)
     {
+        if (_count == _descriptors.Length)
+        {
+            if (_count >= MaxPieces)
+            {
+                return false;
+            }
+
+            Array.Resize(ref _descriptors, Math.Min(MaxPieces, _count * 2));
+        }
+
         _descriptors[_count++] = new Descriptor(address, length, writable);
         if (writable)
         {
@@ -80,6 +105,8 @@ public sealed class DescriptorChain
             _readableCount++;
             ReadableLength += length;
         }
+
+        return true;
     }
 
     /// <inheritdoc />

@@ -201,9 +201,15 @@ public sealed partial class SplitQueue
         // Every buffer takes a slot, so this bound also ends loops (§2.7.5.3.1: a chain is never
         // longer than the queue size; an indirect table counts towards the same limit).
         int limit = Math.Min(Size, chain.Capacity);
+        int hops = 0;
         uint entries = Size;
         uint index = head;
         bool indirect = false;
+
+        // An indirect table that runs from one region into the next is read entry by entry.
+        ulong tableGpa = 0;
+        bool tableSpansRegions = false;
+        Span<byte> copy = stackalloc byte[SplitRing.DescriptorSize];
         ulong total = 0;
         while (true)
         {
@@ -212,7 +218,21 @@ public sealed partial class SplitQueue
                 return Broken($"chain from head {head} links to descriptor {index}, outside its {(indirect ? "indirect table" : "descriptor table")} of {entries}");
             }
 
-            ReadOnlySpan<byte> desc = table.Slice((int)index * SplitRing.DescriptorSize, SplitRing.DescriptorSize);
+            scoped ReadOnlySpan<byte> desc;
+            if (tableSpansRegions)
+            {
+                if (!_memory.TryRead(tableGpa + ((ulong)index * SplitRing.DescriptorSize), copy))
+                {
+                    return Broken($"indirect table 0x{tableGpa:x} is no longer inside guest memory");
+                }
+
+                desc = copy;
+            }
+            else
+            {
+                desc = table.Slice((int)index * SplitRing.DescriptorSize, SplitRing.DescriptorSize);
+            }
+
             ulong address = BinaryPrimitives.ReadUInt64LittleEndian(desc);
             uint length = BinaryPrimitives.ReadUInt32LittleEndian(desc[8..]);
             ushort flags = BinaryPrimitives.ReadUInt16LittleEndian(desc[12..]);
@@ -221,11 +241,18 @@ public sealed partial class SplitQueue
             if ((flags & SplitRing.DescFlagIndirect) != 0)
             {
                 string? error = CheckIndirect(indirect, index, address, length, flags);
-                if (error is not null || !_memory.TryGetSpan(address, length, out table))
+                if (error is not null)
                 {
-                    return Broken(error ?? $"indirect table 0x{address:x}+{length} of descriptor {index} is not inside one guest memory region");
+                    return Broken(error);
                 }
 
+                tableSpansRegions = !_memory.TryGetSpan(address, length, out table);
+                if (tableSpansRegions && !_memory.IsGuestMemory(address, length))
+                {
+                    return Broken($"indirect table 0x{address:x}+{length} of descriptor {index} is not inside guest memory");
+                }
+
+                tableGpa = address;
                 indirect = true;
                 chain.IsIndirect = true;
                 entries = length / SplitRing.DescriptorSize;
@@ -233,14 +260,9 @@ public sealed partial class SplitQueue
                 continue;
             }
 
-            if (chain.Count >= limit)
+            if (hops++ >= limit)
             {
                 return Broken($"chain from head {head} has more than {limit} descriptors (too long or a loop)");
-            }
-
-            if (!_memory.ContainsRange(address, length))
-            {
-                return Broken($"descriptor {index} buffer 0x{address:x}+{length} is not inside one guest memory region");
             }
 
             bool writable = (flags & SplitRing.DescFlagWrite) != 0;
@@ -255,7 +277,11 @@ public sealed partial class SplitQueue
                 return Broken($"chain from head {head} is longer than 4 GiB in total");
             }
 
-            chain.Add(address, length, writable);
+            if (!TryAddBuffer(chain, index, address, length, writable))
+            {
+                return false;
+            }
+
             if ((flags & SplitRing.DescFlagNext) == 0)
             {
                 return true;
@@ -264,6 +290,46 @@ public sealed partial class SplitQueue
             index = next;
         }
     }
+
+    /// <summary>
+    /// Adds descriptor <paramref name="index"/>'s buffer to the chain: whole when it lies inside one
+    /// region, otherwise one piece per region when it runs through adjacent regions (libvhost-user
+    /// splits such a buffer into iovecs the same way). A buffer that reaches a gap breaks the queue.
+    /// </summary>
+    private bool TryAddBuffer(DescriptorChain chain, uint index, ulong address, uint length, bool writable)
+    {
+        if (_memory.ContainsRange(address, length))
+        {
+            return chain.TryAdd(address, length, writable) || TooManyPieces(chain);
+        }
+
+        // (An empty buffer outside guest memory is no memory either: refused like a long one.)
+        ulong gpa = address;
+        uint left = length;
+        do
+        {
+            ulong run = _memory.ContiguousLength(gpa);
+            if (run == 0)
+            {
+                return Broken($"descriptor {index} buffer 0x{address:x}+{length} is not inside guest memory");
+            }
+
+            uint piece = (uint)Math.Min(run, left);
+            if (!chain.TryAdd(gpa, piece, writable))
+            {
+                return TooManyPieces(chain);
+            }
+
+            gpa += piece;
+            left -= piece;
+        }
+        while (left > 0);
+
+        return true;
+    }
+
+    private bool TooManyPieces(DescriptorChain chain) =>
+        Broken($"chain from head {chain.Head} spans memory regions in more than {chain.MaxPieces} pieces");
 
     /// <summary>The rules for an indirect descriptor (§2.7.5.3.1); null when it may be followed.</summary>
     private string? CheckIndirect(bool alreadyIndirect, uint index, ulong address, uint length, ushort flags)

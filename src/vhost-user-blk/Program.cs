@@ -2,9 +2,8 @@
 using System;
 using System.Globalization;
 using System.IO;
-using System.Runtime.InteropServices;
 using VirtioLoopback.Devices.Blk;
-using VirtioLoopback.VhostUser.Backend;
+using VirtioLoopback.Hosting;
 
 const string ProgramName = "vhost-user-blk";
 const string BlkFileOption = "--blk-file";
@@ -33,13 +32,13 @@ commandLine.AddOption(
     validator: ValidQueueSize);
 commandLine.AddOption(
     IoThreadsOption,
-    $"I/O threads per queue, 0 to 64; 0 does the I/O on the queue's worker (default: 0 for an image on tmpfs or ramfs, else {BlkDeviceOptions.DefaultIoThreads}).",
+    $"I/O threads, shared by all queues, 0 to 64; 0 does the I/O on the queues' threads (default: 0 for an image on tmpfs or ramfs, else {BlkDeviceOptions.DefaultIoThreads}).",
     "N",
     validator: v => IntegerIn(v, 0, 64));
 commandLine.AddCapability("read-only-config");
 commandLine.AddCapability("blk-file");
 
-if (!commandLine.TryParse(args, out BackendOptions? options, out int exitCode))
+if (!commandLine.TryParse(args, out ProgramOptions? options, out int exitCode))
 {
     return exitCode;
 }
@@ -51,7 +50,7 @@ BlkDeviceOptions deviceOptions = new()
     Serial = options.GetValue(SerialOption),
     NumQueues = ParseOr(options.GetValue(NumQueuesOption), 1),
     QueueSize = ParseOr(options.GetValue(QueueSizeOption), 128),
-    IoThreadsPerQueue = options.GetValue(IoThreadsOption) is { } threads ? ParseOr(threads, BlkDeviceOptions.DefaultIoThreads) : null,
+    IoThreads = options.GetValue(IoThreadsOption) is { } threads ? ParseOr(threads, BlkDeviceOptions.DefaultIoThreads) : null,
 };
 
 BlkDevice device;
@@ -67,12 +66,7 @@ catch (Exception e) when (e is IOException or UnauthorizedAccessException or Arg
 using (device)
 {
     // SIGHUP: the image was resized; serve the new capacity and tell the front end (CONFIG_CHANGE_MSG).
-    using PosixSignalRegistration hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
-    {
-        context.Cancel = true;
-        device.Resize();
-    });
-    return BackendServer.Run(device, options);
+    return BackendHost.Run(device, options, onHangUp: () => device.Resize());
 }
 
 static int ParseOr(string? value, int fallback) =>

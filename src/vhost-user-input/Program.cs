@@ -6,13 +6,15 @@ using VirtioLoopback.Devices.Input.Sensitivity;
 using VirtioLoopback.Hid;
 using VirtioLoopback.Hid.Htt;
 using VirtioLoopback.Sys;
-using VirtioLoopback.VhostUser.Backend;
+using VirtioLoopback.Hosting;
 
 const string ProgramName = "vhost-user-input";
 const string EvdevPathOption = "--evdev-path";
 const string NoGrabOption = "--no-grab";
 const string HidrawOption = "--hidraw";
 
+// Both queues on one thread: the status queue carries a few LED writes, and the event queue's
+// thread owns the node anyway (--queue-threads 2 separates them).
 BackendCommandLine commandLine = new(
     ProgramName,
     "input",
@@ -29,14 +31,15 @@ BackendCommandLine commandLine = new(
     firmware low and high halves, 0x544C00LL level (0xFF none), 0x544500SS status (0 ok,
     1 unchanged, 2 controller has no setting, 3 level unsupported, 4 timeout, 5 mismatch,
     6 not found, 7 I/O error, 8 busy, 9 bad request), SYN_REPORT.
-    """);
+    """,
+    defaultQueueThreads: 1);
 commandLine.AddOption(EvdevPathOption, "The evdev node to serve, for example /dev/input/event3.", "PATH", required: true, validator: ExistingPath);
 commandLine.AddOption(NoGrabOption, "Do not take the node's exclusive grab (EVIOCGRAB); the host keeps seeing its events.");
 commandLine.AddOption(HidrawOption, "The hidraw node of the HTT display whose touch --evdev-path is: enables the touch-sensitivity convention (below).", "PATH", validator: ExistingPath);
 commandLine.AddCapability("evdev-path");
 commandLine.AddCapability("no-grab");
 
-if (!commandLine.TryParse(args, out BackendOptions? options, out int exitCode))
+if (!commandLine.TryParse(args, out ProgramOptions? options, out int exitCode))
 {
     return exitCode;
 }
@@ -75,7 +78,7 @@ catch (SysException e)
 
 using (device)
 {
-    return BackendServer.Run(device, options);
+    return BackendHost.Run(device, options);
 }
 
 static string? ExistingPath(string value) =>

@@ -3,7 +3,7 @@ using System;
 using System.Globalization;
 using System.IO;
 using VirtioLoopback.Devices.Rng;
-using VirtioLoopback.VhostUser.Backend;
+using VirtioLoopback.Hosting;
 
 const string ProgramName = "vhost-user-rng";
 const string SourceOption = "--source";
@@ -21,7 +21,7 @@ commandLine.AddOption(
 commandLine.AddOption(MaxBytesOption, "Give at most N bytes per period (needs --period).", "N", validator: PositiveInteger);
 commandLine.AddOption(PeriodOption, "The rate-limit period in milliseconds (needs --max-bytes).", "MS", validator: PositiveInteger);
 
-if (!commandLine.TryParse(args, out BackendOptions? options, out int exitCode))
+if (!commandLine.TryParse(args, out ProgramOptions? options, out int exitCode))
 {
     return exitCode;
 }
@@ -51,7 +51,7 @@ catch (Exception e) when (e is IOException or UnauthorizedAccessException)
 }
 
 using RngDevice device = new(source, limiter);
-return BackendServer.Run(device, options);
+return BackendHost.Run(device, options);
 
 static string? PositiveInteger(string value) =>
     long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out long n) && n > 0 && n <= int.MaxValue

@@ -2,10 +2,9 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
-using System.Runtime.InteropServices;
 using System.Threading;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Console;
+using VirtioLoopback.Hosting;
 using VirtioLoopback.Loopback;
 using VirtioLoopback.Programs;
 using VirtioLoopback.Sys;
@@ -39,30 +38,21 @@ catch (Exception e) when (e is IOException or NotSupportedException)
     return 1;
 }
 
-using ILoggerFactory loggerFactory = LoggerFactory.Create(builder =>
-{
-    builder.SetMinimumLevel(options.LogLevel);
-    builder.AddSystemdConsole(o =>
-    {
-        o.IncludeScopes = false;
-        o.TimestampFormat = null;
-    });
-    builder.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
-});
+using ILoggerFactory loggerFactory = ConsoleLogging.CreateFactory(options.LogLevel);
 
 using (control)
 using (EventFd wake = EventFd.Create())
 {
     int stopping = 0;
-    void OnSignal(PosixSignalContext context)
+    void OnStop()
     {
-        context.Cancel = true;
         Volatile.Write(ref stopping, 1);
         wake.Signal();
     }
 
-    using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
-    using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+    // SIGTERM and SIGINT destroy the devices and end the adapter; SIGHUP and SIGUSR1 (statistics)
+    // must not end it, whatever arrives while it waits for the module or a back end.
+    using ProcessSignals signals = new(OnStop, onHangUp: null, loggerFactory.CreateLogger("VirtioLoopback.Hosting"));
 
     ILogger frontendLogger = loggerFactory.CreateLogger("VirtioLoopback.VhostUser.Frontend");
     TimeSpan attempt = TimeSpan.FromMilliseconds(200);

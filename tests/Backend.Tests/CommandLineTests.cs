@@ -4,6 +4,7 @@ using System.IO;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using NUnit.Framework;
+using VirtioLoopback.Hosting;
 using VirtioLoopback.VhostUser.Backend;
 
 namespace VirtioLoopback.Tests;
@@ -22,11 +23,11 @@ public sealed class CommandLineTests
         return cl;
     }
 
-    private static (bool Ok, BackendOptions? Options, int Exit, string Out, string Err) Parse(params string[] args)
+    private static (bool Ok, ProgramOptions? Options, int Exit, string Out, string Err) Parse(params string[] args)
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        bool ok = Blk().TryParse(args, stdout, stderr, out BackendOptions? options, out int exit);
+        bool ok = Blk().TryParse(args, stdout, stderr, out ProgramOptions? options, out int exit);
         return (ok, options, exit, stdout.ToString(), stderr.ToString());
     }
 
@@ -35,8 +36,8 @@ public sealed class CommandLineTests
     {
         var r = Parse("--socket-path", "/run/blk.sock", "--blk-file=/img", "--read-only", "--log-level", "debug", "--queues", "4");
         Assert.That(r.Ok, Is.True, r.Err);
-        Assert.That(r.Options!.SocketPath, Is.EqualTo("/run/blk.sock"));
-        Assert.That(r.Options.Fd, Is.EqualTo(-1));
+        Assert.That(r.Options!.Backend.SocketPath, Is.EqualTo("/run/blk.sock"));
+        Assert.That(r.Options.Backend.Fd, Is.EqualTo(-1));
         Assert.That(r.Options.LogLevel, Is.EqualTo(LogLevel.Debug));
         Assert.That(r.Options.GetValue("--blk-file"), Is.EqualTo("/img"));
         Assert.That(r.Options.IsSet("--read-only"), Is.True);
@@ -49,8 +50,8 @@ public sealed class CommandLineTests
     {
         var r = Parse("--fd", "3", "--blk-file", "/img");
         Assert.That(r.Ok, Is.True);
-        Assert.That(r.Options!.Fd, Is.EqualTo(3));
-        Assert.That(r.Options.SocketPath, Is.Null);
+        Assert.That(r.Options!.Backend.Fd, Is.EqualTo(3));
+        Assert.That(r.Options.Backend.SocketPath, Is.Null);
     }
 
     [TestCase(new[] { "--blk-file", "/img" }, "one of --socket-path or --fd is required")]

@@ -3,6 +3,7 @@ using System;
 using System.Threading;
 using NUnit.Framework;
 using VirtioLoopback.Sys;
+using VirtioLoopback.TestDriver;
 using VirtioLoopback.VhostUser.Frontend;
 using VirtioLoopback.VhostUser.Protocol;
 

@@ -2,6 +2,7 @@
 using System;
 using System.Collections.Generic;
 using System.Threading;
+using VirtioLoopback.GuestMemory;
 using VirtioLoopback.Sys;
 using VirtioLoopback.VhostUser.Backend;
 using VirtioLoopback.VhostUser.Protocol;
@@ -26,6 +27,7 @@ internal sealed class FakeDevice : IVirtioDevice
     private readonly Dictionary<int, DescriptorChain> _chains = new();
     private readonly List<(int Queue, ushort Head)> _popped = new();
     private readonly List<(int Queue, ushort Head)> _held = new();
+    private readonly Dictionary<(int Queue, ushort Head), GuestMemoryMap> _leases = new();
     private readonly List<string> _calls = new();
 
     public FakeDevice(int configSize = 16)
@@ -54,6 +56,9 @@ internal sealed class FakeDevice : IVirtioDevice
     /// <summary>Pop chains but do not complete them (they stay in flight).</summary>
     public bool Hold { get; set; }
 
+    /// <summary>Held chains keep a lease on the memory map they were popped with, as a device with I/O in flight does.</summary>
+    public bool LeaseHeld { get; set; }
+
     /// <summary>Complete every chain with 0 bytes written and no copying (the allocation test).</summary>
     public bool Minimal { get; set; }
 
@@ -79,7 +84,7 @@ internal sealed class FakeDevice : IVirtioDevice
     /// <summary>Fds to register on each queue's worker at Start (token = queue index + 100).</summary>
     public Dictionary<int, EventFd> StartFds { get; } = new();
 
-    public Dictionary<int, Vring> Vrings { get; } = new();
+    public Dictionary<int, IVirtqueue> Vrings { get; } = new();
 
     public List<string> Calls
     {
@@ -155,7 +160,7 @@ internal sealed class FakeDevice : IVirtioDevice
         }
     }
 
-    public void Start(Vring vring)
+    public void Start(IVirtqueue vring)
     {
         lock (_lock)
         {
@@ -166,11 +171,11 @@ internal sealed class FakeDevice : IVirtioDevice
 
         if (StartFds.TryGetValue(vring.Index, out EventFd? fd))
         {
-            vring.Worker.AddFd(fd.Handle, (ulong)vring.Index + 100);
+            vring.Events.Add(fd.Handle, (ulong)vring.Index + 100);
         }
     }
 
-    public void Process(Vring vring)
+    public void Process(IVirtqueue vring)
     {
         if (Minimal)
         {
@@ -198,6 +203,13 @@ internal sealed class FakeDevice : IVirtioDevice
                 if (Hold)
                 {
                     _held.Add((vring.Index, chain.Head));
+                    if (LeaseHeld)
+                    {
+                        GuestMemoryMap map = vring.Memory;
+                        map.AddLease();
+                        _leases[(vring.Index, chain.Head)] = map;
+                    }
+
                     continue;
                 }
             }
@@ -209,23 +221,26 @@ internal sealed class FakeDevice : IVirtioDevice
         vring.NotifyIfNeeded();
     }
 
-    /// <summary>Completes the held chains of <paramref name="queue"/> (on its worker).</summary>
+    /// <summary>Completes the held chains of <paramref name="queue"/> (on its thread).</summary>
     public void CompleteHeld(int queue, ushort head, uint written)
     {
-        Vring vring = Vrings[queue];
-        vring.Worker.Invoke(() =>
+        IVirtqueue vring = Vrings[queue];
+        ((Vring)vring).Loop!.Invoke(() =>
         {
+            GuestMemoryMap? leased;
             lock (_lock)
             {
                 _held.Remove((queue, head));
+                _leases.Remove((queue, head), out leased);
             }
 
             vring.PushUsed(head, written);
             vring.NotifyIfNeeded();
+            leased?.ReleaseLease();
         });
     }
 
-    public void OnEvent(Vring vring, ulong token)
+    public void OnEvent(IVirtqueue vring, ulong token)
     {
         if (StartFds.TryGetValue(vring.Index, out EventFd? fd))
         {
@@ -238,16 +253,33 @@ internal sealed class FakeDevice : IVirtioDevice
         }
     }
 
-    public void Stop(Vring vring)
+    public void Stop(IVirtqueue vring)
     {
         if (StartFds.TryGetValue(vring.Index, out EventFd? fd))
         {
-            vring.Worker.RemoveFd(fd.Handle);
+            vring.Events.Remove(fd.Handle);
         }
 
+        List<GuestMemoryMap> leases = new();
         lock (_lock)
         {
             _calls.Add($"stop{vring.Index}");
+
+            // A stopping device gives its memory back: the held chains stay in flight (the inflight
+            // area knows them), but nothing here touches their buffers any more.
+            foreach (var pair in new List<KeyValuePair<(int Queue, ushort Head), GuestMemoryMap>>(_leases))
+            {
+                if (pair.Key.Queue == vring.Index)
+                {
+                    leases.Add(pair.Value);
+                    _leases.Remove(pair.Key);
+                }
+            }
+        }
+
+        foreach (GuestMemoryMap map in leases)
+        {
+            map.ReleaseLease();
         }
     }
 
@@ -261,7 +293,7 @@ internal sealed class FakeDevice : IVirtioDevice
         }
     }
 
-    private void ProcessMinimal(Vring vring)
+    private void ProcessMinimal(IVirtqueue vring)
     {
         long now = GC.GetAllocatedBytesForCurrentThread();
         if (_firstProcessAllocated < 0)
@@ -280,7 +312,7 @@ internal sealed class FakeDevice : IVirtioDevice
         ProcessCount++;
     }
 
-    private static uint Echo(Vring vring, DescriptorChain chain)
+    private static uint Echo(IVirtqueue vring, DescriptorChain chain)
     {
         byte[] data = new byte[chain.ReadableLength];
         int at = 0;
@@ -301,25 +333,5 @@ internal sealed class FakeDevice : IVirtioDevice
         }
 
         return written;
-    }
-}
-
-/// <summary>Polling helpers for conditions that other threads make true.</summary>
-internal static class Wait
-{
-    public static bool Until(Func<bool> condition, int timeoutMs = 5000)
-    {
-        long deadline = Environment.TickCount64 + timeoutMs;
-        while (!condition())
-        {
-            if (Environment.TickCount64 > deadline)
-            {
-                return false;
-            }
-
-            Thread.Sleep(2);
-        }
-
-        return true;
     }
 }

@@ -33,6 +33,21 @@ public sealed class MalformedMessageTests
         Assert.That(h.ConnectionClosed.Wait(5000), Is.True);
     }
 
+    [TestCase(5, Description = "half a header")]
+    [TestCase(12 + 4, Description = "a header and half its payload")]
+    public void StalledHalfMessage_IsDroppedWithinTheMessageTimeout(int bytes)
+    {
+        using var h = new BackendHarness();
+        Span<byte> raw = stackalloc byte[VhostUserHeader.Size + 8];
+        new VhostUserHeader((uint)FrontendRequest.SetFeatures, VhostUserHeader.Version1, 8).Write(raw);
+        h.Raw.Socket.Send(raw[..bytes], default);
+
+        // The peer neither completes the message nor hangs up: a back end that waits for the rest
+        // forever keeps every later front end out (and its control thread busy).
+        Assert.That(h.ConnectionClosed.Wait(10000), Is.True, "the handler still waits for the rest of the message");
+        Assert.That(h.Device.ResetCount, Is.EqualTo(1), "the dropped connection resets the device");
+    }
+
     [Test]
     public void WrongPayloadSize_IsRefused_AndTheConnectionContinues()
     {

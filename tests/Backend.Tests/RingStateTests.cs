@@ -241,7 +241,11 @@ public sealed class RingStateTests
         Assert.That(Wait.Until(() => h.Handler.Vrings[0].IsBroken), Is.True);
         Assert.That(Wait.Until(() => err.TryRead(out _)), Is.True);
         kick.Signal();
-        System.Threading.Thread.Sleep(50);
+
+        // Once the worker has taken the second kick and finished with it (the SET_VRING_CALL that
+        // follows runs on the same thread, after it), the breakage must still be logged only once.
+        Assert.That(Wait.Until(() => !IsReadable(kick)), Is.True, "the broken ring's kick was not consumed");
+        h.Frontend.SetVringCall(0, h.NewEventFd().Handle);
         Assert.That(h.Logs.Entries.FindAll(e => e.EventId == 62), Has.Count.EqualTo(1));
     }
 
@@ -294,14 +298,25 @@ public sealed class RingStateTests
         queue.EventIdx = true;
         queue.SetUsedEvent(5);
 
-        // The first decision after a start may notify (nothing signalled yet); drain it.
-        Wait.Until(() => call.TryRead(out _), 200);
+        // The first decision after a start may notify (nothing signalled yet); drain it once the
+        // start's pass is over (the SET_VRING_CALL runs on the ring's thread after it).
+        h.Frontend.SetVringCall(0, call.Handle);
+        call.TryRead(out _);
         for (byte i = 0; i < 3; i++)
         {
             ushort head = h.Submit(queue, kick, i);
             Assert.That(Wait.Until(() => queue.TryGetUsed(out ushort id, out _) && id == head), Is.True);
         }
 
+        // The notification decision follows the push in the same pass: wait for that pass to end.
+        h.Frontend.SetVringCall(0, call.Handle);
         Assert.That(call.TryRead(out _), Is.False, "used_event 5 not reached yet");
+    }
+
+    private static bool IsReadable(EventFd fd)
+    {
+        using Epoll epoll = Epoll.Create();
+        epoll.Add(fd.Handle, EpollEvents.In, 0);
+        return epoll.Wait(new EpollEvent[1], 0) > 0;
     }
 }

@@ -4,7 +4,9 @@ using System.IO;
 using System.Threading;
 using Microsoft.Extensions.Logging.Abstractions;
 using NUnit.Framework;
+using VirtioLoopback.Hosting;
 using VirtioLoopback.Sys;
+using VirtioLoopback.TestDriver;
 using VirtioLoopback.VhostUser.Backend;
 using VirtioLoopback.VhostUser.Frontend;
 using VirtioLoopback.VhostUser.Protocol;
@@ -125,7 +127,7 @@ public sealed class ServerTests
     public void Run_WithAnUnusableSocketPath_ReturnsTheFailureCode()
     {
         string path = Path.Combine(_dir, "no-such-dir", "sock");
-        var options = new BackendOptions { SocketPath = path, LoggerFactory = NullLoggerFactory.Instance };
-        Assert.That(BackendServer.Run(new FakeDevice(), options), Is.EqualTo(BackendCommandLine.ExitFailure));
+        var options = new ProgramOptions(new BackendOptions { SocketPath = path });
+        Assert.That(BackendHost.Run(new FakeDevice(), options, loggerFactory: NullLoggerFactory.Instance), Is.EqualTo(BackendCommandLine.ExitFailure));
     }
 }

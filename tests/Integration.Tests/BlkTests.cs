@@ -287,7 +287,7 @@ public sealed class BlkTests
         BlkRequest pending = blk.Stage(0, BlkWire.Out, 16, blk.RandomBytes(512));
         blk.Publish(0);
         h.Queues[0].Kick.Signal();
-        h.AssertNoUsed(0, 300);
+        h.AssertNoUsed(0);
 
         // Resumed at the reported base, it picks the request up, and both rings go on.
         h.StartRing(0, h.Queues[0].Driver.ReadUsedIdx());
@@ -359,7 +359,7 @@ public sealed class BlkTests
             Assert.That(written, Is.EqualTo(r.Type == BlkWire.In ? (uint)r.InLength + 1 : 1u));
         }
 
-        h.AssertNoUsed(queue, 50);
+        h.AssertNothingMoreUsed(queue);
     }
 
     private FrontendHarness InProcess(int numQueues = 1, ushort queueSize = 128) =>

@@ -333,13 +333,41 @@ internal sealed class FrontendHarness : IDisposable
         }
     }
 
-    /// <summary>Asserts that ring <paramref name="queue"/> gets no used element within <paramref name="milliseconds"/>.</summary>
-    public void AssertNoUsed(int queue, int milliseconds)
+    /// <summary>
+    /// Waits until ring <paramref name="queue"/>'s thread has finished whatever it was doing: sends
+    /// <c>SET_VRING_CALL</c> again with the same fd, which our back end applies on the ring's own
+    /// thread between two callbacks, and waits for the acknowledgement.
+    /// </summary>
+    public void SyncRing(int queue)
+    {
+        Assert.That(AckedProtocolFeatures & ProtocolFeatures.ReplyAck, Is.Not.Zero, "a barrier needs REPLY_ACK");
+        Frontend.SetVringCall((uint)queue, Queues[queue].Call.Handle);
+    }
+
+    /// <summary>
+    /// Asserts that ring <paramref name="queue"/> has published nothing the driver has not taken,
+    /// once the ring's thread finished what it was given (<see cref="SyncRing"/>): for a device that
+    /// must not complete anything now (too few buffers, a stopped ring).
+    /// </summary>
+    public void AssertNoUsed(int queue)
+    {
+        SyncRing(queue);
+        HarnessQueue q = Queues[queue];
+        Assert.That(q.Driver.ReadUsedIdx(), Is.EqualTo(q.Driver.LastUsedIdx), $"ring {queue} got an unexpected used element");
+    }
+
+    /// <summary>
+    /// Asserts that ring <paramref name="queue"/>, after everything the driver expects was collected,
+    /// completes nothing more (no request twice): stops it (<c>GET_VRING_BASE</c> waits for every
+    /// request in flight), checks the used idx and the base, and starts it again at that base.
+    /// </summary>
+    public void AssertNothingMoreUsed(int queue)
     {
         HarnessQueue q = Queues[queue];
-        q.Driver.EnableInterrupts();
-        WaitCall(queue, milliseconds);
-        Assert.That(q.Driver.ReadUsedIdx(), Is.EqualTo(q.Driver.LastUsedIdx), $"ring {queue} got an unexpected used element");
+        uint vringBase = StopRing(queue);
+        Assert.That(q.Driver.ReadUsedIdx(), Is.EqualTo(q.Driver.LastUsedIdx), $"ring {queue} completed more than was submitted");
+        Assert.That(vringBase, Is.EqualTo((uint)q.Driver.AvailIdx), $"ring {queue}'s base is not the driver's avail idx");
+        StartRing(queue, vringBase);
     }
 
     /// <summary>Waits up to <paramref name="milliseconds"/> for a call notification on ring <paramref name="queue"/> and consumes it.</summary>

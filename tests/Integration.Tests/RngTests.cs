@@ -123,7 +123,7 @@ public sealed class RngTests
             Assert.That(length, Is.EqualTo(wanted));
         }
 
-        h.AssertNoUsed(0, 100);
+        h.AssertNothingMoreUsed(0);
     }
 
     [Test]

@@ -178,7 +178,7 @@ public class UapiLayoutTests
     [TestCase(0x2000UL, 0UL, true, 0x8000UL)]
     public void Translate_DmaToUser(ulong dma, ulong length, bool ok, ulong user)
     {
-        bool got = PoolMapping.TryTranslate(0x1000, 0x1000, 0x7000, dma, length, out ulong result);
+        bool got = DevicePool.TryTranslate(0x1000, 0x1000, 0x7000, dma, length, out ulong result);
         Assert.That((got, result), Is.EqualTo((ok, user)));
     }
 

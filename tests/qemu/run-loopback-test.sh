@@ -5,15 +5,19 @@
 # vhost-user back ends and virtio-loopback-adapter, and let the guest's own
 # virtio drivers use the back ends.
 #
-# Usage: run-loopback-test.sh [all|qsd|faults]...   (default: all qsd faults)
+# Usage: run-loopback-test.sh [all|qsd|faults|signals]...   (default: all qsd faults signals)
 #   all      rng + 2 blk + input at once through one adapter (guest/loopback-all.sh)
 #   qsd      qemu-storage-daemon's vhost-user-blk export behind the adapter
 #            (guest/loopback-qsd.sh)
 #   faults   back end killed under write/verify, adapter killed, adapter
 #            create/destroy churn (guest/loopback-faults.sh)
+#   signals  adapter runs and blk write/verify while the adapter and the back
+#            ends get SIGUSR1/SIGHUP/SIGCHLD every millisecond (guest/loopback-signals.sh)
 #
 # Environment: LB_CHURN (adapter create/destroy cycles in "faults", default
-# 100), LB_KILLS (more adapter SIGKILLs under readers in "faults", default 10), KERNEL_VERSION (an installed amd64 kernel or one fetched by
+# 100), LB_KILLS (more adapter SIGKILLs under readers in "faults", default 10),
+# LB_SIG_CYCLES (adapter runs in "signals", default 8), KERNEL_VERSION
+# (an installed amd64 kernel or one fetched by
 # kernel-module/scripts/fetch-kernels.sh; default the host's 6.1), BIN_DIR
 # (default out/linux-x64), MODULE (default out/modules/<kver>/virtio_loopback.ko),
 # plus the lib.sh knobs. Results: tests/qemu/work/loopback-<kver>/summary.
@@ -40,11 +44,11 @@ bins() {
 }
 
 # The guest reads its knobs from the kernel command line.
-export GUEST_APPEND="${GUEST_APPEND:-} lbchurn=${LB_CHURN:-100} lbkills=${LB_KILLS:-10}"
+export GUEST_APPEND="${GUEST_APPEND:-} lbchurn=${LB_CHURN:-100} lbkills=${LB_KILLS:-10} lbsigcycles=${LB_SIG_CYCLES:-8}"
 
 rc=0
 tests=("$@")
-[[ ${#tests[@]} -gt 0 ]] || tests=(all qsd faults)
+[[ ${#tests[@]} -gt 0 ]] || tests=(all qsd faults signals)
 for t in "${tests[@]}"; do
     case $t in
         all)
@@ -66,7 +70,13 @@ for t in "${tests[@]}"; do
                 run_guest "loopback-faults" "$HERE/guest/loopback-faults.sh" \
                 "$ko:/lib/modules/virtio_loopback.ko" "${kit[@]}" || rc=1
             ;;
-        *) die "unknown test '$t' (all, qsd or faults)" ;;
+        signals)
+            mapfile -t kit < <(bins virtio-loopback-adapter vhost-user-rng vhost-user-blk signal-storm)
+            GUEST_MODULES="virtio_rng virtio_blk" \
+                run_guest "loopback-signals" "$HERE/guest/loopback-signals.sh" \
+                "$ko:/lib/modules/virtio_loopback.ko" "${kit[@]}" || rc=1
+            ;;
+        *) die "unknown test '$t' (all, qsd, faults or signals)" ;;
     esac
 done
 end_run $rc

@@ -2,7 +2,7 @@
 using System;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.InteropServices;
-using VirtioLoopback.Devices.Input.Interop;
+using Tmds.Linux;
 using VirtioLoopback.Sys;
 
 namespace VirtioLoopback.Devices.Input.Evdev;
@@ -13,7 +13,7 @@ namespace VirtioLoopback.Devices.Input.Evdev;
 /// kernels (a 16-byte <c>timeval</c>, u16 type, u16 code, s32 value) and is converted to
 /// <see cref="InputEvent"/> without allocating.
 /// </remarks>
-public sealed unsafe class EvdevDevice : IEvdevDevice
+public sealed class EvdevDevice : IEvdevDevice
 {
     /// <summary><c>sizeof(struct input_event)</c> on 64-bit Linux.</summary>
     public const int KernelEventSize = 24;
@@ -65,26 +65,21 @@ public sealed unsafe class EvdevDevice : IEvdevDevice
         device = null;
         call = "open";
         bool writable = true;
-        int fd = Native.Open(path, Native.O_RDWR | Native.O_NONBLOCK | Native.O_CLOEXEC);
-        if (fd < 0)
+        if (!FileIo.TryOpen(path, LibC.O_RDWR | LibC.O_NONBLOCK, out FileDescriptor? handle, out errno))
         {
-            errno = Marshal.GetLastSystemError();
-            if (errno is not (Native.EACCES or Native.EPERM or Native.EROFS))
+            if (errno != LibC.EACCES && errno != LibC.EPERM && errno != LibC.EROFS)
             {
                 return false;
             }
 
             // LEDs cannot be set then, but input still flows.
             writable = false;
-            fd = Native.Open(path, Native.O_RDONLY | Native.O_NONBLOCK | Native.O_CLOEXEC);
-            if (fd < 0)
+            if (!FileIo.TryOpen(path, LibC.O_RDONLY | LibC.O_NONBLOCK, out handle, out errno))
             {
-                errno = Marshal.GetLastSystemError();
                 return false;
             }
         }
 
-        FileDescriptor handle = FileDescriptor.Adopt(fd);
         try
         {
             int version = 0;
@@ -152,23 +147,20 @@ public sealed unsafe class EvdevDevice : IEvdevDevice
             return EvdevReadStatus.Ok;
         }
 
-        nint n;
-        using (FdRef r = new(_fd))
+        int n;
+        try
         {
-            fixed (byte* p = _readBuffer)
-            {
-                do
-                {
-                    n = Native.Read(r.Fd, p, (nuint)(want * KernelEventSize));
-                }
-                while (n < 0 && Marshal.GetLastSystemError() == Native.EINTR);
-            }
+            n = FileIo.Read(_fd, _readBuffer.AsSpan(0, want * KernelEventSize));
+        }
+        catch (SysException)
+        {
+            // ENODEV (unplugged), EIO and the rest: the node is gone.
+            return EvdevReadStatus.Gone;
         }
 
         if (n < 0)
         {
-            // EAGAIN: drained. ENODEV (unplugged), EIO and the rest: treat the node as gone.
-            return Marshal.GetLastSystemError() == Native.EAGAIN ? EvdevReadStatus.WouldBlock : EvdevReadStatus.Gone;
+            return EvdevReadStatus.WouldBlock;
         }
 
         if (n == 0)
@@ -177,7 +169,7 @@ public sealed unsafe class EvdevDevice : IEvdevDevice
         }
 
         // evdev returns whole events only.
-        int whole = (int)n / KernelEventSize;
+        int whole = n / KernelEventSize;
         ReadOnlySpan<byte> raw = _readBuffer;
         for (int i = 0; i < whole; i++)
         {
@@ -196,25 +188,20 @@ public sealed unsafe class EvdevDevice : IEvdevDevice
     public int Write(InputEvent inputEvent)
     {
         // Two kernel events, the second a SYN_REPORT; the time fields are ignored on write.
-        byte* buffer = stackalloc byte[2 * KernelEventSize];
-        new Span<byte>(buffer, 2 * KernelEventSize).Clear();
-        *(ushort*)(buffer + 16) = inputEvent.Type;
-        *(ushort*)(buffer + 18) = inputEvent.Code;
-        *(int*)(buffer + 20) = inputEvent.Value;
-        using FdRef r = new(_fd);
-        nint n;
-        do
+        Span<byte> buffer = stackalloc byte[2 * KernelEventSize];
+        buffer.Clear();
+        MemoryMarshal.Write(buffer[16..], inputEvent.Type);
+        MemoryMarshal.Write(buffer[18..], inputEvent.Code);
+        MemoryMarshal.Write(buffer[20..], inputEvent.Value);
+        try
         {
-            n = Native.Write(r.Fd, buffer, 2 * KernelEventSize);
+            int n = FileIo.Write(_fd, buffer);
+            return n == buffer.Length ? 0 : LibC.EIO;
         }
-        while (n < 0 && Marshal.GetLastSystemError() == Native.EINTR);
-
-        if (n < 0)
+        catch (SysException e)
         {
-            return Marshal.GetLastSystemError();
+            return e.Errno;
         }
-
-        return n == 2 * KernelEventSize ? 0 : Native.EIO;
     }
 
     /// <summary>Closes the node (which also releases the grab).</summary>

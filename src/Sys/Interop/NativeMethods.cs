@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: MIT
 using System.Runtime.InteropServices;
+using Tmds.Linux;
 
 namespace VirtioLoopback.Sys.Interop;
 
 /// <summary>
-/// The C library calls that Tmds.LibC does not bind. Every declaration of this assembly's own
-/// lives here, so a reviewer sees the whole native surface in one file. Each returns -1 and sets
-/// errno on failure (read it with <see cref="Marshal.GetLastPInvokeError"/>).
+/// The C library calls that Tmds.LibC does not bind, or binds without <c>SetLastError</c>. Every
+/// declaration of this assembly's own lives here, so a reviewer sees the whole native surface in one
+/// file. Each returns -1 and sets errno on failure; read it with <see cref="Errno.Last"/>
+/// (<see cref="Marshal.GetLastPInvokeError"/>), never with <c>LibC.errno</c> after a call declared
+/// without <c>SetLastError</c>.
 /// </summary>
 internal static unsafe partial class NativeMethods
 {
@@ -23,18 +26,6 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(LibC, EntryPoint = "pwritev64", SetLastError = true)]
     internal static partial nint pwritev(int fd, IoVec* iov, int iovcnt, long offset);
 
-    /// <summary><c>ssize_t pread64(int fd, void *buf, size_t count, off64_t offset)</c>.</summary>
-    [LibraryImport(LibC, EntryPoint = "pread64", SetLastError = true)]
-    internal static partial nint pread(int fd, void* buf, nuint count, long offset);
-
-    /// <summary><c>ssize_t pwrite64(int fd, const void *buf, size_t count, off64_t offset)</c>.</summary>
-    [LibraryImport(LibC, EntryPoint = "pwrite64", SetLastError = true)]
-    internal static partial nint pwrite(int fd, void* buf, nuint count, long offset);
-
-    /// <summary><c>int fallocate64(int fd, int mode, off64_t offset, off64_t len)</c>.</summary>
-    [LibraryImport(LibC, EntryPoint = "fallocate64", SetLastError = true)]
-    internal static partial int fallocate(int fd, int mode, long offset, long len);
-
     /// <summary><c>ssize_t getrandom(void *buf, size_t buflen, unsigned int flags)</c>.</summary>
     [LibraryImport(LibC, SetLastError = true)]
     internal static partial nint getrandom(void* buf, nuint buflen, uint flags);
@@ -48,9 +39,22 @@ internal static unsafe partial class NativeMethods
     internal static partial int timerfd_settime(int fd, int flags, ITimerSpec* newValue, ITimerSpec* oldValue);
 
     /// <summary>
+    /// <c>int poll(struct pollfd *fds, nfds_t nfds, int timeout)</c>. Tmds.LibC 0.5 declares poll and
+    /// ppoll without <c>SetLastError</c>, so after its poll fails errno reads whatever an earlier call
+    /// left (an EINTR then looks like "Bad file descriptor" or "Success").
+    /// </summary>
+    [LibraryImport(LibC, SetLastError = true)]
+    internal static partial int poll(pollfd* fds, nuint nfds, int timeout);
+
+    /// <summary><c>int fstatfs64(int fd, struct statfs64 *buf)</c>; <c>f_type</c> is the first field.</summary>
+    [LibraryImport(LibC, EntryPoint = "fstatfs64", SetLastError = true)]
+    internal static partial int fstatfs(int fd, byte* buf);
+
+    /// <summary>
     /// <c>int ioctl(int fd, unsigned long request, ...)</c> with one pointer-sized argument.
     /// The request is <c>unsigned long</c> in glibc; declaring it as <see cref="nuint"/> keeps the
-    /// upper register bits defined for request numbers with the top bit set (<c>_IOR</c>).
+    /// upper register bits defined for request numbers with the top bit set (<c>_IOR</c>), which
+    /// Tmds.LibC's <c>int</c> request would sign-extend.
     /// </summary>
     [LibraryImport(LibC, SetLastError = true)]
     internal static partial int ioctl(int fd, nuint request, nint arg);
@@ -63,6 +67,9 @@ internal static unsafe partial class NativeMethods
 
     /// <summary><c>TFD_CLOEXEC</c> (equals <c>O_CLOEXEC</c>).</summary>
     internal const int TFD_CLOEXEC = 0x80000;
+
+    /// <summary><c>sizeof(struct statfs64)</c> is 120 on x86-64 and arm64; room to spare.</summary>
+    internal const int StatFsBufferSize = 256;
 
     /// <summary><c>struct timespec</c>: both fields are C <c>long</c>.</summary>
     [StructLayout(LayoutKind.Sequential)]

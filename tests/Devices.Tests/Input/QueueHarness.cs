@@ -38,7 +38,16 @@ internal sealed class QueueHarness : IVirtqueue, IDisposable
     /// <summary>How often the device decided to interrupt the driver.</summary>
     public int Notifications { get; private set; }
 
+    public int Index { get; init; }
+
     public ushort Size => Queue.Size;
+
+    /// <summary>The fds the device registered, by token (the test signals and delivers them itself).</summary>
+    public FakeQueueEvents Registered { get; } = new();
+
+    public IQueueEvents Events => Registered;
+
+    public DescriptorChain CreateChain() => new(Size);
 
     public GuestMemoryMap Memory => Queue.Memory;
 
@@ -91,4 +100,24 @@ internal sealed class QueueHarness : IVirtqueue, IDisposable
     }
 
     public void Dispose() => Guest.Dispose();
+}
+
+/// <summary>Records what a device registers on its queue's thread.</summary>
+internal sealed class FakeQueueEvents : IQueueEvents
+{
+    public System.Collections.Generic.Dictionary<ulong, Sys.FileDescriptor> Fds { get; } = new();
+
+    public void Add(Sys.FileDescriptor fd, ulong token, Sys.EpollEvents events = Sys.EpollEvents.In) => Fds[token] = fd;
+
+    public void Remove(Sys.FileDescriptor fd)
+    {
+        foreach (var pair in Fds)
+        {
+            if (pair.Value == fd)
+            {
+                Fds.Remove(pair.Key);
+                return;
+            }
+        }
+    }
 }

@@ -5,7 +5,6 @@ using System.Collections.Generic;
 using NUnit.Framework;
 using VirtioLoopback.Devices.Input;
 using VirtioLoopback.Devices.Input.Evdev;
-using VirtioLoopback.Devices.Input.Sensitivity;
 using VirtioLoopback.Sys;
 using VirtioLoopback.Tests.Input;
 using VirtioLoopback.TestDriver;
@@ -119,7 +118,7 @@ public sealed class InputDeviceBridgeTests
         return events;
     }
 
-    private sealed class FakeBridge : ISensitivityBridge
+    private sealed class FakeBridge : IInputPlugin
     {
         public EventFd AnswerReady { get; } = EventFd.Create();
 

@@ -115,8 +115,12 @@ public sealed class SensitivityBridgeTests
         Assert.That(_bridge.OnStatusEvent(Msc(0x54450000)), Is.True, "an echoed answer is the bridge's, and ignored");
         Assert.That(_bridge.OnStatusEvent(new InputEvent(InputEventCodes.EvLed, 1, 1)), Is.False);
         Assert.That(_bridge.OnStatusEvent(new InputEvent(InputEventCodes.EvMsc, 4, 0x54510000)), Is.False, "MSC_SCAN is not the convention's code");
-        Thread.Sleep(50);
-        Assert.That(_bridge.TakeAnswer(new InputEvent[8]), Is.Zero);
         Assert.That(_system.Opens, Is.Zero);
+
+        // Requests are answered in order: a query after those events gets the first answer, and
+        // nothing follows it, so none of them was taken for a request.
+        _bridge.OnStatusEvent(Msc(VirtioInputConvention.Query));
+        Assert.That(NextAnswer()[0], Is.EqualTo(Msc(0x54430002)), "the query's answer comes first");
+        Assert.That(_bridge.TakeAnswer(new InputEvent[8]), Is.Zero, "and it is the only one");
     }
 }

@@ -8,14 +8,15 @@ using System.IO;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using VirtioLoopback.VhostUser.Backend;
 
-namespace VirtioLoopback.VhostUser.Backend;
+namespace VirtioLoopback.Hosting;
 
 /// <summary>
 /// The command line every back-end program shares, in the style of rust-vmm vhost-device and QEMU
 /// contrib: <c>--socket-path PATH</c>, <c>--fd N</c>, <c>--print-capabilities</c>,
-/// <c>--log-level LEVEL</c> and <c>-h</c>/<c>--help</c>, plus the options a program registers with
-/// <see cref="AddOption"/>. No reflection, so it stays NativeAOT-clean.
+/// <c>--log-level LEVEL</c>, <c>--queue-threads N</c> and <c>-h</c>/<c>--help</c>, plus the options a
+/// program registers with <see cref="AddOption"/>. No reflection, so it stays NativeAOT-clean.
 /// </summary>
 /// <remarks>
 /// Exit codes: <see cref="ExitSuccess"/> after <c>--help</c> or <c>--print-capabilities</c>;
@@ -35,10 +36,15 @@ public sealed class BackendCommandLine
     private const string FdOption = "--fd";
     private const string PrintCapabilitiesOption = "--print-capabilities";
     private const string LogLevelOption = "--log-level";
+    private const string QueueThreadsOption = "--queue-threads";
+
+    /// <summary>The most threads <c>--queue-threads</c> accepts.</summary>
+    public const int MaxQueueThreads = 256;
 
     private readonly string _program;
     private readonly string _backendType;
     private readonly string _summary;
+    private readonly int? _defaultQueueThreads;
     private readonly List<ProgramOption> _options = new();
     private readonly List<string> _capabilities = new();
 
@@ -49,7 +55,11 @@ public sealed class BackendCommandLine
     /// <c>VHostUserBackendType</c> names (<c>block</c>, <c>input</c>, <c>rng</c>, ...).
     /// </param>
     /// <param name="summary">One sentence for <c>--help</c>.</param>
-    public BackendCommandLine(string programName, string backendType, string summary)
+    /// <param name="defaultQueueThreads">
+    /// The program's <c>--queue-threads</c> when none is given; null for one thread per queue up to
+    /// the number of CPUs.
+    /// </param>
+    public BackendCommandLine(string programName, string backendType, string summary, int? defaultQueueThreads = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(programName);
         ArgumentException.ThrowIfNullOrEmpty(backendType);
@@ -57,6 +67,7 @@ public sealed class BackendCommandLine
         _program = programName;
         _backendType = backendType;
         _summary = summary;
+        _defaultQueueThreads = defaultQueueThreads;
     }
 
     /// <summary>
@@ -101,7 +112,7 @@ public sealed class BackendCommandLine
     /// Parses <paramref name="args"/>, writing help, capabilities and errors to the console.
     /// </summary>
     /// <returns>True with <paramref name="options"/> when the program should run; false with the exit code otherwise.</returns>
-    public bool TryParse(string[] args, [NotNullWhen(true)] out BackendOptions? options, out int exitCode) =>
+    public bool TryParse(string[] args, [NotNullWhen(true)] out ProgramOptions? options, out int exitCode) =>
         TryParse(args, Console.Out, Console.Error, out options, out exitCode);
 
     /// <summary>
@@ -109,7 +120,7 @@ public sealed class BackendCommandLine
     /// the one-line error to <paramref name="stderr"/>.
     /// </summary>
     /// <returns>True with <paramref name="options"/> when the program should run; false with the exit code otherwise.</returns>
-    public bool TryParse(string[] args, TextWriter stdout, TextWriter stderr, [NotNullWhen(true)] out BackendOptions? options, out int exitCode)
+    public bool TryParse(string[] args, TextWriter stdout, TextWriter stderr, [NotNullWhen(true)] out ProgramOptions? options, out int exitCode)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(stdout);
@@ -139,12 +150,15 @@ public sealed class BackendCommandLine
             return false;
         }
 
-        options = new BackendOptions(parsed.ProgramValues)
-        {
-            SocketPath = parsed.SocketPath,
-            Fd = parsed.Fd,
-            LogLevel = parsed.LogLevel,
-        };
+        options = new ProgramOptions(
+            new BackendOptions
+            {
+                SocketPath = parsed.SocketPath,
+                Fd = parsed.Fd,
+                QueueThreads = parsed.QueueThreads ?? _defaultQueueThreads,
+            },
+            parsed.LogLevel,
+            parsed.ProgramValues);
         exitCode = ExitSuccess;
         return true;
     }
@@ -166,6 +180,8 @@ public sealed class BackendCommandLine
 
             AppendOption(sb, "--print-capabilities", "Print the back end's capabilities as JSON (vhost-user.json) and exit.");
             AppendOption(sb, "--log-level LEVEL", "trace, debug, info (default), warn or error.");
+            string threads = _defaultQueueThreads is { } n ? n.ToString(CultureInfo.InvariantCulture) : "one per queue up to the CPU count";
+            AppendOption(sb, "--queue-threads N", $"Serve the queues with at most N threads; queue i runs on thread i mod N (default: {threads}).");
             AppendOption(sb, "-h, --help", "Print this help and exit.");
             return sb.ToString();
         }
@@ -205,7 +221,7 @@ public sealed class BackendCommandLine
         sb.Append(CultureInfo.InvariantCulture, $"  {left,-26} {help}\n");
 
     private static bool IsCommonOption(string name) =>
-        name is SocketPathOption or FdOption or PrintCapabilitiesOption or LogLevelOption or "--help";
+        name is SocketPathOption or FdOption or PrintCapabilitiesOption or LogLevelOption or QueueThreadsOption or "--help";
 
     private static bool TryParseLogLevel(string text, out LogLevel level)
     {
@@ -263,7 +279,7 @@ public sealed class BackendCommandLine
             }
 
             ProgramOption? programOption = FindOption(name);
-            bool takesValue = name is SocketPathOption or FdOption or LogLevelOption || programOption?.ValueName is not null;
+            bool takesValue = name is SocketPathOption or FdOption or LogLevelOption or QueueThreadsOption || programOption?.ValueName is not null;
             if (!IsCommonOption(name) && programOption is null)
             {
                 firstError = arg.StartsWith('-')
@@ -335,6 +351,14 @@ public sealed class BackendCommandLine
 
                 parsed.LogLevel = level;
                 return null;
+            case QueueThreadsOption:
+                if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int threads) || threads < 1 || threads > MaxQueueThreads)
+                {
+                    return $"--queue-threads needs a number from 1 to {MaxQueueThreads}, not '{value}'";
+                }
+
+                parsed.QueueThreads = threads;
+                return null;
             case PrintCapabilitiesOption:
                 parsed.PrintCapabilities = true;
                 return null;
@@ -390,6 +414,8 @@ public sealed class BackendCommandLine
         public int Fd { get; set; } = -1;
 
         public LogLevel LogLevel { get; set; } = LogLevel.Information;
+
+        public int? QueueThreads { get; set; }
 
         public Dictionary<string, string?> ProgramValues { get; } = new(StringComparer.Ordinal);
     }

@@ -16,12 +16,13 @@ namespace VirtioLoopback.Devices.Input.Sensitivity;
 /// become feature reports on the display's hidraw node, answers go back on the event queue.
 /// </summary>
 /// <remarks>
-/// A set takes seconds (the display reboots), so requests run on the bridge's own thread, never on
-/// a queue worker. One request runs at a time; a request that arrives while a set runs is answered
+/// A plug-in of the input device (<see cref="IInputPlugin"/>). A set takes seconds (the display
+/// reboots), so requests run on the bridge's own thread, never on a queue's thread. One request
+/// runs at a time; a request that arrives while a set runs is answered
 /// <see cref="SensitivityStatus.Busy"/>. The display's node is followed across reboots (its number
 /// may change).
 /// </remarks>
-public sealed class SensitivityBridge : ISensitivityBridge
+public sealed class SensitivityBridge : IInputPlugin
 {
     /// <summary>Requests waiting at most; more are answered busy.</summary>
     private const int MaxPending = 4;

@@ -2,10 +2,10 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 
-namespace VirtioLoopback.VhostUser.Backend;
+namespace VirtioLoopback.Hosting;
 
-/// <summary>The logger every back-end program uses: journal-friendly lines on stderr.</summary>
-public static class BackendLogging
+/// <summary>The logger every program (back ends and the adapter) uses: journal-friendly lines on stderr.</summary>
+public static class ConsoleLogging
 {
     /// <summary>
     /// Creates a logger factory that writes <c>&lt;N&gt;category[event] message</c> lines to stderr,
