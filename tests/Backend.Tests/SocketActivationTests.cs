@@ -5,6 +5,7 @@ using System.Threading;
 using Microsoft.Extensions.Logging.Abstractions;
 using NUnit.Framework;
 using VirtioLoopback.Sys;
+using VirtioLoopback.TestDriver;
 using VirtioLoopback.VhostUser.Backend;
 using VirtioLoopback.VhostUser.Frontend;
 using VirtioLoopback.VhostUser.Protocol;

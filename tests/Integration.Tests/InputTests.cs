@@ -242,13 +242,17 @@ public sealed class InputTests
         _h.Kick(0);
 
         // The node produces 5,000 packets of two events (ABS_X = n, SYN_REPORT), never running more
-        // than MaxAhead events ahead of what the driver took, so no backlog overflows.
+        // than MaxAhead events ahead of what the driver took, so no backlog overflows, and never more
+        // than PacketsPerChange packets per memory-table change, so the stream spans many changes
+        // however fast the machine is.
+        const int PacketsPerChange = 200;
         int received = 0;
+        int changes = 0;
         Thread feeder = new(() =>
         {
             for (int n = 1; n <= Packets; n++)
             {
-                while (2 * n - Volatile.Read(ref received) > MaxAhead)
+                while (2 * n - Volatile.Read(ref received) > MaxAhead || n / PacketsPerChange > Volatile.Read(ref changes))
                 {
                     Thread.Sleep(1);
                 }
@@ -263,7 +267,6 @@ public sealed class InputTests
         using TestGuestMemory extra = new(1 << 20, gpa: 0x4000_0000, userAddr: 0x7e00_0000_0000);
         MemoryRegion main = new(_h.Memory.Gpa, _h.Memory.Size, _h.Memory.UserAddr, _h.Memory.MmapOffset);
         MemoryRegion more = new(extra.Gpa, extra.Size, extra.UserAddr, 0);
-        int changes = 0;
         bool done = false;
         Exception? changeFailure = null;
         Thread changer = new(() =>
@@ -280,7 +283,7 @@ public sealed class InputTests
                         default: _h.Frontend.SetMemTable([(main, _h.Memory.Fd)]); break;
                     }
 
-                    changes++;
+                    Interlocked.Increment(ref changes);
                     Thread.Sleep(2);
                 }
             }
