@@ -83,18 +83,19 @@ peer_find() {
 
 # peer_stage NAME ROOT PROG...: prints kit specs (FILE:DEST), staged in
 # $QEMU_WORK_DIR/stage-NAME (build_kit wants executable files). A PROG that
-# ends in .so is a plugin: it goes to /opt/NAME/plugins with its closure.
+# ends in .so is a plugin: it goes to /opt/NAME/lib with the libraries (one
+# path, one copy: DPDK's plugins are NEEDED by dpdk-testpmd too).
 peer_stage() {
     local name=$1 root=$2; shift 2
     local stage=$QEMU_WORK_DIR/stage-$name
-    rm -rf "$stage"; mkdir -p "$stage/lib" "$stage/bin" "$stage/plugins" "$stage/wrap"
+    rm -rf "$stage"; mkdir -p "$stage/lib" "$stage/bin" "$stage/wrap"
     local -a todo=() seen=()
     local prog base f so dest
     for prog in "$@"; do
         f=$root/$prog
         [[ -f $f ]] || die "peers: $f missing"
         base=$(basename "$prog")
-        if [[ $base == *.so* ]]; then cp -L "$f" "$stage/plugins/$base"; else cp -L "$f" "$stage/bin/$base"; fi
+        if [[ $base == *.so* ]]; then cp -L "$f" "$stage/lib/$base"; seen+=("$base"); else cp -L "$f" "$stage/bin/$base"; fi
         todo+=("$f")
     done
     # The loader: what the first program names as its interpreter.
@@ -115,7 +116,7 @@ peer_stage() {
         done
     done
     chmod -R a+x "$stage"
-    for f in "$stage"/lib/* "$stage"/bin/* "$stage"/plugins/*; do
+    for f in "$stage"/lib/* "$stage"/bin/*; do
         [[ -e $f ]] || continue
         dest=/opt/$name/${f#"$stage"/}
         echo "$f:$dest"

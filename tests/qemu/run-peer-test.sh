@@ -70,8 +70,9 @@ for t in "${tests[@]}"; do
                 "$ko:/lib/modules/virtio_loopback.ko" "$adapter:/bin/virtio-loopback-adapter" "${kit[@]}" || rc=1
             ;;
         net)
-            # dpdk-testpmd (dpdk-dev) with the vhost PMD, the ring mempool and
-            # the vdev bus as plugins, and the libraries they and testpmd need.
+            # dpdk-testpmd (dpdk-dev) with the vhost PMD and the ring mempool as
+            # plugins, and the libraries they and testpmd need (the vdev bus
+            # among them).
             root=$(peer_fetch bookworm "$KARCH" dpdk-dev librte-net-vhost23 librte-mempool-ring23 librte-bus-vdev23 \
                 ibverbs-providers libbsd0 libc6 libcap2 libdbus-1-3 libelf1 libfdt1 libgcrypt20 libgpg-error0 libibverbs1 \
                 libjansson4 liblz4-1 liblzma5 libmd0 libnl-3-200 libnl-route-3-200 libnuma1 libpcap0.8 libsystemd0 libzstd1 zlib1g \
@@ -86,7 +87,7 @@ for t in "${tests[@]}"; do
                 librte-vhost23)
             pmds=usr/lib/$multi/dpdk/pmds-23.0
             peer_stage dpdk "$root" usr/bin/dpdk-testpmd \
-                "$pmds/librte_net_vhost.so.23" "$pmds/librte_mempool_ring.so.23" "$pmds/librte_bus_vdev.so.23" >"$W/kit.list"
+                "$pmds/librte_net_vhost.so.23" "$pmds/librte_mempool_ring.so.23" >"$W/kit.list"
             # iproute2's ip (busybox's cannot move a link into another namespace), as /bin/ip2.
             peer_stage iproute2 "$root" bin/ip | sed 's|:/bin/ip$|:/bin/ip2|' >>"$W/kit.list"
             mapfile -t kit <"$W/kit.list"

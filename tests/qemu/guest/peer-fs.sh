@@ -15,6 +15,18 @@
 # EXPECT: fs_insmod fs_backend fs_mount fs_tag fs_read fs_write fs_dir1000 fs_ops fs_bigger_than_pool fs_readers fs_throughput fs_umount fs_teardown fs_rmmod
 . /lib/guest-lib.sh
 
+# within SECONDS CMD...: run CMD every 0.2 s until it succeeds, for at most
+# SECONDS of uptime (within counts tries, which a loaded TCG guest
+# stretches many times over).
+within() {
+    _end=$(( $(ms) + $1 * 1000 )); shift
+    while :; do
+        "$@" && return 0
+        [ "$(ms)" -lt $_end ] || return 1
+        usleep 200000
+    done
+}
+
 arg() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" /proc/cmdline | tr '#' ' '; }
 FSD=$(arg fsd); FSD=${FSD:-/bin/virtiofsd}
 FSDOPTS=$(arg fsdopts); FSDOPTS=${FSDOPTS:--o cache=none -o sandbox=chroot}
@@ -47,7 +59,7 @@ apid=$!
 wpid=$!
 
 mounted=0
-if wait_until 60 sh -c 'ls -d /sys/bus/virtio/drivers/virtiofs/virtio* >/dev/null 2>&1' \
+if within 60 sh -c 'ls -d /sys/bus/virtio/drivers/virtiofs/virtio* >/dev/null 2>&1' \
     && mount -t virtiofs $TAG $M 2>$T/mount.err; then
     mounted=1
     pass fs_mount "mount -t virtiofs $TAG $M: $(grep " $M " /proc/mounts)"
@@ -154,7 +166,7 @@ kill -TERM $apid; wait $apid; arc=$?
 gone=1; for d in /sys/bus/virtio/devices/*; do [ "$(cat $d/device 2>/dev/null)" = 0x001a ] && gone=0; done
 if [ $arc = 0 ] && [ $gone = 1 ]; then pass fs_teardown "adapter exit 0 on SIGTERM, virtio-fs device gone"
 else fail fs_teardown "adapter exit $arc, device gone=$gone"; show $T/adapter.log 20; fi
-if wait_until 10 sh -c "! kill -0 $fpid 2>/dev/null"; then info "virtiofsd ended after its front end left"; else info "virtiofsd still runs"; kill $fpid; fi
+if within 10 sh -c "! kill -0 $fpid 2>/dev/null"; then info "virtiofsd ended after its front end left"; else info "virtiofsd still runs"; kill $fpid; fi
 if rmmod virtio_loopback; then pass fs_rmmod "module unloaded"; else fail fs_rmmod "rmmod refused"; fi
 echo "---- adapter log (tail)"
 tail -n 15 $T/adapter.log
