@@ -75,7 +75,7 @@ peer_needed() {
 # peer_find ROOT SONAME: the file in ROOT's library folders.
 peer_find() {
     local d
-    for d in "$1"/lib/*-linux-gnu "$1"/usr/lib/*-linux-gnu "$1"/usr/lib/*-linux-gnu/dpdk/pmds-* "$1"/lib64 "$1"/lib; do
+    for d in "$1"/lib/*-linux-gnu "$1"/usr/lib/*-linux-gnu "$1"/usr/lib/*-linux-gnu/dpdk/pmds-* "$1"/lib64 "$1"/usr/lib64 "$1"/lib; do
         [[ -e $d/$2 ]] && { readlink -f "$d/$2"; return 0; }
     done
     return 1
@@ -102,8 +102,12 @@ peer_stage() {
     local interp
     interp=$(readelf -l "$root/$1" | sed -n 's/.*Requesting program interpreter: \(.*\)\]/\1/p')
     [[ -n $interp ]] || die "peers: $1 has no interpreter"
-    todo+=("$root$interp")
-    cp -L "$root$interp" "$stage/lib/$(basename "$interp")"
+    # Merged-/usr suites (trixie) have it under usr/ only.
+    local ldso=$root$interp
+    [[ -e $ldso ]] || ldso=$root/usr$interp
+    [[ -e $ldso ]] || die "peers: $interp is in none of the fetched packages"
+    todo+=("$ldso")
+    cp -L "$ldso" "$stage/lib/$(basename "$interp")"
     while [[ ${#todo[@]} -gt 0 ]]; do
         f=${todo[0]}; todo=("${todo[@]:1}")
         for so in $(peer_needed "$f"); do
