@@ -9,8 +9,9 @@
 # (/mnt/fs) and natively (the shared directory, /srv/share).
 #
 # Kernel command line knobs: fsd=PATH (the virtiofsd to run, default
-# /bin/virtiofsd), fsdopts="..." (its options after --socket-path and source,
-# default "-o cache=none -o sandbox=chroot"), fsname=NAME (result prefix).
+# /bin/virtiofsd), fsdopts=... (its options after --socket-path, '#' for
+# spaces; default the C daemon's "-o source=/srv/share -o cache=none
+# -o sandbox=chroot").
 #
 # EXPECT: fs_insmod fs_backend fs_mount fs_tag fs_read fs_write fs_dir1000 fs_ops fs_bigger_than_pool fs_readers fs_throughput fs_umount fs_teardown fs_rmmod
 . /lib/guest-lib.sh
@@ -29,7 +30,7 @@ within() {
 
 arg() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" /proc/cmdline | tr '#' ' '; }
 FSD=$(arg fsd); FSD=${FSD:-/bin/virtiofsd}
-FSDOPTS=$(arg fsdopts); FSDOPTS=${FSDOPTS:--o cache=none -o sandbox=chroot}
+FSDOPTS=$(arg fsdopts); FSDOPTS=${FSDOPTS:--o source=/srv/share -o cache=none -o sandbox=chroot}
 TAG=loopfs
 T=/tmp/fs
 S=/srv/share
@@ -44,7 +45,7 @@ fi
 
 # The back end: a directory on this guest's tmpfs.
 # shellcheck disable=SC2086
-$FSD --socket-path=$T/fs.sock -o source=$S $FSDOPTS >$T/virtiofsd.log 2>&1 &
+$FSD --socket-path=$T/fs.sock $FSDOPTS >$T/virtiofsd.log 2>&1 &
 fpid=$!
 if wait_for $T/fs.sock 30; then
     pass fs_backend "$(basename $FSD) listening (pid $fpid): $($FSD --version 2>&1 | head -n 1)"
