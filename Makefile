@@ -213,14 +213,19 @@ dotnet-test:
 # loopback: the guest kernel's own virtio_rng, virtio_blk and virtio_input
 # through virtio_loopback.ko and the adapter, with our back ends and
 # qemu-storage-daemon, under faults, on Debian 5.10/6.1/6.12 amd64 and 6.1
-# arm64 (tests/qemu/run-loopback-kernels.sh, one summary per kernel).
+# arm64 (tests/qemu/run-loopback-kernels.sh, one summary per kernel); and
+# third-party back ends that provide no config space behind the adapter's
+# device profiles (Debian's virtiofsd, DPDK's vhost PMD) on 6.1 amd64 and
+# arm64, with libblkio as a second front end for our vhost-user-blk
+# (tests/qemu/run-peer-kernels.sh).
 VM_SUMMARIES := tests/qemu/work/vm-tests/summary tests/qemu/work/blk-features/summary \
 	tests/qemu/work/blk-restart/summary \
 	tests/qemu/work/input-test/summary tests/qemu/work/arm64-test/summary \
 	tests/qemu/work/touch-test/summary tests/qemu/work/touch-test-loopback/summary \
 	tests/qemu/work/loopback-*/summary tests/qemu/work/bench/summary \
 	tests/qemu/work/module/summary tests/qemu/work/hostile/summary \
-	tests/qemu/work/debug-*/*.summary tests/qemu/work/system-*/summary
+	tests/qemu/work/debug-*/*.summary tests/qemu/work/system-*/summary \
+	tests/qemu/work/peers-*/summary tests/qemu/work/blkio/summary
 vm-test: $(BINARIES) module
 	@rc=0; \
 	tests/qemu/run-vm-tests.sh || rc=1; \
@@ -239,6 +244,7 @@ vm-test: $(BINARIES) module
 	tail -n 1 tests/qemu/work/hostile.log; \
 	kernel-module/tests/run-debug-kernel.sh || rc=1; \
 	tests/qemu/run-loopback-kernels.sh || rc=1; \
+	tests/qemu/run-peer-kernels.sh || rc=1; \
 	$(MAKE) --no-print-directory bench-smoke || rc=1; \
 	$(MAKE) --no-print-directory system-test || rc=1; \
 	exit $$rc

@@ -3,27 +3,31 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
+using VirtioLoopback.Loopback.Profiles;
 namespace VirtioLoopback.Loopback;
 
 /// <summary>
 /// The adapter's command line: one or more devices, each a <c>--socket-path</c> and a
-/// <c>--device</c> with its own sizes. A <c>--socket-path</c> or <c>--device</c> that the current
-/// device already has starts the next device; sizes belong to the device being described.
+/// <c>--device</c> with its own sizes and its type's options (<c>--tag</c>, <c>--mac</c>, ...: see
+/// <see cref="DeviceProfile"/>). A <c>--socket-path</c> or <c>--device</c> that the current device
+/// already has starts the next device; the other options belong to the device being described.
 /// </summary>
 public sealed class AdapterOptions
 {
-    /// <summary>The usage text printed by <c>--help</c>.</summary>
-    public const string Usage =
-        "usage: virtio-loopback-adapter --socket-path PATH --device rng|blk|input|ID [--queue-size N] [--num-queues N] [--pool-size MIB]\n"
+    /// <summary>The usage text printed by <c>--help</c>: the common options, then each device type with its own.</summary>
+    public static string Usage { get; } =
+        "usage: virtio-loopback-adapter --socket-path PATH --device TYPE [TYPE OPTIONS] [--queue-size N] [--pool-size MIB]\n"
         + "                               [--socket-path PATH --device TYPE [...]]... [--log-level LEVEL]\n"
         + "\n"
         + "  --socket-path PATH   the vhost-user back end's UNIX socket (waited for if absent)\n"
-        + "  --device TYPE        rng, blk, input or a virtio device ID from 1 to 255\n"
-        + "  --queue-size N       largest ring the driver is offered (power of two; blk default 128, else 256);\n"
+        + $"  --device TYPE        {DeviceProfiles.Names}, or a virtio device ID from 1 to 255\n"
+        + "  --queue-size N       largest ring the driver is offered (power of two; default: the type's);\n"
         + "                       lowered to what the back end accepts when it has REPLY_ACK\n"
-        + "  --num-queues N       queue count when the back end has no MQ (default: the type's)\n"
         + "  --pool-size MIB      shared memory pool for rings and buffers (default 8, 1 to 256)\n"
         + "  --log-level LEVEL    trace, debug, info, warning, error, critical or none (default info)\n"
+        + "\n"
+        + "Device types (an ID with a name gets that type), their default queue size and options:\n"
+        + DeviceProfiles.Help() + "\n"
         + "\n"
         + "Repeat --socket-path and --device to serve several devices from one process.";
 
@@ -60,7 +64,7 @@ public sealed class AdapterOptions
                 return o;
             }
 
-            if (arg is not ("--socket-path" or "--device" or "--queue-size" or "--num-queues" or "--pool-size" or "--log-level"))
+            if (arg is not ("--socket-path" or "--device" or "--queue-size" or "--pool-size" or "--log-level") && !DeviceProfiles.IsTypeOption(arg))
             {
                 error = $"unknown option '{args[i]}'";
                 return null;
@@ -97,9 +101,15 @@ public sealed class AdapterOptions
                 return null;
             }
 
-            if (spec.DeviceId == 0)
+            if (spec.Profile is null)
             {
                 error = $"--device is required{which}";
+                return null;
+            }
+
+            error = spec.ApplyTypeOptions();
+            if (error is not null)
+            {
                 return null;
             }
 
@@ -119,7 +129,7 @@ public sealed class AdapterOptions
         DeviceSpec? last = _devices.Count > 0 ? _devices[^1] : null;
         bool starts = last is null
             || (option == "--socket-path" && last.SocketPath.Length != 0)
-            || (option == "--device" && last.DeviceId != 0);
+            || (option == "--device" && last.Profile is not null);
         if (starts)
         {
             last = new DeviceSpec();
@@ -154,38 +164,70 @@ public sealed class AdapterOptions
     /// <summary>One device on the command line.</summary>
     public sealed class DeviceSpec
     {
+        private readonly List<(string Option, string Value)> _typeOptions = [];
+
         /// <summary>The back end's socket.</summary>
         public string SocketPath { get; private set; } = string.Empty;
 
-        /// <summary>The virtio device ID.</summary>
-        public uint DeviceId { get; private set; }
+        /// <summary>The device type with its options (null until <c>--device</c>).</summary>
+        public DeviceProfile? Profile { get; private set; }
+
+        /// <summary>The virtio device ID (0 until <c>--device</c>).</summary>
+        public uint DeviceId => Profile?.DeviceId ?? 0;
 
         /// <summary>The <c>--queue-size</c> given, or null for the device type's default.</summary>
         public uint? QueueSize { get; private set; }
-
-        /// <summary>The <c>--num-queues</c> given, or null for the back end's (MQ) or the type's count.</summary>
-        public uint? QueueCount { get; private set; }
 
         /// <summary>The <c>--pool-size</c> given, or null for the default 8 MiB.</summary>
         public uint? PoolSizeMiB { get; private set; }
 
         /// <summary>The options the device is created with.</summary>
-        public LoopbackDeviceOptions DeviceOptions =>
-            new(DeviceId, QueueSize ?? LoopbackDeviceOptions.DefaultMaxQueueSize(DeviceId), (ulong)(PoolSizeMiB ?? 8) << 20)
+        public LoopbackDeviceOptions DeviceOptions
+        {
+            get
             {
-                QueueCount = QueueCount,
-            };
+                DeviceProfile profile = Profile ?? throw new InvalidOperationException("No --device.");
+                return new(profile, QueueSize ?? profile.DefaultQueueSize, (ulong)(PoolSizeMiB ?? 8) << 20);
+            }
+        }
 
         internal string? Set(string option, string value) => option switch
         {
             "--socket-path" => SetSocketPath(value),
             "--device" => SetDevice(value),
             "--queue-size" => QueueSize is null ? SetQueueSize(value) : Twice(option),
-            "--num-queues" => QueueCount is null ? SetQueueCount(value) : Twice(option),
-            _ => PoolSizeMiB is null ? SetPoolSize(value) : Twice(option),
+            "--pool-size" => PoolSizeMiB is null ? SetPoolSize(value) : Twice(option),
+            _ => AddTypeOption(option, value),
         };
 
+        /// <summary>Hands the type's options to the profile (they may come before <c>--device</c>).</summary>
+        internal string? ApplyTypeOptions()
+        {
+            DeviceProfile profile = Profile!;
+            foreach ((string option, string value) in _typeOptions)
+            {
+                if (!profile.Takes(option))
+                {
+                    return $"{option} is not an option of device {profile.Name} (it is one of {DeviceProfiles.TypesTaking(option)})";
+                }
+
+                string? error = profile.SetOption(option, value);
+                if (error is not null)
+                {
+                    return error;
+                }
+            }
+
+            return profile.Validate();
+        }
+
         private static string Twice(string option) => $"{option} is given twice for one device";
+
+        private string? AddTypeOption(string option, string value)
+        {
+            _typeOptions.Add((option, value));
+            return null;
+        }
 
         private string? SetSocketPath(string value)
         {
@@ -195,14 +237,8 @@ public sealed class AdapterOptions
 
         private string? SetDevice(string value)
         {
-            DeviceId = value switch
-            {
-                "rng" => LoopbackDeviceOptions.RngId,
-                "blk" => LoopbackDeviceOptions.BlockId,
-                "input" => LoopbackDeviceOptions.InputId,
-                _ => uint.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out uint id) && id is > 0 and < 256 ? id : 0,
-            };
-            return DeviceId == 0 ? $"--device: expected rng, blk, input or a virtio device ID from 1 to 255, not '{value}'" : null;
+            Profile = DeviceProfiles.Create(value);
+            return Profile is null ? $"--device: expected {DeviceProfiles.Names} or a virtio device ID from 1 to 255, not '{value}'" : null;
         }
 
         private string? SetQueueSize(string value)
@@ -213,17 +249,6 @@ public sealed class AdapterOptions
             }
 
             QueueSize = n;
-            return null;
-        }
-
-        private string? SetQueueCount(string value)
-        {
-            if (!uint.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out uint n) || n < 1 || n > 64)
-            {
-                return $"--num-queues: expected 1 to 64, not '{value}'";
-            }
-
-            QueueCount = n;
             return null;
         }
 

@@ -7,8 +7,8 @@ namespace VirtioLoopback.Loopback;
 /// <summary>Source-generated log messages. Event ids: 1-19 device lifecycle, 20-29 events, 30-39 back end.</summary>
 internal static partial class Log
 {
-    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Device {DeviceId} created: handle {Handle}, {Queues} queue(s) of up to {QueueSize}, features 0x{Features:x}, pool {PoolSize} bytes at DMA 0x{DmaBase:x}, config {ConfigSize} bytes")]
-    internal static partial void Created(ILogger logger, uint deviceId, uint handle, uint queues, uint queueSize, ulong features, ulong poolSize, ulong dmaBase, int configSize);
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Device {DeviceId} ({Type}) created: handle {Handle}, {Queues} queue(s) of up to {QueueSize}, features 0x{Features:x}, pool {PoolSize} bytes at DMA 0x{DmaBase:x}, config {ConfigSize} bytes")]
+    internal static partial void Created(ILogger logger, uint deviceId, string type, uint handle, uint queues, uint queueSize, ulong features, ulong poolSize, ulong dmaBase, int configSize);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Device handle {Handle} destroyed")]
     internal static partial void Destroyed(ILogger logger, uint handle);
@@ -36,6 +36,9 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 23, Level = LogLevel.Debug, Message = "Config write of {Size} bytes at {Offset} forwarded")]
     internal static partial void ConfigWritten(ILogger logger, uint size, uint offset);
+
+    [LoggerMessage(EventId = 26, Level = LogLevel.Debug, Message = "Config write of {Size} bytes at {Offset} kept: the front end owns this config")]
+    internal static partial void ConfigWriteKept(ILogger logger, uint size, uint offset);
 
     [LoggerMessage(EventId = 24, Level = LogLevel.Information, Message = "Back end changed its config space; driver notified")]
     internal static partial void ConfigChanged(ILogger logger);

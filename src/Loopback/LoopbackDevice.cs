@@ -4,6 +4,7 @@ using System.IO;
 using System.Threading;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using VirtioLoopback.Loopback.Profiles;
 using VirtioLoopback.Sys;
 using VirtioLoopback.VhostUser.Frontend;
 using VirtioLoopback.VhostUser.Protocol;
@@ -55,6 +56,7 @@ public sealed class LoopbackDevice : IDisposable
     private uint _maxQueueSize;
     private bool _driverOk;
     private bool _memTableSent;
+    private bool _configFromBackend;
     private InflightBuffer? _inflight;
     private int _configChanged;
 
@@ -153,7 +155,7 @@ public sealed class LoopbackDevice : IDisposable
             _control.SetQueueFds(Handle, q, _kicks[q].Handle, _calls[q].Handle);
         }
 
-        Log.Created(_logger, _options.DeviceId, Handle, QueueCount, _maxQueueSize, DeviceFeatures, _options.PoolSize, create.PoolDmaBase, _config.Length);
+        Log.Created(_logger, _options.DeviceId, _options.Profile.Name, Handle, QueueCount, _maxQueueSize, DeviceFeatures, _options.PoolSize, create.PoolDmaBase, _config.Length);
     }
 
     /// <summary>Handles one event of this device; replies with EVENT_DONE when the module waits.</summary>
@@ -219,9 +221,10 @@ public sealed class LoopbackDevice : IDisposable
     /// <summary>Work queued from other threads: a back-end config change.</summary>
     public void ProcessPendingWork()
     {
-        if (Interlocked.Exchange(ref _configChanged, 0) != 0 && _link is { IsConnected: true } link && _config.Length != 0)
+        if (Interlocked.Exchange(ref _configChanged, 0) != 0 && _link is { IsConnected: true } link && _configFromBackend)
         {
             link.GetConfig(0, _config);
+            _options.Profile.WriteFrontendConfig(_config, DeviceFeatures, QueueCount);
             _control.SetConfig(Handle, 0, _config, notify: true);
             Log.ConfigChanged(_logger);
         }
@@ -354,23 +357,38 @@ public sealed class LoopbackDevice : IDisposable
 
         _backendFeatures = features;
         _protocol = protocol;
-        uint queues = _options.QueueCount ?? LoopbackDeviceOptions.DefaultQueueCount(_options.DeviceId);
-        if ((protocol & ProtocolFeatures.Mq) != 0 && _options.QueueCount is null)
+        DeviceProfile profile = _options.Profile;
+        bool backendHasConfig = (protocol & ProtocolFeatures.Config) != 0;
+        // The module adds VERSION_1 and ACCESS_PLATFORM itself; the back end must never see the latter.
+        // The profile adds the bits whose config fields the front end owns and withholds what the
+        // type cannot serve (virtio-net's control queue).
+        DeviceFeatures = profile.OfferedFeatures(features & ~(ProtocolFeaturesBit | AccessPlatform), backendHasConfig);
+        ulong? backendQueues = (protocol & ProtocolFeatures.Mq) != 0 ? link.GetQueueNum() : null;
+        _config = new byte[Math.Min(profile.ConfigSize(DeviceFeatures), LoopbackUapi.ConfigMax)];
+        _configFromBackend = false;
+        if (_config.Length != 0 && profile.BackendConfig != BackendConfig.None)
         {
-            ulong max = link.GetQueueNum();
-            queues = (uint)Math.Clamp(max, 1, _control.ApiInfo.MaxQueues == 0 ? 64 : _control.ApiInfo.MaxQueues);
+            if (backendHasConfig)
+            {
+                link.GetConfig(0, _config);
+                _configFromBackend = true;
+            }
+            else if (profile.BackendConfig == BackendConfig.Required)
+            {
+                throw new InvalidOperationException(
+                    $"device {profile.Name} takes its config space from the back end, which does not offer VHOST_USER_PROTOCOL_F_CONFIG");
+            }
+        }
+
+        uint queues = profile.QueueCount(backendQueues, _config, DeviceFeatures);
+        uint maxQueues = _control.ApiInfo.MaxQueues == 0 ? 64 : _control.ApiInfo.MaxQueues;
+        if (queues == 0 || queues > maxQueues)
+        {
+            throw new InvalidOperationException($"device {profile.Name} would have {queues} queues; the module allows 1 to {maxQueues}");
         }
 
         QueueCount = queues;
-        uint configSize = _options.ConfigSize ?? LoopbackDeviceOptions.DefaultConfigSize(_options.DeviceId, features);
-        _config = new byte[Math.Min(configSize, (uint)LoopbackUapi.ConfigMax)];
-        if (_config.Length != 0 && (protocol & ProtocolFeatures.Config) != 0)
-        {
-            link.GetConfig(0, _config);
-        }
-
-        // The module adds VERSION_1 and ACCESS_PLATFORM itself; the back end must never see the latter.
-        DeviceFeatures = features & ~(ProtocolFeaturesBit | AccessPlatform);
+        profile.WriteFrontendConfig(_config, DeviceFeatures, QueueCount);
         SubscribeConfigChanges(link);
     }
 
@@ -433,7 +451,9 @@ public sealed class LoopbackDevice : IDisposable
         IBackendLink link = _link ?? throw new InvalidOperationException("No back end.");
         DevicePool pool = _pool ?? throw new InvalidOperationException("No device.");
         ulong negotiated = _negotiated ?? DeviceFeatures;
-        ulong features = negotiated & ~AccessPlatform;
+        // Only bits the back end offered: the ones the front end owns (virtio-net's MAC, STATUS) are
+        // the front end's business, and a back end may refuse a bit it never offered (DPDK does).
+        ulong features = negotiated & _backendFeatures & ~AccessPlatform;
         if ((_backendFeatures & ProtocolFeaturesBit) != 0)
         {
             features |= ProtocolFeaturesBit;
@@ -594,16 +614,22 @@ public sealed class LoopbackDevice : IDisposable
 
     private void ForwardConfigWrite(in LoopbackEvent e)
     {
+        if (!_configFromBackend)
+        {
+            // The front end owns this config (fs, net) and the module applied the write locally;
+            // a back end without a config space has nothing to forward it to.
+            Log.ConfigWriteKept(_logger, e.ConfigSize, e.ConfigOffset);
+            return;
+        }
+
         uint size = Math.Min(e.ConfigSize, (uint)LoopbackUapi.ConfigWriteMax);
         IBackendLink link = _link is { IsConnected: true } l ? l : throw new InvalidOperationException("The back end is not connected.");
         Span<byte> data = stackalloc byte[LoopbackUapi.ConfigWriteMax];
         ReadConfigData(e, data);
         link.SetConfig(e.ConfigOffset, data[..(int)size]);
-        if (_config.Length != 0)
-        {
-            link.GetConfig(0, _config);
-            _control.SetConfig(Handle, 0, _config, notify: false);
-        }
+        link.GetConfig(0, _config);
+        _options.Profile.WriteFrontendConfig(_config, DeviceFeatures, QueueCount);
+        _control.SetConfig(Handle, 0, _config, notify: false);
 
         Log.ConfigWritten(_logger, size, e.ConfigOffset);
     }

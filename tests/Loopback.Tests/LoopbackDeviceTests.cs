@@ -4,6 +4,7 @@ using System.Collections.Generic;
 using System.Runtime.InteropServices;
 using NUnit.Framework;
 using VirtioLoopback.Loopback;
+using VirtioLoopback.Loopback.Profiles;
 using VirtioLoopback.Sys;
 using VirtioLoopback.VhostUser.Protocol;
 
@@ -330,6 +331,88 @@ public class LoopbackDeviceTests
         Assert.That(_links[0].InflightReceived, Is.Null);
     }
 
+    [Test]
+    public void Fs_WithoutBackendConfig_CreatesTheTagConfigAndForwardsNoConfigWrites()
+    {
+        var link = new FakeLink { QueueNum = 2, Protocol = ProtocolFeatures.Mq | ProtocolFeatures.ReplyAck };
+        var fs = new FsProfile();
+        Assert.That(fs.SetOption("--tag", "share"), Is.Null);
+        Create(new LoopbackDeviceOptions(fs, 128, PoolSize), link);
+        var expected = new byte[40];
+        "share"u8.CopyTo(expected);
+        expected[36] = 1;
+        Assert.Multiple(() =>
+        {
+            Assert.That(_control.InitialConfig, Is.EqualTo(expected));
+            Assert.That(_control.Created.DeviceId, Is.EqualTo(26u));
+            Assert.That(_control.Created.NumQueues, Is.EqualTo(2u), "hiprio + one request queue");
+            Assert.That(link.Calls, Has.None.StartsWith("GET_CONFIG"));
+        });
+        link.Calls.Clear();
+        _device.HandleEvent(ConfigWrite(seq: 4, offset: 0, 0x41));
+        Assert.That(link.Calls, Is.Empty, "nothing to forward to");
+        Assert.That(_control.Done[^1], Is.EqualTo((7u, 4UL, 0u)));
+    }
+
+    [Test]
+    public void Net_OffersFrontendBitsToTheDriverButNeverToTheBackend()
+    {
+        const ulong ctrlVq = 1UL << 17, mq = 1UL << 22, mac = 1UL << 5, status = 1UL << 16, mrgRxbuf = 1UL << 15;
+        var link = new FakeLink { QueueNum = 4 };
+        link.Features |= ctrlVq | mq | mrgRxbuf;
+        var net = new NetProfile();
+        Assert.That(net.SetOption("--mac", "52:54:00:00:00:01"), Is.Null);
+        Create(new LoopbackDeviceOptions(net, 256, PoolSize), link);
+        Assert.Multiple(() =>
+        {
+            Assert.That(_control.Created.DeviceFeatures & (ctrlVq | mq), Is.Zero, "no control queue, so no MQ");
+            Assert.That(_control.Created.DeviceFeatures & (mac | status | mrgRxbuf), Is.EqualTo(mac | status | mrgRxbuf));
+            Assert.That(_control.Created.NumQueues, Is.EqualTo(2u), "one rx/tx pair although the back end has 4");
+            Assert.That(_control.InitialConfig[..6], Is.EqualTo(new byte[] { 0x52, 0x54, 0, 0, 0, 1 }));
+        });
+        _control.Queues[0] = Queue(256, 0x0, 0x1000, 0x1240);
+        _control.Queues[1] = Queue(256, 0x4000, 0x5000, 0x5240);
+        _device.HandleEvent(Event(LoopbackEventType.FeaturesOk, 1, false, features: (1UL << 32) | mac | status | mrgRxbuf));
+        _device.HandleEvent(Event(LoopbackEventType.DriverOk, 2, false));
+        Assert.That(link.SetFeaturesValue, Is.EqualTo((1UL << 32) | (1UL << 30) | mrgRxbuf), "MAC and STATUS are the front end's");
+    }
+
+    [Test]
+    public void Blk_WithoutBackendConfig_IsRefusedWithAReason()
+    {
+        var link = new FakeLink { Protocol = ProtocolFeatures.Mq | ProtocolFeatures.ReplyAck };
+        _links.Add(link);
+        _device = new LoopbackDevice(_control, new LoopbackDeviceOptions(LoopbackDeviceOptions.BlockId, 128, PoolSize), () => link);
+        Assert.That(() => _device.Create(), Throws.InvalidOperationException.With.Message.EqualTo(
+            "device blk takes its config space from the back end, which does not offer VHOST_USER_PROTOCOL_F_CONFIG"));
+        Assert.That(_control.Calls, Has.None.EqualTo("CREATE_DEVICE"));
+    }
+
+    [Test]
+    public void Vsock_GuestCidIsTheFrontEnds_NotAskedOfTheBackend()
+    {
+        var link = new FakeLink { QueueNum = 3 };
+        link.ConfigSpace[0] = 9;
+        var vsock = new VsockProfile();
+        Assert.That(vsock.SetOption("--guest-cid", "5"), Is.Null);
+        Create(new LoopbackDeviceOptions(vsock, 128, PoolSize), link);
+        Assert.That(_control.InitialConfig, Is.EqualTo(new byte[] { 5, 0, 0, 0, 0, 0, 0, 0 }));
+        Assert.That(link.Calls, Has.None.StartsWith("GET_CONFIG"), "the front end owns all of it");
+        link.RaiseConfigChanged();
+        _device.ProcessPendingWork();
+        Assert.That(_control.Configs, Is.Empty, "a back end's config change cannot replace the front end's CID");
+    }
+
+    [Test]
+    public void Console_MultiportFromTheBackendsConfig()
+    {
+        var link = new FakeLink { QueueNum = 64, Features = (1UL << 32) | (1UL << 30) | 0b10 };
+        link.ConfigSpace[4] = 3;
+        Create(new LoopbackDeviceOptions(new ConsoleProfile(), 128, PoolSize), link);
+        Assert.That(link.Calls, Does.Contain("GET_CONFIG 0 12"));
+        Assert.That(_control.Created.NumQueues, Is.EqualTo(8u), "port 0, control, ports 1 and 2");
+    }
+
     private void StartRng(ProtocolFeatures extra = ProtocolFeatures.None)
     {
         var link = new FakeLink();
@@ -341,13 +424,15 @@ public class LoopbackDeviceTests
         _device.HandleEvent(Event(LoopbackEventType.DriverOk, 3, false, features: 1));
     }
 
-    private void Create(uint deviceId, FakeLink first)
+    private void Create(uint deviceId, FakeLink first) => Create(new LoopbackDeviceOptions(deviceId, 256, PoolSize), first);
+
+    private void Create(LoopbackDeviceOptions options, FakeLink first)
     {
         _links.Add(first);
         int next = 0;
         _device = new LoopbackDevice(
             _control,
-            new LoopbackDeviceOptions(deviceId, 256, PoolSize),
+            options,
             () => _links[next++],
             () => _wakes++);
         _device.Create();
