@@ -192,6 +192,8 @@ void vl_pool_attach_file(struct vl_pool *pool, struct file *file)
 	pool->mapping.host = inode;
 	pool->mapping.a_ops = inode->i_mapping->a_ops;
 	file->f_mapping = &pool->mapping;
+	/* anon_inode_getfile() leaves it out; see vl_pool_llseek(). */
+	file->f_mode |= FMODE_LSEEK;
 }
 
 /*
@@ -261,8 +263,21 @@ static int vl_pool_file_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/*
+ * The pool's size, as a memfd would give it: back ends built on rust-vmm's
+ * vm-memory (virtiofsd 1.x, vhost-device-*) check every region against
+ * lseek(fd, 0, SEEK_END) before mapping it, and refuse an fd that cannot seek.
+ */
+static loff_t vl_pool_llseek(struct file *file, loff_t offset, int whence)
+{
+	struct vl_pool *pool = file->private_data;
+
+	return fixed_size_llseek(file, offset, whence, pool->size);
+}
+
 const struct file_operations vl_pool_fops = {
 	.owner		= THIS_MODULE,
+	.llseek		= vl_pool_llseek,
 	.mmap		= vl_pool_mmap,
 	.release	= vl_pool_file_release,
 };

@@ -3,7 +3,7 @@
 #
 # Guest side of run-qemu-test.sh: load virtio_loopback.ko, serve a virtio-rng
 # device from vl-rng-test, read /dev/hwrng, tear down, unload.
-# EXPECT: vl_insmod vl_devnode vl_api vl_bind vl_driver_ok vl_hwrng vl_remove vl_bad_used vl_bad_remove vl_rmmod vl_dmesg
+# EXPECT: vl_insmod vl_devnode vl_api vl_pool_seek vl_bind vl_driver_ok vl_hwrng vl_remove vl_bad_used vl_bad_remove vl_rmmod vl_dmesg
 . /lib/guest-lib.sh
 . /bin/vl-guest-lib.sh
 
@@ -28,6 +28,15 @@ if grep -q '^VL api version=1' /tmp/vl.log && grep -q 'neg .* EINVAL' /tmp/vl.lo
     pass vl_api "$(grep '^VL api' /tmp/vl.log)"
 else
     fail vl_api "$(head -n 5 /tmp/vl.log)"
+fi
+# The pool fd seeks like a memfd of the pool's size (rust-vmm back ends check it).
+created=$(grep -m1 '^VL created' /tmp/vl.log)
+size=$(echo "$created" | sed -n 's/.* pool=\([0-9]*\) .*/\1/p')
+seek=$(echo "$created" | sed -n 's/.* seek_end=\(-*[0-9]*\).*/\1/p')
+if [ -n "$size" ] && [ "$seek" = "$size" ]; then
+    pass vl_pool_seek "lseek(pool fd, 0, SEEK_END) = $seek, the pool's size"
+else
+    fail vl_pool_seek "pool=$size seek_end=$seek ($created)"
 fi
 avail=$(cat /sys/class/misc/hw_random/rng_available 2>/dev/null)
 cur=$(cat /sys/class/misc/hw_random/rng_current 2>/dev/null)

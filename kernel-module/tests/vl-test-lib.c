@@ -115,11 +115,12 @@ int vlt_create(struct vlt_dev *t, int ctrl, struct virtio_loopback_create *c)
 	t->pool_size = c->pool_size;
 	t->nq = c->num_queues;
 	if (!t->quiet)
-		printf("VL created device_id=%u handle=%u pool_fd=%d pool=%llu pool_dma_base=0x%llx cloexec=%d\n",
+		printf("VL created device_id=%u handle=%u pool_fd=%d pool=%llu pool_dma_base=0x%llx cloexec=%d seek_end=%lld\n",
 		       c->device_id, c->handle, c->pool_fd,
 		       (unsigned long long)c->pool_size,
 		       (unsigned long long)c->pool_dma_base,
-		       !!(fcntl(c->pool_fd, F_GETFD) & FD_CLOEXEC));
+		       !!(fcntl(c->pool_fd, F_GETFD) & FD_CLOEXEC),
+		       (long long)lseek(c->pool_fd, 0, SEEK_END));
 	t->pool = mmap(NULL, t->pool_size, PROT_READ | PROT_WRITE, MAP_SHARED,
 		       c->pool_fd, 0);
 	close(c->pool_fd);	/* the mapping keeps the pool */
