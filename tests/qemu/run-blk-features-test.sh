@@ -25,7 +25,11 @@ GUEST_QEMU_ARGS=(-chardev "socket,id=blk0,path=$W/blk.sock" -device "vhost-user-
     for _ in $(seq 1 3000); do
         if grep -q '^RESIZE-NOW' "$W"/*.log 2>/dev/null; then
             truncate -s 128M "$IMG"
-            kill -HUP "$PID"
+            if kill -HUP "$PID"; then
+                log "blk-features: image grown to $(stat -c %s "$IMG") bytes, SIGHUP sent to $PID"
+            else
+                log "blk-features: SIGHUP to $PID failed"
+            fi
             exit 0
         fi
         sleep 0.1
@@ -37,6 +41,12 @@ rc=0
 run_guest blk-features "$QEMU_LIB_DIR/guest/blk-features.sh" \
     /usr/sbin/blkdiscard:/opt/ul/blkdiscard /usr/bin/fallocate:/opt/ul/fallocate || rc=1
 kill "$WATCHER" 2>/dev/null || true
+# A resize the back end never logged: what its signal state and threads were.
+if ! grep -q 'Capacity changed' "$W/blk.out"; then
+    log "blk-features: the back end logged no resize; its signal masks and threads:"
+    grep -E '^(SigPnd|ShdPnd|SigBlk|SigIgn|SigCgt|Threads)' "/proc/$PID/status" >&2 || true
+    cat /proc/"$PID"/task/*/comm 2>/dev/null | sort | uniq -c >&2 || true
+fi
 stop_process blk "$PID" || rc=1
 BACKEND_PIDS=()
 end_run $rc
