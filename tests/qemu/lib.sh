@@ -122,6 +122,9 @@ copy_with_libs() {
     mkdir -p "$root$(dirname "$dest")"
     cp -L "$src" "$root$dest"
     chmod +x "$root$dest"
+    # A program staged with its own loader and libraries (peer_stage in
+    # peer-lib.sh) needs nothing else in the kit.
+    [[ -e $(dirname "$src")/../.own-loader ]] && return 0
     if file -bL "$src" | grep -q 'ARM aarch64.*dynamically'; then
         copy_arm64_runtime "$root"
         copy_arm64_needed "$src" "$root"

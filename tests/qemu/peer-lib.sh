@@ -89,6 +89,8 @@ peer_stage() {
     local name=$1 root=$2; shift 2
     local stage=$QEMU_WORK_DIR/stage-$name
     rm -rf "$stage"; mkdir -p "$stage/lib" "$stage/bin" "$stage/wrap"
+    # copy_with_libs (lib.sh) leaves what is staged here alone.
+    touch "$stage/.own-loader"
     local -a todo=() seen=()
     local prog base f so dest
     for prog in "$@"; do

@@ -10,8 +10,9 @@
 #              entries, rename/unlink/mkdir/fsync, a file larger than the
 #              pool, concurrent readers, throughput against the directory
 #              read natively, umount and teardown (guest/peer-fs.sh)
-#   fs-rust    the same with trixie's virtiofsd 1.13 (Rust), run with
-#              trixie's own loader and libraries
+#   fs-rust    the same with trixie's virtiofsd 1.13 (Rust, rust-vmm's
+#              vm-memory, which checks the pool fd with lseek SEEK_END), run
+#              with trixie's own loader and libraries
 #   net        DPDK's vhost PMD (bookworm's dpdk-testpmd, two net_vhost ports
 #              forwarding to each other) behind two --device net: two
 #              virtio_net interfaces, one in another network namespace,
