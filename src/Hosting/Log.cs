@@ -20,4 +20,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 103, Level = LogLevel.Warning,
         Message = "Shutdown is taking more than {Milliseconds} ms (a device still waits for its I/O); exiting now")]
     public static partial void ShutdownForced(ILogger logger, int milliseconds);
+
+    [LoggerMessage(EventId = 104, Level = LogLevel.Information,
+        Message = "Signal {Signal} was inherited as ignored; its default action is restored so that its handler runs")]
+    public static partial void SignalWasIgnored(ILogger logger, int signal);
 }

@@ -3,6 +3,7 @@ using System;
 using System.Collections.Generic;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
+using VirtioLoopback.Sys;
 
 namespace VirtioLoopback.Hosting;
 
@@ -22,6 +23,9 @@ public sealed class ProcessSignals : IDisposable
 {
     /// <summary>SIGUSR1 (a raw signal number: <see cref="PosixSignal"/> has no name for it).</summary>
     private const PosixSignal SigUsr1 = (PosixSignal)10;
+
+    /// <summary>SIGHUP and SIGTERM as raw numbers, for <see cref="SignalDisposition"/>.</summary>
+    private const int SigHupNumber = 1, SigTermNumber = 15;
 
     // Kept for the life of the process (see the remarks).
     private static readonly List<PosixSignalRegistration> s_registrations = new();
@@ -44,6 +48,16 @@ public sealed class ProcessSignals : IDisposable
         _logger = logger;
         lock (s_registrations)
         {
+            // Inherited as ignored (nohup ignores SIGHUP), they would stay ignored and the handlers
+            // below would never run. SIGINT is left as inherited: a shell ignores it in background jobs.
+            foreach (int signal in (ReadOnlySpan<int>)[SigHupNumber, (int)SigUsr1, SigTermNumber])
+            {
+                if (SignalDisposition.RestoreIfIgnored(signal))
+                {
+                    Log.SignalWasIgnored(logger, signal);
+                }
+            }
+
             s_registrations.Add(PosixSignalRegistration.Create(SigUsr1, OnSignal));
             s_registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal));
             s_registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal));

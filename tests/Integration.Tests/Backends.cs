@@ -73,6 +73,26 @@ internal sealed class ProcessBackend : IBackend
         return backend;
     }
 
+    /// <summary>
+    /// <see cref="Start"/> under <c>nohup</c>: the program inherits SIGHUP as ignored, as from a
+    /// parent that detached it from a terminal.
+    /// </summary>
+    public static ProcessBackend StartIgnoringHangUp(string program, string socketPath, params string[] args)
+    {
+        List<string> all = ["--socket-path", socketPath, .. args];
+        ProcessStartInfo info = BackendPrograms.StartInfo(program, all);
+        info.ArgumentList.Insert(0, info.FileName);
+        info.FileName = "nohup";
+        Process process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start nohup {program}.");
+        var backend = new ProcessBackend(process, socketPath, $"nohup {program} {string.Join(' ', all)}");
+        process.ErrorDataReceived += (_, e) => backend.AddLine(e.Data);
+        process.OutputDataReceived += (_, e) => backend.AddLine(e.Data);
+        process.BeginErrorReadLine();
+        process.BeginOutputReadLine();
+        backend.WaitListening(TimeSpan.FromSeconds(60));
+        return backend;
+    }
+
     /// <summary>Sends <paramref name="signal"/> to the process.</summary>
     public void Signal(int signal)
     {

@@ -326,6 +326,22 @@ public sealed class BlkTests
     public void SighupResizeIsAnnouncedWithConfigChange()
     {
         using FrontendHarness h = FrontendHarness.StartProcess(BackendPrograms.Blk, ["--blk-file", _image, "--log-level", "warn"]);
+        AssertSighupResizes(h);
+    }
+
+    [Test]
+    public void SighupResizeWorks_WhenTheParentPassedSighupOnIgnored()
+    {
+        // nohup (or any parent that ignores SIGHUP) used to leave the resize handler dead: the .NET
+        // runtime keeps an inherited ignored signal ignored.
+        using ProcessBackend backend = ProcessBackend.StartIgnoringHangUp(BackendPrograms.Blk, Path.Combine(_dir, "nohup.sock"), "--blk-file", _image, "--log-level", "info");
+        using FrontendHarness h = FrontendHarness.Attach(backend);
+        AssertSighupResizes(h);
+        Assert.That(backend.Describe(), Does.Contain("Signal 1 was inherited as ignored"), "nohup passed SIGHUP on ignored");
+    }
+
+    private void AssertSighupResizes(FrontendHarness h)
+    {
         Assert.That(h.AckedProtocolFeatures & ProtocolFeatures.BackendReq, Is.Not.Zero);
         Assert.That(BinaryPrimitives.ReadUInt64LittleEndian(h.Frontend.GetConfig(0, 8)), Is.EqualTo(ImageSectors));
         using (FileStream f = new(_image, FileMode.Open, FileAccess.ReadWrite))

@@ -30,6 +30,10 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(LibC, SetLastError = true)]
     internal static partial nint getrandom(void* buf, nuint buflen, uint flags);
 
+    /// <summary><c>sighandler_t signal(int signum, sighandler_t handler)</c>; returns <c>SIG_ERR</c> (-1) on failure.</summary>
+    [LibraryImport(LibC, SetLastError = true)]
+    internal static partial nint signal(int signum, nint handler);
+
     /// <summary><c>int timerfd_create(int clockid, int flags)</c>.</summary>
     [LibraryImport(LibC, SetLastError = true)]
     internal static partial int timerfd_create(int clockid, int flags);
