@@ -216,7 +216,7 @@ dotnet-test:
 # arm64 (tests/qemu/run-loopback-kernels.sh, one summary per kernel); and
 # third-party back ends that provide no config space behind the adapter's
 # device profiles (Debian's virtiofsd in C and in Rust, DPDK's vhost PMD) on
-# 6.1 amd64, with libblkio as a second front end for our vhost-user-blk
+# 6.1 amd64 and arm64, with libblkio as a second front end for our vhost-user-blk
 # (tests/qemu/run-peer-kernels.sh).
 VM_SUMMARIES := tests/qemu/work/vm-tests/summary tests/qemu/work/blk-features/summary \
 	tests/qemu/work/blk-restart/summary \
