@@ -62,15 +62,7 @@ internal sealed class ProcessBackend : IBackend
     public static ProcessBackend Start(string program, string socketPath, params string[] args)
     {
         List<string> all = ["--socket-path", socketPath, .. args];
-        ProcessStartInfo info = BackendPrograms.StartInfo(program, all);
-        Process process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {program}.");
-        var backend = new ProcessBackend(process, socketPath, $"{BackendPrograms.Resolve(program).Kind} {program} {string.Join(' ', all)}");
-        process.ErrorDataReceived += (_, e) => backend.AddLine(e.Data);
-        process.OutputDataReceived += (_, e) => backend.AddLine(e.Data);
-        process.BeginErrorReadLine();
-        process.BeginOutputReadLine();
-        backend.WaitListening(TimeSpan.FromSeconds(60));
-        return backend;
+        return Launch(BackendPrograms.StartInfo(program, all), socketPath, $"{BackendPrograms.Resolve(program).Kind} {program} {string.Join(' ', all)}");
     }
 
     /// <summary>
@@ -83,8 +75,14 @@ internal sealed class ProcessBackend : IBackend
         ProcessStartInfo info = BackendPrograms.StartInfo(program, all);
         info.ArgumentList.Insert(0, info.FileName);
         info.FileName = "nohup";
-        Process process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start nohup {program}.");
-        var backend = new ProcessBackend(process, socketPath, $"nohup {program} {string.Join(' ', all)}");
+        return Launch(info, socketPath, $"nohup {program} {string.Join(' ', all)}");
+    }
+
+    /// <summary>Starts <paramref name="info"/>, collects its output and waits until it listens.</summary>
+    private static ProcessBackend Launch(ProcessStartInfo info, string socketPath, string commandLine)
+    {
+        Process process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {commandLine}.");
+        var backend = new ProcessBackend(process, socketPath, commandLine);
         process.ErrorDataReceived += (_, e) => backend.AddLine(e.Data);
         process.OutputDataReceived += (_, e) => backend.AddLine(e.Data);
         process.BeginErrorReadLine();
