@@ -59,6 +59,18 @@ wait_until() {
     return 1
 }
 
+# within SECONDS CMD...: poll CMD every 0.2 s until it succeeds, for at most
+# SECONDS of uptime (wait_until counts tries, which a loaded TCG guest
+# stretches many times over).
+within() {
+    _end=$(( $(ms) + $1 * 1000 )); shift
+    while :; do
+        "$@" && return 0
+        [ "$(ms)" -lt $_end ] || return 1
+        usleep 200000
+    done
+}
+
 # show FILE [LINES]: the tail of a log as INFO lines.
 show() { sed "s|^|INFO $(basename "$1"): |" "$1" | tail -n "${2:-40}"; }
 

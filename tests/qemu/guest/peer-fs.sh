@@ -16,18 +16,6 @@
 # EXPECT: fs_insmod fs_backend fs_mount fs_tag fs_read fs_write fs_dir1000 fs_ops fs_bigger_than_pool fs_readers fs_throughput fs_umount fs_teardown fs_rmmod
 . /lib/guest-lib.sh
 
-# within SECONDS CMD...: run CMD every 0.2 s until it succeeds, for at most
-# SECONDS of uptime (within counts tries, which a loaded TCG guest
-# stretches many times over).
-within() {
-    _end=$(( $(ms) + $1 * 1000 )); shift
-    while :; do
-        "$@" && return 0
-        [ "$(ms)" -lt $_end ] || return 1
-        usleep 200000
-    done
-}
-
 arg() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" /proc/cmdline | tr '#' ' '; }
 FSD=$(arg fsd); FSD=${FSD:-/bin/virtiofsd}
 FSDOPTS=$(arg fsdopts); FSDOPTS=${FSDOPTS:--o source=/srv/share -o cache=none -o sandbox=chroot}

@@ -15,18 +15,6 @@
 # EXPECT: net_insmod net_testpmd net_probe net_features net_ping net_tcp net_tcp_back net_dpdk_counts net_teardown net_rmmod
 . /lib/guest-lib.sh
 
-# within SECONDS CMD...: run CMD every 0.2 s until it succeeds, for at most
-# SECONDS of uptime (within counts tries, which a loaded TCG guest
-# stretches many times over).
-within() {
-    _end=$(( $(ms) + $1 * 1000 )); shift
-    while :; do
-        "$@" && return 0
-        [ "$(ms)" -lt $_end ] || return 1
-        usleep 200000
-    done
-}
-
 T=/tmp/net
 mkdir -p $T /var/run
 # testpmd may be gone when it is told to stop: EPIPE, not a dead shell.
