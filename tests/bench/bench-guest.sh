@@ -211,6 +211,12 @@ start_loopback() {
     [ -n "$_s" ] || { setup_fail "$_n" "$_d-not-on-the-loopback"; return 1; }
     eval "${_v}_dev=$_d; ${_v}_sysfs=$_s"
     disk_info "$_n" "$_d"
+    eval "threads_info $_n \$${_v}_bpid \$${_v}_apid"
+}
+# threads_info NAME BACKEND_PID ADAPTER_PID: each process's thread count with its rings running.
+threads_info() {
+    echo "INFO $1: threads back end $(sed -n 's/^Threads:[[:space:]]*//p' "/proc/$2/status" 2>/dev/null)," \
+        "adapter $(sed -n 's/^Threads:[[:space:]]*//p' "/proc/$3/status" 2>/dev/null)"
 }
 
 # stats PID LOG: the back end's allocation total (SIGUSR1 makes it log one).
