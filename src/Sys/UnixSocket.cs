@@ -172,6 +172,33 @@ public sealed unsafe class UnixSocket : IDisposable
         return new UnixSocket(FileDescriptor.Adopt(fd));
     }
 
+    /// <summary>
+    /// Accepts one waiting connection without blocking, as a non-blocking close-on-exec fd. Retries
+    /// <c>EINTR</c> and skips connections aborted before they were taken.
+    /// </summary>
+    /// <returns>The connection, or null when none is waiting (<c>EAGAIN</c>).</returns>
+    /// <exception cref="SysException">The accept failed otherwise (for example <c>EMFILE</c>).</exception>
+    public FileDescriptor? TryAccept()
+    {
+        using FdRef r = new(Handle);
+        int fd;
+        while ((fd = LibC.accept4(r.Fd, null, null, LibC.SOCK_CLOEXEC | LibC.SOCK_NONBLOCK)) < 0)
+        {
+            int errno = Errno.Last;
+            if (errno == LibC.EAGAIN)
+            {
+                return null;
+            }
+
+            if (errno != LibC.EINTR && errno != LibC.ECONNABORTED)
+            {
+                Errno.Throw("accept4", errno);
+            }
+        }
+
+        return FileDescriptor.Adopt(fd);
+    }
+
     /// <summary>Sends all of <paramref name="data"/>, with <paramref name="fds"/> attached to its first byte.</summary>
     /// <returns>The number of bytes sent (always <c>data.Length</c>).</returns>
     public int Send(ReadOnlySpan<byte> data, ReadOnlySpan<FileDescriptor> fds) => Send(data, default, fds, Deadline.Infinite);

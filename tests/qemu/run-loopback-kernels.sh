@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 #
 # The loopback tests on every kernel: the host's Debian 6.1 amd64 kernel gets
-# all of run-loopback-test.sh (all, qsd, faults with 100 churn cycles, signals); each
+# all of run-loopback-test.sh (all, qsd, faults with 100 churn cycles, signals, console); each
 # kernel fetched by kernel-module/scripts/fetch-kernels.sh (Debian 5.10 and
 # 6.12 amd64, 6.1 arm64 under qemu-system-aarch64 -M virt with the arm64
 # programs) gets "all" and "faults" with LB_CHURN (default 20) cycles. The
@@ -16,7 +16,7 @@ export KERNELS_DIR
 
 rm -rf "$REPO_ROOT"/tests/qemu/work/loopback-*
 rc=0
-"$HERE/run-loopback-test.sh" all qsd faults signals || rc=1
+"$HERE/run-loopback-test.sh" all qsd faults signals console || rc=1
 # The other kernels; a failed download is a failed result, not a silent skip.
 if ! "$REPO_ROOT/kernel-module/scripts/fetch-kernels.sh"; then
     mkdir -p "$REPO_ROOT/tests/qemu/work/loopback-fetch"

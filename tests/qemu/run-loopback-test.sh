@@ -5,7 +5,8 @@
 # vhost-user back ends and virtio-loopback-adapter, and let the guest's own
 # virtio drivers use the back ends.
 #
-# Usage: run-loopback-test.sh [all|qsd|faults|signals]...   (default: all qsd faults signals)
+# Usage: run-loopback-test.sh [all|qsd|faults|signals|console]...
+#        (default: all qsd faults signals console)
 #   all      rng + 2 blk + input at once through one adapter (guest/loopback-all.sh)
 #   qsd      qemu-storage-daemon's vhost-user-blk export behind the adapter
 #            (guest/loopback-qsd.sh)
@@ -13,6 +14,8 @@
 #            create/destroy churn (guest/loopback-faults.sh)
 #   signals  adapter runs and blk write/verify while the adapter and the back
 #            ends get SIGUSR1/SIGHUP/SIGCHLD every millisecond (guest/loopback-signals.sh)
+#   console  our vhost-user-console, a console and a named serial port, 1 MiB
+#            each way on both at once (guest/loopback-console.sh)
 #
 # Environment: LB_CHURN (adapter create/destroy cycles in "faults", default
 # 100), LB_KILLS (more adapter SIGKILLs under readers in "faults", default 10),
@@ -48,7 +51,7 @@ export GUEST_APPEND="${GUEST_APPEND:-} lbchurn=${LB_CHURN:-100} lbkills=${LB_KIL
 
 rc=0
 tests=("$@")
-[[ ${#tests[@]} -gt 0 ]] || tests=(all qsd faults signals)
+[[ ${#tests[@]} -gt 0 ]] || tests=(all qsd faults signals console)
 for t in "${tests[@]}"; do
     case $t in
         all)
@@ -76,7 +79,16 @@ for t in "${tests[@]}"; do
                 run_guest "loopback-signals" "$HERE/guest/loopback-signals.sh" \
                 "$ko:/lib/modules/virtio_loopback.ko" "${kit[@]}" || rc=1
             ;;
-        *) die "unknown test '$t' (all, qsd, faults or signals)" ;;
+        console)
+            mapfile -t kit < <(bins virtio-loopback-adapter vhost-user-console stream-peer)
+            # 4 vCPUs: virtio_console busy-waits for the device with preemption (put_chars: and
+            # interrupts) off, for control messages and console output; two such waits on a
+            # 2-vCPU guest leave no CPU for the back end in the same kernel (docs/DEVICES.md).
+            GUEST_SMP=4 GUEST_MODULES="virtio_console" \
+                run_guest "loopback-console" "$HERE/guest/loopback-console.sh" \
+                "$ko:/lib/modules/virtio_loopback.ko" "${kit[@]}" || rc=1
+            ;;
+        *) die "unknown test '$t' (all, qsd, faults, signals or console)" ;;
     esac
 done
 end_run $rc
