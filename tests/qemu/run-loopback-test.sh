@@ -5,7 +5,7 @@
 # vhost-user back ends and virtio-loopback-adapter, and let the guest's own
 # virtio drivers use the back ends.
 #
-# Usage: run-loopback-test.sh [all|qsd|faults|signals|console]...
+# Usage: run-loopback-test.sh [all|qsd|faults|signals|console|sound]...
 #        (default: all qsd faults signals console)
 #   all      rng + 2 blk + input at once through one adapter (guest/loopback-all.sh)
 #   qsd      qemu-storage-daemon's vhost-user-blk export behind the adapter
@@ -16,6 +16,10 @@
 #            ends get SIGUSR1/SIGHUP/SIGCHLD every millisecond (guest/loopback-signals.sh)
 #   console  our vhost-user-console, a console and a named serial port, 1 MiB
 #            each way on both at once (guest/loopback-console.sh)
+#   sound    our vhost-user-sound under aplay and arecord: a sine played into a
+#            WAV file sample for sample, the pace of the device clock, capture
+#            from a WAV file (guest/loopback-sound.sh; kernels with virtio_snd,
+#            Debian 6.12, not 6.1)
 #
 # Environment: LB_CHURN (adapter create/destroy cycles in "faults", default
 # 100), LB_KILLS (more adapter SIGKILLs under readers in "faults", default 10),
@@ -37,12 +41,14 @@ cp "$ko" "$QEMU_WORK_DIR/virtio_loopback.ko"
 chmod +x "$QEMU_WORK_DIR/virtio_loopback.ko"
 ko=$QEMU_WORK_DIR/virtio_loopback.ko
 
-# bins NAME...: kit specs for our programs from BIN_DIR (a missing one is fatal).
+# bins NAME...: sets kit to the kit specs of our programs from BIN_DIR (a missing
+# one is fatal: no subshell, so die ends the run).
 bins() {
     local p
+    kit=()
     for p in "$@"; do
         [[ -x $BIN_DIR/$p ]] || die "$BIN_DIR/$p missing: run 'make'"
-        echo "$BIN_DIR/$p:/bin/$p"
+        kit+=("$BIN_DIR/$p:/bin/$p")
     done
 }
 
@@ -55,32 +61,32 @@ tests=("$@")
 for t in "${tests[@]}"; do
     case $t in
         all)
-            mapfile -t kit < <(bins virtio-loopback-adapter vhost-user-rng vhost-user-blk vhost-user-input uinput-feeder evdev-inspect)
+            bins virtio-loopback-adapter vhost-user-rng vhost-user-blk vhost-user-input uinput-feeder evdev-inspect
             GUEST_MODULES="virtio_rng virtio_blk virtio_input evdev uinput ext4 crc32c_generic" \
                 run_guest "loopback-all" "$HERE/guest/loopback-all.sh" \
                 "$ko:/lib/modules/virtio_loopback.ko" "${kit[@]}" || rc=1
             ;;
         qsd)
             qsd=$(command -v qemu-storage-daemon) || die "qemu-storage-daemon missing: run 'make deps'"
-            mapfile -t kit < <(bins virtio-loopback-adapter)
+            bins virtio-loopback-adapter
             GUEST_MODULES="virtio_blk ext4 crc32c_generic loop" \
                 run_guest "loopback-qsd" "$HERE/guest/loopback-qsd.sh" \
                 "$ko:/lib/modules/virtio_loopback.ko" "${kit[@]}" "$qsd:/bin/qemu-storage-daemon" || rc=1
             ;;
         faults)
-            mapfile -t kit < <(bins virtio-loopback-adapter vhost-user-rng vhost-user-blk)
+            bins virtio-loopback-adapter vhost-user-rng vhost-user-blk
             GUEST_MODULES="virtio_rng virtio_blk" \
                 run_guest "loopback-faults" "$HERE/guest/loopback-faults.sh" \
                 "$ko:/lib/modules/virtio_loopback.ko" "${kit[@]}" || rc=1
             ;;
         signals)
-            mapfile -t kit < <(bins virtio-loopback-adapter vhost-user-rng vhost-user-blk signal-storm)
+            bins virtio-loopback-adapter vhost-user-rng vhost-user-blk signal-storm
             GUEST_MODULES="virtio_rng virtio_blk" \
                 run_guest "loopback-signals" "$HERE/guest/loopback-signals.sh" \
                 "$ko:/lib/modules/virtio_loopback.ko" "${kit[@]}" || rc=1
             ;;
         console)
-            mapfile -t kit < <(bins virtio-loopback-adapter vhost-user-console stream-peer)
+            bins virtio-loopback-adapter vhost-user-console stream-peer
             # 4 vCPUs: virtio_console busy-waits for the device with preemption (put_chars: and
             # interrupts) off, for control messages and console output; two such waits on a
             # 2-vCPU guest leave no CPU for the back end in the same kernel (docs/DEVICES.md).
@@ -88,7 +94,18 @@ for t in "${tests[@]}"; do
                 run_guest "loopback-console" "$HERE/guest/loopback-console.sh" \
                 "$ko:/lib/modules/virtio_loopback.ko" "${kit[@]}" || rc=1
             ;;
-        *) die "unknown test '$t' (all, qsd, faults, signals or console)" ;;
+        sound)
+            # Debian 6.12 and later build virtio_snd; 6.1 does not.
+            bins virtio-loopback-adapter vhost-user-sound wav-tool
+            aplay=$(command -v aplay) && arecord=$(command -v arecord) || die "aplay/arecord missing: run 'make deps' (alsa-utils)"
+            # alsa-lib reads its configuration to resolve hw:0,0 (build_kit takes executable files).
+            install -m 0755 /usr/share/alsa/alsa.conf "$QEMU_WORK_DIR/alsa.conf"
+            GUEST_MODULES="virtio_snd" \
+                run_guest "loopback-sound" "$HERE/guest/loopback-sound.sh" \
+                "$ko:/lib/modules/virtio_loopback.ko" "${kit[@]}" "$aplay:/bin/aplay" "$arecord:/bin/arecord" \
+                "$QEMU_WORK_DIR/alsa.conf:/usr/share/alsa/alsa.conf" || rc=1
+            ;;
+        *) die "unknown test '$t' (all, qsd, faults, signals, console or sound)" ;;
     esac
 done
 end_run $rc

@@ -10,6 +10,7 @@ using VirtioLoopback.Devices.Common;
 using VirtioLoopback.Devices.Console;
 using VirtioLoopback.Sys;
 using VirtioLoopback.TestDriver;
+using VirtioLoopback.Tests.Common;
 using VirtioLoopback.Tests.Input;
 using VirtioLoopback.VhostUser.Backend;
 
@@ -171,29 +172,5 @@ public sealed class ConsoleControlTests
         }
 
         return messages;
-    }
-
-    private sealed class FakeScheduler : IQueueScheduler
-    {
-        public List<int> Wakes { get; } = new();
-
-        public void Wake(int queueIndex) => Wakes.Add(queueIndex);
-
-        public void Watch(ulong token, FileDescriptor fd, int queueIndex, EpollEvents events)
-        {
-        }
-
-        public void Unwatch(ulong token)
-        {
-        }
-    }
-
-    private sealed class FakeHost : IDeviceHost
-    {
-        public static readonly FakeHost Instance = new();
-
-        public ILoggerFactory LoggerFactory => NullLoggerFactory.Instance;
-
-        public bool NotifyConfigChanged() => true;
     }
 }
