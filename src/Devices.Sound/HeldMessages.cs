@@ -64,10 +64,14 @@ internal sealed class HeldMessages
     }
 
     /// <summary>The oldest message and its sample bytes.</summary>
-    public DescriptorChain Peek(out uint dataBytes)
+    public DescriptorChain Peek(out uint dataBytes) => Peek(0, out dataBytes);
+
+    /// <summary>The <paramref name="index"/>th oldest message and its sample bytes.</summary>
+    public DescriptorChain Peek(int index, out uint dataBytes)
     {
-        dataBytes = _dataBytes[_first];
-        return _chains[_first]!;
+        int slot = (_first + index) % _chains.Length;
+        dataBytes = _dataBytes[slot];
+        return _chains[slot]!;
     }
 
     /// <summary>Lets go of the oldest message.</summary>

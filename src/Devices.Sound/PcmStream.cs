@@ -6,17 +6,16 @@ using VirtioLoopback.Sys;
 namespace VirtioLoopback.Devices.Sound;
 
 /// <summary>
-/// One PCM stream: its capabilities, the parameters and state the driver set, the messages it holds,
-/// and the device clock that paces them. Playback goes to a sink, capture comes from a source.
+/// One PCM stream: its endpoint (which also keeps its clock), the parameters and state the driver
+/// set, and the messages it holds. Positions count sample bytes since PREPARE, in the endpoint's terms.
 /// </summary>
 internal sealed class PcmStream : IDisposable
 {
-    private PcmStream(int id, byte direction, IPlaybackSink? sink, ICaptureSource? source)
+    private PcmStream(int id, byte direction, IPcmEndpoint endpoint)
     {
         Id = id;
         Direction = direction;
-        Sink = sink;
-        Source = source;
+        Endpoint = endpoint;
     }
 
     /// <summary>The stream id (its index in the config's streams).</summary>
@@ -25,45 +24,33 @@ internal sealed class PcmStream : IDisposable
     /// <summary>VIRTIO_SND_D_OUTPUT or VIRTIO_SND_D_INPUT.</summary>
     public byte Direction { get; }
 
-    /// <summary>Where played frames go (playback).</summary>
-    public IPlaybackSink? Sink { get; }
+    /// <summary>Where frames go or come from.</summary>
+    public IPcmEndpoint Endpoint { get; }
 
-    /// <summary>Where captured frames come from (capture).</summary>
-    public ICaptureSource? Source { get; }
+    /// <summary>The playback endpoint, or null for capture.</summary>
+    public IPlaybackSink? Sink => Endpoint as IPlaybackSink;
+
+    /// <summary>The capture endpoint, or null for playback.</summary>
+    public ICaptureSource? Source => Endpoint as ICaptureSource;
 
     /// <summary>The queue that carries the stream's I/O messages.</summary>
     public int DataQueue => Direction == SoundWire.DirectionOutput ? SoundWire.TxQueue : SoundWire.RxQueue;
-
-    /// <summary>Supported formats (VIRTIO_SND_PCM_FMT bit map).</summary>
-    public ulong Formats => Sink?.Formats ?? (1UL << Source!.Format);
-
-    /// <summary>Supported rates (VIRTIO_SND_PCM_RATE bit map).</summary>
-    public ulong Rates => Sink?.Rates ?? (1UL << Source!.Rate);
-
-    /// <summary>The fewest channels.</summary>
-    public byte ChannelsMin => Sink?.ChannelsMin ?? Source!.Channels;
-
-    /// <summary>The most channels.</summary>
-    public byte ChannelsMax => Sink?.ChannelsMax ?? Source!.Channels;
 
     public PcmState State { get; set; }
 
     public PcmParams Params { get; set; }
 
-    /// <summary>The held I/O messages, oldest first.</summary>
+    /// <summary>The held I/O messages, oldest first; the oldest starts at <see cref="Completed"/>.</summary>
     public HeldMessages Held { get; } = new();
 
     /// <summary>RELEASE (or new parameters) asked the data queue to return every held message.</summary>
     public bool ReturnPending { get; set; }
 
-    /// <summary>The clock time (<see cref="TimeProvider"/> timestamp) at which <see cref="Consumed"/> was zero.</summary>
-    public long ClockStart { get; set; }
+    /// <summary>Position up to which messages were completed (and silence or dropped frames bridged).</summary>
+    public long Completed { get; set; }
 
-    /// <summary>When STOP paused the clock.</summary>
-    public long StoppedAt { get; set; }
-
-    /// <summary>Sample bytes the device has played (or captured) since the stream started.</summary>
-    public long Consumed { get; set; }
+    /// <summary>Position up to which frames were handed to the sink, or taken from the source.</summary>
+    public long Transferred { get; set; }
 
     /// <summary>Underruns (playback) or overruns (capture) the device bridged in this run.</summary>
     public int Xruns { get; set; }
@@ -71,51 +58,36 @@ internal sealed class PcmStream : IDisposable
     /// <summary>Bytes of silence played, or of frames dropped, for <see cref="Xruns"/>.</summary>
     public long XrunBytes { get; set; }
 
-    /// <summary>When the run's first START came.</summary>
+    /// <summary>When the run's first START came (<see cref="TimeProvider"/> timestamp; 0 before it).</summary>
     public long StartedAt { get; set; }
 
-    /// <summary>The latest a message of this run completed after the clock reached its end (timestamp units).</summary>
-    public long MaxLate { get; set; }
+    /// <summary>The farthest the endpoint's clock was past a message's end when it completed (bytes).</summary>
+    public long MaxLateBytes { get; set; }
 
     /// <summary>The stream's pacing timer, watched on <see cref="DataQueue"/>'s thread.</summary>
     public TimerFd? Timer { get; set; }
 
     public ulong TimerToken { get; set; }
 
-    /// <summary>The sink or source failed; messages complete with VIRTIO_SND_S_IO_ERR until the next PREPARE.</summary>
+    /// <summary>The endpoint failed; messages complete with VIRTIO_SND_S_IO_ERR until the next PREPARE.</summary>
     public bool Failed { get; set; }
 
-    public string Description => Sink?.Description ?? Source!.Description;
+    public static PcmStream Playback(int id, IPlaybackSink sink) => new(id, SoundWire.DirectionOutput, sink);
 
-    public static PcmStream Playback(int id, IPlaybackSink sink) => new(id, SoundWire.DirectionOutput, sink, null);
-
-    public static PcmStream Capture(int id, ICaptureSource source) => new(id, SoundWire.DirectionInput, null, source);
+    public static PcmStream Capture(int id, ICaptureSource source) => new(id, SoundWire.DirectionInput, source);
 
     /// <summary>Whether the stream takes I/O messages now (between PREPARE and RELEASE).</summary>
     public bool TakesMessages => State is PcmState.Prepared or PcmState.Running or PcmState.Stopped;
 
-    /// <summary>Whether <paramref name="p"/> is within what the stream supports.</summary>
+    /// <summary>Whether <paramref name="p"/> is within what the endpoint supports.</summary>
     public bool Supports(PcmParams p) =>
-        p.Format < 64 && (Formats & (1UL << p.Format)) != 0 &&
-        p.Rate < 64 && (Rates & (1UL << p.Rate)) != 0 &&
-        p.Channels >= ChannelsMin && p.Channels <= ChannelsMax;
-
-    /// <summary>Sample bytes the clock allows by <paramref name="now"/>, in whole frames.</summary>
-    public long AllowedBytes(long now, long frequency)
-    {
-        long elapsed = Math.Max(0, now - ClockStart);
-        long bytes = (long)((Int128)elapsed * Params.BytesPerSecond / frequency);
-        return bytes - (bytes % Params.FrameBytes);
-    }
-
-    /// <summary>The clock time at which <paramref name="bytes"/> sample bytes are consumed.</summary>
-    public long TimeOf(long bytes, long frequency) =>
-        ClockStart + (long)(((Int128)bytes * frequency + Params.BytesPerSecond - 1) / Params.BytesPerSecond);
+        p.Format < 64 && (Endpoint.Formats & (1UL << p.Format)) != 0 &&
+        p.Rate < 64 && (Endpoint.Rates & (1UL << p.Rate)) != 0 &&
+        p.Channels >= Endpoint.ChannelsMin && p.Channels <= Endpoint.ChannelsMax;
 
     public void Dispose()
     {
         Timer?.Dispose();
-        Sink?.Dispose();
-        Source?.Dispose();
+        Endpoint.Dispose();
     }
 }

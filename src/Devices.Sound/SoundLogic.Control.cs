@@ -51,7 +51,7 @@ public sealed partial class SoundLogic
             }
 
             int room = (int)Math.Min(chain.WritableLength, (uint)_response.Length);
-            int written = room < SoundWire.HeaderSize ? 0 : Answer(request[..length], chain.ReadableLength, _response.AsSpan(0, room));
+            int written = room < SoundWire.HeaderSize ? 0 : Answer(memory, request[..length], chain.ReadableLength, _response.AsSpan(0, room));
             if (written == 0)
             {
                 Bad("response buffer shorter than a status", 0);
@@ -74,7 +74,7 @@ public sealed partial class SoundLogic
 
     /// <summary>Answers one request into <paramref name="response"/> (at least a status header).</summary>
     /// <returns>The response bytes.</returns>
-    private int Answer(ReadOnlySpan<byte> request, uint requestLength, Span<byte> response)
+    private int Answer(GuestMemoryMap memory, ReadOnlySpan<byte> request, uint requestLength, Span<byte> response)
     {
         uint status;
         int length = SoundWire.HeaderSize;
@@ -90,7 +90,7 @@ public sealed partial class SoundLogic
                 SoundWire.JackInfo or SoundWire.PcmInfo or SoundWire.ChmapInfo => Query(code, request, requestLength, response, out length),
                 SoundWire.JackRemap => JackRemap(request, requestLength),
                 SoundWire.PcmSetParams => SetParams(request, requestLength),
-                SoundWire.PcmPrepare or SoundWire.PcmRelease or SoundWire.PcmStart or SoundWire.PcmStop => Command(code, request, requestLength),
+                SoundWire.PcmPrepare or SoundWire.PcmRelease or SoundWire.PcmStart or SoundWire.PcmStop => Command(memory, code, request, requestLength),
                 _ => NotSupported(code),
             };
         }
@@ -150,11 +150,11 @@ public sealed partial class SoundLogic
                     break;
                 case SoundWire.PcmInfo:
                     PcmStream s = _streams[id];
-                    BinaryPrimitives.WriteUInt64LittleEndian(item[8..], s.Formats);
-                    BinaryPrimitives.WriteUInt64LittleEndian(item[16..], s.Rates);
+                    BinaryPrimitives.WriteUInt64LittleEndian(item[8..], s.Endpoint.Formats);
+                    BinaryPrimitives.WriteUInt64LittleEndian(item[16..], s.Endpoint.Rates);
                     item[24] = s.Direction;
-                    item[25] = s.ChannelsMin;
-                    item[26] = s.ChannelsMax;
+                    item[25] = s.Endpoint.ChannelsMin;
+                    item[26] = s.Endpoint.ChannelsMax;
                     break;
                 default:
                     (byte direction, byte[] positions) = _chmaps[id];
@@ -236,7 +236,7 @@ public sealed partial class SoundLogic
         return SoundWire.StatusOk;
     }
 
-    private uint Command(uint code, ReadOnlySpan<byte> request, uint requestLength)
+    private uint Command(GuestMemoryMap memory, uint code, ReadOnlySpan<byte> request, uint requestLength)
     {
         if (requestLength != SoundWire.PcmHeaderSize || request.Length < SoundWire.PcmHeaderSize)
         {
@@ -248,14 +248,12 @@ public sealed partial class SoundLogic
             return Bad("PCM command for a stream that does not exist", requestLength);
         }
 
-        long now = _time.GetTimestamp();
         switch (code)
         {
             case SoundWire.PcmPrepare when s.State is PcmState.ParamsSet or PcmState.Prepared or PcmState.Released:
                 try
                 {
-                    s.Sink?.Begin(s.Params);
-                    s.Source?.Begin();
+                    s.Endpoint.Begin(s.Params);
                     s.Failed = false;
                 }
                 catch (IOException e)
@@ -264,25 +262,36 @@ public sealed partial class SoundLogic
                     return SoundWire.StatusIoError;
                 }
 
-                s.Consumed = 0;
-                s.MaxLate = 0;
+                s.Completed = 0;
+                s.Transferred = 0;
+                s.MaxLateBytes = 0;
                 s.StartedAt = 0;
                 s.Xruns = 0;
                 s.XrunBytes = 0;
                 s.State = PcmState.Prepared;
                 return SoundWire.StatusOk;
-            case SoundWire.PcmStart when s.State is PcmState.Prepared:
-                s.ClockStart = now;
-                s.StartedAt = now;
-                s.State = PcmState.Running;
-                break;
-            case SoundWire.PcmStart when s.State is PcmState.Stopped:
-                // Resume: the clock skips the time it was paused.
-                s.ClockStart += now - s.StoppedAt;
+            case SoundWire.PcmStart when s.State is PcmState.Prepared or PcmState.Stopped:
+                if (s.StartedAt == 0)
+                {
+                    s.StartedAt = _time.GetTimestamp();
+                }
+
+                s.Endpoint.Start();
                 s.State = PcmState.Running;
                 break;
             case SoundWire.PcmStop when s.State is PcmState.Running:
-                s.StoppedAt = now;
+                // What the clock reached before the stop is played (one guest memory serves every
+                // queue); frames handed over but not yet played are dropped, the held messages keep them.
+                try
+                {
+                    Transfer(s, memory);
+                }
+                catch (IOException e)
+                {
+                    Fail(s, e);
+                }
+
+                s.Transferred = Math.Clamp(s.Endpoint.Stop(), s.Completed, s.Transferred);
                 s.State = PcmState.Stopped;
                 break;
             case SoundWire.PcmRelease when s.State is PcmState.Prepared or PcmState.Stopped:

@@ -11,10 +11,14 @@ namespace VirtioLoopback.Devices.Sound;
 
 /// <summary>
 /// The transmit and receive queues: each stream's I/O messages (an xfer header, the frames, a
-/// status) are held in order and completed on the device clock.
+/// status) are held in order; their frames go to (or come from) the endpoint as fast as it takes
+/// them, and each message completes when the endpoint's clock has played (or captured) its last frame.
 /// </summary>
 public sealed partial class SoundLogic
 {
+    /// <summary>The shortest timer: a stream never polls its endpoint more often than this.</summary>
+    private static readonly TimeSpan MinWait = TimeSpan.FromMicroseconds(200);
+
     private void ServiceData(int index, IVirtqueue queue, DescriptorChain scratch)
     {
         PcmStream? s = null;
@@ -33,7 +37,6 @@ public sealed partial class SoundLogic
             pushed |= ReturnHeld(s, queue, SoundWire.StatusOk);
         }
 
-        long now = _time.GetTimestamp();
         queue.DisableNotification();
         while (true)
         {
@@ -49,13 +52,13 @@ public sealed partial class SoundLogic
                 break;
             }
 
-            if (!Take(s, queue, chain, now, ref pushed))
+            if (!Take(s, queue, chain, ref pushed))
             {
                 return;
             }
         }
 
-        if (s is not null && !Advance(s, queue, now, ref pushed))
+        if (s is not null && !Run(s, queue, ref pushed))
         {
             return;
         }
@@ -68,7 +71,7 @@ public sealed partial class SoundLogic
 
     /// <summary>Checks a new message: held when it belongs to a stream that takes messages, answered at once otherwise.</summary>
     /// <returns>False when the queue broke.</returns>
-    private bool Take(PcmStream? s, IVirtqueue queue, DescriptorChain chain, long now, ref bool pushed)
+    private bool Take(PcmStream? s, IVirtqueue queue, DescriptorChain chain, ref bool pushed)
     {
         Span<byte> xfer = stackalloc byte[SoundWire.XferSize];
         int got = ChainBytes.Gather(queue.Memory, chain.Readable, xfer);
@@ -114,7 +117,7 @@ public sealed partial class SoundLogic
 
         if (s!.State == PcmState.Running && s.Held.Count == 0)
         {
-            Bridge(s, now);
+            Bridge(s);
         }
 
         s.Held.Append(data);
@@ -122,153 +125,158 @@ public sealed partial class SoundLogic
     }
 
     /// <summary>
-    /// A message arrived for a running stream that had none: the clock ran on meanwhile. Before the
-    /// first message of a run the clock simply starts now; later the gap is an underrun (silence
-    /// played) or an overrun (frames dropped), as on real hardware.
+    /// A message arrived for a running stream that held none: the endpoint's clock ran on meanwhile.
+    /// A playback sink plays that gap as silence (an underrun); a capture source drops the frames it
+    /// captured meanwhile (an overrun). Before the first frame of a run, the clock just starts later.
     /// </summary>
-    private void Bridge(PcmStream s, long now)
+    private void Bridge(PcmStream s)
     {
-        long frequency = _time.TimestampFrequency;
-        long allowed = s.AllowedBytes(now, frequency);
-        if (s.Consumed == 0)
-        {
-            s.ClockStart = now;
-            return;
-        }
-
-        long gap = allowed - s.Consumed;
-        if (gap <= 0)
-        {
-            return;
-        }
-
-        s.Xruns++;
-        s.XrunBytes += gap;
         try
         {
-            if (s.Sink is not null)
+            long bridged = s.Sink is { } sink ? sink.Underrun(Math.Max(0, sink.Position() - s.Transferred)) : s.Source!.Discard();
+            if (bridged > 0)
             {
-                s.Sink.WriteSilence(gap);
-            }
-            else
-            {
-                s.Source!.Skip(gap);
+                s.Xruns++;
+                s.XrunBytes += bridged;
+                s.Transferred += bridged;
+                s.Completed += bridged;
             }
         }
         catch (IOException e)
         {
             Fail(s, e);
         }
-
-        s.Consumed = allowed;
     }
 
-    /// <summary>Completes the held messages the clock has reached and arms the timer for the next.</summary>
+    /// <summary>
+    /// Moves frames between the held messages and the endpoint, completes the messages its clock has
+    /// reached, and arms the timer for the next one.
+    /// </summary>
     /// <returns>False when the queue broke.</returns>
-    private bool Advance(PcmStream s, IVirtqueue queue, long now, ref bool pushed)
+    private bool Run(PcmStream s, IVirtqueue queue, ref bool pushed)
     {
-        if (s.State is not (PcmState.Running or PcmState.Stopped))
+        if (s.Failed)
+        {
+            pushed |= ReturnHeld(s, queue, SoundWire.StatusIoError);
+        }
+
+        if (s.State != PcmState.Running || s.Held.Count == 0)
         {
             s.Timer?.Disarm();
             return true;
         }
 
-        long frequency = _time.TimestampFrequency;
-        long until = s.State == PcmState.Stopped ? Math.Min(now, s.StoppedAt) : now;
-        long allowed = s.AllowedBytes(until, frequency);
-        while (s.Held.Count > 0)
+        GuestMemoryMap memory = queue.Memory;
+        long position;
+        try
         {
-            DescriptorChain chain = s.Held.Peek(out uint data);
-            if (s.Consumed + data > allowed)
-            {
-                break;
-            }
-
-            uint status = s.Failed ? SoundWire.StatusIoError : Transfer(s, queue.Memory, chain, data);
-            if (status == uint.MaxValue)
+            if (!Transfer(s, memory))
             {
                 queue.MarkBroken("sound: I/O message outside guest memory");
                 return false;
             }
 
+            position = s.Sink is { } sink ? Math.Min(s.Transferred, sink.Position()) : s.Transferred;
+        }
+        catch (IOException e)
+        {
+            Fail(s, e);
+            pushed |= ReturnHeld(s, queue, SoundWire.StatusIoError);
+            s.Timer?.Disarm();
+            return true;
+        }
+
+        while (s.Held.Count > 0)
+        {
+            DescriptorChain chain = s.Held.Peek(out uint data);
+            long end = s.Completed + data;
+            if (end > position)
+            {
+                break;
+            }
+
+            s.MaxLateBytes = Math.Max(s.MaxLateBytes, (s.Sink is null ? s.Endpoint.Position() : position) - end);
             s.Held.Drop();
-            s.Consumed += data;
-            s.MaxLate = Math.Max(s.MaxLate, until - s.TimeOf(s.Consumed, frequency));
+            s.Completed = end;
             uint latency = (uint)Math.Min(s.Held.Bytes, uint.MaxValue);
-            if (!Complete(queue, chain, status, s.Sink is null && status == SoundWire.StatusOk ? data : 0, latency, ref pushed))
+            if (!Complete(queue, chain, SoundWire.StatusOk, s.Sink is null ? data : 0, latency, ref pushed))
             {
                 return false;
             }
         }
 
-        if (s.State == PcmState.Running && s.Held.Count > 0)
+        if (s.Held.Count == 0)
         {
-            s.Held.Peek(out uint next);
-            long due = s.TimeOf(s.Consumed + next, frequency);
-            s.Timer?.Arm(TimeSpan.FromTicks(Math.Max(0, (long)((Int128)(due - now) * TimeSpan.TicksPerSecond / frequency)) + 1), TimeSpan.Zero);
+            s.Timer?.Disarm();
+            return true;
+        }
+
+        s.Held.Peek(out uint next);
+        TimeSpan wait = s.Endpoint.Until(s.Completed + next);
+        if (wait == System.Threading.Timeout.InfiniteTimeSpan)
+        {
+            s.Timer?.Disarm();
         }
         else
         {
-            s.Timer?.Disarm();
+            s.Timer?.Arm(wait < MinWait ? MinWait : wait, TimeSpan.Zero);
         }
 
         return true;
     }
 
-    /// <summary>Plays a message's frames into the sink, or fills it from the source.</summary>
-    /// <returns>The status, or <see cref="uint.MaxValue"/> when a buffer is outside guest memory.</returns>
-    private uint Transfer(PcmStream s, GuestMemoryMap memory, DescriptorChain chain, uint data)
+    /// <summary>Hands the held messages' frames to the sink, or fills them from the source, as far as it goes now.</summary>
+    /// <returns>False when a buffer is outside guest memory.</returns>
+    private static bool Transfer(PcmStream s, GuestMemoryMap memory)
     {
-        try
+        long skip = s.Transferred - s.Completed;
+        for (int i = 0; i < s.Held.Count; i++)
         {
-            if (s.Sink is not null)
+            DescriptorChain chain = s.Held.Peek(i, out uint data);
+            if (skip >= data)
             {
-                ulong skip = SoundWire.XferSize;
-                foreach (ref readonly Descriptor d in chain.Readable)
-                {
-                    if (skip >= d.Length)
-                    {
-                        skip -= d.Length;
-                        continue;
-                    }
-
-                    if (!memory.TryGetSpan(d.Address + skip, (uint)(d.Length - skip), out Span<byte> span))
-                    {
-                        return uint.MaxValue;
-                    }
-
-                    s.Sink.Write(span);
-                    skip = 0;
-                }
-            }
-            else
-            {
-                uint left = data;
-                foreach (ref readonly Descriptor d in chain.Writable)
-                {
-                    if (left == 0)
-                    {
-                        break;
-                    }
-
-                    uint n = Math.Min(d.Length, left);
-                    if (!memory.TryGetSpan(d.Address, n, out Span<byte> span))
-                    {
-                        return uint.MaxValue;
-                    }
-
-                    s.Source!.Read(span);
-                    left -= n;
-                }
+                skip -= data;
+                continue;
             }
 
-            return SoundWire.StatusOk;
+            // Playback frames follow the xfer header in the readable part; capture frames lead the writable part.
+            ReadOnlySpan<Descriptor> buffers = s.Sink is not null ? chain.Readable : chain.Writable;
+            long offset = (s.Sink is not null ? SoundWire.XferSize : 0) + skip;
+            long left = data - skip;
+            foreach (ref readonly Descriptor d in buffers)
+            {
+                if (left == 0)
+                {
+                    break;
+                }
+
+                if (offset >= d.Length)
+                {
+                    offset -= d.Length;
+                    continue;
+                }
+
+                uint n = (uint)Math.Min(d.Length - offset, left);
+                if (!memory.TryGetSpan(d.Address + (ulong)offset, n, out Span<byte> span))
+                {
+                    return false;
+                }
+
+                int moved = s.Sink is { } sink ? sink.Write(span) : s.Source!.Read(span);
+                s.Transferred += moved;
+                left -= moved;
+                if (moved < n)
+                {
+                    return true;
+                }
+
+                offset = 0;
+            }
+
+            skip = 0;
         }
-        catch (IOException e)
-        {
-            Fail(s, e);
-            return SoundWire.StatusIoError;
-        }
+
+        return true;
     }
 
     /// <summary>Writes the status at the end of the writable part and returns the message.</summary>
@@ -289,15 +297,16 @@ public sealed partial class SoundLogic
         return true;
     }
 
-    /// <summary>Returns every held message unplayed (RELEASE, new parameters, a stopping queue).</summary>
+    /// <summary>Returns every held message unplayed (RELEASE, new parameters, a failure, a stopping queue).</summary>
     /// <returns>Whether anything was pushed.</returns>
     private static bool ReturnHeld(PcmStream s, IVirtqueue queue, uint status)
     {
         bool pushed = false;
         while (s.Held.Count > 0)
         {
-            DescriptorChain chain = s.Held.Peek(out _);
+            DescriptorChain chain = s.Held.Peek(out uint data);
             s.Held.Drop();
+            s.Completed += data;
             if (!Complete(queue, chain, status, 0, 0, ref pushed))
             {
                 s.Held.Clear();
@@ -305,10 +314,11 @@ public sealed partial class SoundLogic
             }
         }
 
+        s.Transferred = s.Completed;
         return pushed;
     }
 
-    /// <summary>The sink or source failed: the stream's messages report I/O errors until the next PREPARE.</summary>
+    /// <summary>The endpoint failed: the stream's messages report I/O errors until the next PREPARE.</summary>
     private void Fail(PcmStream s, IOException e)
     {
         if (!s.Failed)
@@ -318,7 +328,7 @@ public sealed partial class SoundLogic
         }
     }
 
-    /// <summary>A stream's run ended (RELEASE or reset): the sink's file is made complete and the run summarised.</summary>
+    /// <summary>A stream's run ended (RELEASE or reset): the endpoint lets go of it and the run is summarised.</summary>
     private void EndSession(PcmStream s)
     {
         if (s.State is PcmState.Initial or PcmState.ParamsSet or PcmState.Released)
@@ -328,7 +338,7 @@ public sealed partial class SoundLogic
 
         try
         {
-            s.Sink?.Flush();
+            s.Endpoint.End();
         }
         catch (IOException e)
         {
@@ -337,11 +347,11 @@ public sealed partial class SoundLogic
 
         if (s.Params.FrameBytes > 0 && s.StartedAt != 0)
         {
-            long frames = s.Consumed / s.Params.FrameBytes;
+            int frame = s.Params.FrameBytes;
             double perMs = _time.TimestampFrequency / 1000.0;
             double wallMs = (_time.GetTimestamp() - s.StartedAt) / perMs;
-            Log.SessionEnded(
-                _logger, s.Id, frames, frames * 1000.0 / s.Params.Hertz, wallMs, s.MaxLate / perMs, s.Xruns, s.XrunBytes / s.Params.FrameBytes);
+            double lateMs = s.MaxLateBytes * 1000.0 / s.Params.BytesPerSecond;
+            Log.SessionEnded(_logger, s.Id, s.Completed / frame, s.Completed * 1000.0 / s.Params.BytesPerSecond, wallMs, lateMs, s.Xruns, s.XrunBytes / frame);
         }
     }
 }

@@ -23,9 +23,11 @@ namespace VirtioLoopback.Devices.Sound;
 /// <item>the control queue answers every request at once and changes the streams' states; what the
 /// data queues must do about it (start the clock, return held messages) is handed to them with a
 /// wake;</item>
-/// <item>the transmit and receive queues hold each stream's I/O messages in order and complete each
-/// when the device clock says its last frame has been played or captured; a timer per stream wakes
-/// the queue for the next one. The clock is the host's monotonic clock, never the guest's.</item>
+/// <item>the transmit and receive queues hold each stream's I/O messages in order, move their frames
+/// to or from the stream's endpoint as fast as it takes them, and complete each when the endpoint's
+/// clock has played or captured its last frame; a timer per stream wakes the queue for the next one.
+/// The clock is the endpoint's: an ALSA device's hardware, or the host's monotonic clock for a file;
+/// never the guest's.</item>
 /// <item>the event queue's buffers stay with the device: jacks never change, and underruns are
 /// bridged by the device (silence played, frames dropped) instead of reported.</item>
 /// </list>
@@ -78,12 +80,12 @@ public sealed partial class SoundLogic : IDeviceLogic, IDisposable
         _streams = streams.ToArray();
         foreach (PcmStream s in _streams)
         {
-            if (s.ChannelsMin <= 1)
+            if (s.Endpoint.ChannelsMin <= 1)
             {
                 _chmaps.Add((s.Direction, [SoundWire.ChmapMono]));
             }
 
-            if (s.ChannelsMax >= 2 && s.ChannelsMin <= 2)
+            if (s.Endpoint.ChannelsMax >= 2 && s.Endpoint.ChannelsMin <= 2)
             {
                 _chmaps.Add((s.Direction, [SoundWire.ChmapFrontLeft, SoundWire.ChmapFrontRight]));
             }
@@ -123,7 +125,7 @@ public sealed partial class SoundLogic : IDeviceLogic, IDisposable
         _logger = host.LoggerFactory.CreateLogger("VirtioLoopback.Devices.Sound");
         foreach (PcmStream s in _streams)
         {
-            Log.StreamConfigured(_logger, s.Id, s.Direction == SoundWire.DirectionOutput ? "playback" : "capture", s.Description);
+            Log.StreamConfigured(_logger, s.Id, s.Direction == SoundWire.DirectionOutput ? "playback" : "capture", s.Endpoint.Description);
             s.Timer = TimerFd.CreateMonotonic();
             s.TimerToken = _nextToken++;
             scheduler.Watch(s.TimerToken, s.Timer.Handle, s.DataQueue, EpollEvents.In);
@@ -229,6 +231,8 @@ public sealed partial class SoundLogic : IDeviceLogic, IDisposable
         {
             EndSession(s);
             s.Held.Clear();
+            s.Completed = 0;
+            s.Transferred = 0;
             s.State = PcmState.Initial;
             s.ReturnPending = false;
             s.Timer?.Disarm();

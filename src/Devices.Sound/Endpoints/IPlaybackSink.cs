@@ -3,35 +3,19 @@ using System;
 
 namespace VirtioLoopback.Devices.Sound.Endpoints;
 
-/// <summary>Where a playback stream's frames go: a file today, an ALSA device later, behind one interface.</summary>
-public interface IPlaybackSink : IDisposable
+/// <summary>Where a playback stream's frames go.</summary>
+public interface IPlaybackSink : IPcmEndpoint
 {
-    /// <summary>What the sink is, for logs.</summary>
-    string Description { get; }
-
-    /// <summary>The VIRTIO_SND_PCM_FMT bit map the sink takes.</summary>
-    ulong Formats { get; }
-
-    /// <summary>The VIRTIO_SND_PCM_RATE bit map the sink takes.</summary>
-    ulong Rates { get; }
-
-    /// <summary>The fewest channels the sink takes.</summary>
-    byte ChannelsMin { get; }
-
-    /// <summary>The most channels the sink takes.</summary>
-    byte ChannelsMax { get; }
-
-    /// <summary>A stream was prepared with <paramref name="parameters"/> (already checked against the above).</summary>
-    void Begin(PcmParams parameters);
-
-    /// <summary>Plays whole frames.</summary>
+    /// <summary>Hands over whole frames; takes what fits now (a file: what its clock has reached; ALSA: what its buffer holds).</summary>
+    /// <returns>The bytes taken, whole frames.</returns>
     /// <exception cref="System.IO.IOException">The sink failed.</exception>
-    void Write(ReadOnlySpan<byte> frames);
+    int Write(ReadOnlySpan<byte> frames);
 
-    /// <summary>Plays <paramref name="bytes"/> bytes of silence (an underrun the device bridged).</summary>
-    /// <exception cref="System.IO.IOException">The sink failed.</exception>
-    void WriteSilence(long bytes);
-
-    /// <summary>The stream stopped or was released: make what was played durable and complete.</summary>
-    void Flush();
+    /// <summary>
+    /// The stream ran dry: the clock passed the last frame handed over by <paramref name="bytes"/>.
+    /// A file records that much silence, as a sound card would play it; before the first frame, the
+    /// clock starts over instead.
+    /// </summary>
+    /// <returns>The bytes of silence the stream's position moved on by.</returns>
+    long Underrun(long bytes);
 }

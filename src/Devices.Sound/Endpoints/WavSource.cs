@@ -7,8 +7,8 @@ using VirtioLoopback.Sys;
 namespace VirtioLoopback.Devices.Sound.Endpoints;
 
 /// <summary>
-/// A WAV file a capture stream reads, from its start each time a stream is prepared, then silence.
-/// The stream offers exactly the file's format, rate and channels.
+/// A WAV file a capture stream reads as the host's monotonic clock captures it: from the file's
+/// start at each PREPARE, then silence. The stream offers exactly the file's format, rate and channels.
 /// </summary>
 public sealed class WavSource : ICaptureSource
 {
@@ -16,9 +16,10 @@ public sealed class WavSource : ICaptureSource
     private readonly FileDescriptor _fd;
     private readonly long _dataOffset;
     private readonly long _dataBytes;
-    private long _position;
+    private readonly StreamClock _clock;
+    private long _read;
 
-    private WavSource(string path, FileDescriptor fd, byte format, byte rate, byte channels, long dataOffset, long dataBytes)
+    private WavSource(string path, FileDescriptor fd, byte format, byte rate, byte channels, long dataOffset, long dataBytes, TimeProvider? time)
     {
         _path = path;
         _fd = fd;
@@ -27,23 +28,36 @@ public sealed class WavSource : ICaptureSource
         Channels = channels;
         _dataOffset = dataOffset;
         _dataBytes = dataBytes;
+        _clock = new StreamClock(time);
     }
 
     /// <inheritdoc/>
     public string Description => $"WAV file {_path} ({PcmFormat.Name(Format)} {PcmFormat.Hertz(Rate)} Hz {Channels} ch, {_dataBytes} bytes)";
 
-    /// <inheritdoc/>
+    /// <summary>The file's format (VIRTIO_SND_PCM_FMT).</summary>
     public byte Format { get; }
 
-    /// <inheritdoc/>
+    /// <summary>The file's rate (VIRTIO_SND_PCM_RATE index).</summary>
     public byte Rate { get; }
 
-    /// <inheritdoc/>
+    /// <summary>The file's channels.</summary>
     public byte Channels { get; }
+
+    /// <inheritdoc/>
+    public ulong Formats => 1UL << Format;
+
+    /// <inheritdoc/>
+    public ulong Rates => 1UL << Rate;
+
+    /// <inheritdoc/>
+    public byte ChannelsMin => Channels;
+
+    /// <inheritdoc/>
+    public byte ChannelsMax => Channels;
 
     /// <summary>Opens and checks the file.</summary>
     /// <exception cref="IOException">It cannot be read, is not a WAV file, or holds samples a stream cannot carry.</exception>
-    public static WavSource Open(string path)
+    public static WavSource Open(string path, TimeProvider? time = null)
     {
         FileDescriptor fd = FileIo.Open(path, LibC.O_RDONLY);
         try
@@ -60,7 +74,7 @@ public sealed class WavSource : ICaptureSource
                 throw new InvalidDataException($"{channels} channels: a capture file has 1 or 2");
             }
 
-            return new WavSource(path, fd, format, (byte)rate, (byte)channels, offset, bytes);
+            return new WavSource(path, fd, format, (byte)rate, (byte)channels, offset, bytes, time);
         }
         catch
         {
@@ -70,31 +84,69 @@ public sealed class WavSource : ICaptureSource
     }
 
     /// <inheritdoc/>
-    public void Begin() => _position = 0;
+    public void Begin(PcmParams parameters)
+    {
+        _clock.Reset(parameters);
+        _read = 0;
+    }
 
     /// <inheritdoc/>
-    public void Read(Span<byte> frames)
+    public void Start() => _clock.Start();
+
+    /// <inheritdoc/>
+    public long Stop()
     {
+        // Frames captured but not taken are dropped; a resume continues from here.
+        _clock.Stop(_read);
+        return _read;
+    }
+
+    /// <inheritdoc/>
+    public void End() => _clock.Stop(_read);
+
+    /// <inheritdoc/>
+    public long Position() => _clock.Position();
+
+    /// <inheritdoc/>
+    public TimeSpan Until(long position) => _clock.Until(position);
+
+    /// <inheritdoc/>
+    public int Read(Span<byte> frames)
+    {
+        int n = (int)Math.Min(frames.Length, Math.Max(0, _clock.Position() - _read));
+        Span<byte> dest = frames[..n];
         int filled = 0;
-        while (filled < frames.Length && _position < _dataBytes)
+        while (filled < n && _read + filled < _dataBytes)
         {
-            int want = (int)Math.Min(frames.Length - filled, _dataBytes - _position);
-            int n = FileIo.PRead(_fd, frames.Slice(filled, want), _dataOffset + _position);
-            if (n <= 0)
+            int want = (int)Math.Min(n - filled, _dataBytes - _read - filled);
+            int got = FileIo.PRead(_fd, dest.Slice(filled, want), _dataOffset + _read + filled);
+            if (got <= 0)
             {
                 break;
             }
 
-            filled += n;
-            _position += n;
+            filled += got;
         }
 
-        frames[filled..].Fill(PcmFormat.SilenceByte(Format));
-        _position += frames.Length - filled;
+        dest[filled..].Fill(PcmFormat.SilenceByte(Format));
+        _read += n;
+        return n;
     }
 
     /// <inheritdoc/>
-    public void Skip(long bytes) => _position += bytes;
+    public long Discard()
+    {
+        long gap = Math.Max(0, _clock.Position() - _read);
+        if (_read == 0)
+        {
+            // Nothing taken yet: capture starts when the driver's first buffer does.
+            _clock.Restart(0);
+            return 0;
+        }
+
+        _read += gap;
+        return gap;
+    }
 
     /// <inheritdoc/>
     public void Dispose() => _fd.Dispose();

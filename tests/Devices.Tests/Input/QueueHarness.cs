@@ -13,9 +13,15 @@ namespace VirtioLoopback.Tests.Input;
 /// </summary>
 internal sealed class QueueHarness : IVirtqueue, IDisposable
 {
-    public QueueHarness(ushort size = 16, bool eventIdx = false)
+    private readonly bool _ownsGuest;
+
+    /// <param name="size">The queue size.</param>
+    /// <param name="eventIdx">Whether VIRTIO_F_EVENT_IDX is in use.</param>
+    /// <param name="guest">Guest memory shared with other queues of one device (the caller disposes it); a private 1 MiB otherwise.</param>
+    public QueueHarness(ushort size = 16, bool eventIdx = false, TestGuestMemory? guest = null)
     {
-        Guest = new TestGuestMemory(1 << 20);
+        _ownsGuest = guest is null;
+        Guest = guest ?? new TestGuestMemory(1 << 20);
         Driver = new DriverQueue(Guest, size) { EventIdx = eventIdx };
         Queue = new SplitQueue { Memory = Guest.Map, EventIdx = eventIdx };
         if (!Queue.TryConfigure(size, Driver.DescTable, Driver.AvailRing, Driver.UsedRing, out string? error))
@@ -99,7 +105,13 @@ internal sealed class QueueHarness : IVirtqueue, IDisposable
         return used.ToArray();
     }
 
-    public void Dispose() => Guest.Dispose();
+    public void Dispose()
+    {
+        if (_ownsGuest)
+        {
+            Guest.Dispose();
+        }
+    }
 }
 
 /// <summary>Records what a device registers on its queue's thread.</summary>

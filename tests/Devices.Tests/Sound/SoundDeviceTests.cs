@@ -39,6 +39,7 @@ public sealed class SoundDeviceTests
     // S16 stereo at 48 kHz: 192,000 bytes a second, so a 10 ms period is 1,920 bytes.
     private const uint Period = 1920;
 
+    private TestGuestMemory _guest = null!;
     private FakeTimeProvider _clock = null!;
     private MemorySink _sink = null!;
     private SoundLogic _logic = null!;
@@ -50,12 +51,15 @@ public sealed class SoundDeviceTests
     public void Create()
     {
         _clock = new FakeTimeProvider();
-        _sink = new MemorySink();
-        _logic = new SoundLogic(_sink, new PatternSource(), _clock);
+        _sink = new MemorySink(_clock);
+        _logic = new SoundLogic(_sink, new PatternSource(_clock), _clock);
         _logic.Attach(new FakeScheduler(), FakeHost.Instance);
-        _control = new QueueHarness(size: 64) { Index = Control };
-        _tx = new QueueHarness(size: 64) { Index = Tx };
-        _rx = new QueueHarness(size: 64) { Index = Rx };
+        // One guest memory for every queue, as in a real device (STOP reads the transmit queue's
+        // frames while it answers on the control queue).
+        _guest = new TestGuestMemory(4 << 20);
+        _control = new QueueHarness(size: 64, guest: _guest) { Index = Control };
+        _tx = new QueueHarness(size: 64, guest: _guest) { Index = Tx };
+        _rx = new QueueHarness(size: 64, guest: _guest) { Index = Rx };
         _logic.QueueStarted(Control, _control);
         _logic.QueueStarted(Tx, _tx);
         _logic.QueueStarted(Rx, _rx);
@@ -69,6 +73,7 @@ public sealed class SoundDeviceTests
         _control.Dispose();
         _tx.Dispose();
         _rx.Dispose();
+        _guest.Dispose();
     }
 
     [Test]
@@ -209,7 +214,7 @@ public sealed class SoundDeviceTests
         Assert.That(_tx.TakeUsed(), Is.EqualTo(new[] { (second, 8u) }), "RELEASE returns the held message");
         Assert.That(Words(_tx.Bytes(secondStatus))[0], Is.EqualTo(Ok));
         Assert.That(_sink.Played, Is.EqualTo(Pattern(Period, 1)), "the unplayed message never reached the sink");
-        Assert.That(_sink.Flushes, Is.EqualTo(1), "the sink is made complete at RELEASE");
+        Assert.That(_sink.Ends, Is.EqualTo(1), "the sink is told at RELEASE");
     }
 
     [Test]
