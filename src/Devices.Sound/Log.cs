@@ -18,8 +18,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 4403, Level = LogLevel.Error, Message = "Stream {Stream}: the sink or source failed, I/O errors until the next PREPARE: {Reason}")]
     public static partial void EndpointFailed(ILogger logger, int stream, string reason);
 
-    [LoggerMessage(EventId = 4404, Level = LogLevel.Information, Message = "Stream {Stream}: released after {Frames} frames ({Ms:F1} ms of audio) in {WallMs:F1} ms since START; messages completed at most {LateMs:F2} ms after their time; {Xruns} xruns bridged ({XrunFrames} frames)")]
-    public static partial void SessionEnded(ILogger logger, int stream, long frames, double ms, double wallMs, double lateMs, int xruns, long xrunFrames);
+    [LoggerMessage(EventId = 4404, Level = LogLevel.Information, Message = "Stream {Stream}: released after {Frames} frames ({Ms:F1} ms of audio) in {WallMs:F1} ms since START; messages completed at most {LateMs:F2} ms after their time; {Xruns} xruns bridged ({XrunFrames} frames), {EndpointXruns} recovered by the endpoint")]
+    public static partial void SessionEnded(ILogger logger, int stream, long frames, double ms, double wallMs, double lateMs, int xruns, long xrunFrames, int endpointXruns);
 
     [LoggerMessage(EventId = 4405, Level = LogLevel.Warning, Message = "Malformed request answered with BAD_MSG: {What} ({Length} bytes; further ones are logged at debug level)")]
     public static partial void BadRequestFirst(ILogger logger, string what, uint length);

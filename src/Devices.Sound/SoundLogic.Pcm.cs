@@ -351,7 +351,7 @@ public sealed partial class SoundLogic
             double perMs = _time.TimestampFrequency / 1000.0;
             double wallMs = (_time.GetTimestamp() - s.StartedAt) / perMs;
             double lateMs = s.MaxLateBytes * 1000.0 / s.Params.BytesPerSecond;
-            Log.SessionEnded(_logger, s.Id, s.Completed / frame, s.Completed * 1000.0 / s.Params.BytesPerSecond, wallMs, lateMs, s.Xruns, s.XrunBytes / frame);
+            Log.SessionEnded(_logger, s.Id, s.Completed / frame, s.Completed * 1000.0 / s.Params.BytesPerSecond, wallMs, lateMs, s.Xruns, s.XrunBytes / frame, s.Endpoint.Xruns);
         }
     }
 }

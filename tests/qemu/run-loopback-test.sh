@@ -100,7 +100,7 @@ for t in "${tests[@]}"; do
             aplay=$(command -v aplay) && arecord=$(command -v arecord) || die "aplay/arecord missing: run 'make deps' (alsa-utils)"
             # alsa-lib reads its configuration to resolve hw:0,0 (build_kit takes executable files).
             install -m 0755 /usr/share/alsa/alsa.conf "$QEMU_WORK_DIR/alsa.conf"
-            GUEST_MODULES="virtio_snd" \
+            GUEST_MODULES="virtio_snd snd_aloop" \
                 run_guest "loopback-sound" "$HERE/guest/loopback-sound.sh" \
                 "$ko:/lib/modules/virtio_loopback.ko" "${kit[@]}" "$aplay:/bin/aplay" "$arecord:/bin/arecord" \
                 "$QEMU_WORK_DIR/alsa.conf:/usr/share/alsa/alsa.conf" || rc=1

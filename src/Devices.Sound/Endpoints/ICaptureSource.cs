@@ -11,7 +11,10 @@ public interface ICaptureSource : IPcmEndpoint
     /// <exception cref="System.IO.IOException">The source failed.</exception>
     int Read(Span<byte> frames);
 
-    /// <summary>Drops the frames captured so far: the driver gave nowhere to put them (an overrun).</summary>
+    /// <summary>
+    /// The driver gave nowhere to put frames for a while: drops those the endpoint's buffer cannot
+    /// hold any more (an overrun). Before the first frame of a run, the clock starts over instead.
+    /// </summary>
     /// <returns>The bytes dropped.</returns>
     long Discard();
 }

@@ -25,6 +25,9 @@ public interface IPcmEndpoint : IDisposable
     /// <summary>The most channels.</summary>
     byte ChannelsMax { get; }
 
+    /// <summary>Xruns the endpoint itself recovered from in this run (an ALSA device's underruns and overruns).</summary>
+    int Xruns { get; }
+
     /// <summary>PREPARE: set up for <paramref name="parameters"/> (already checked against the above); position 0.</summary>
     /// <exception cref="System.IO.IOException">The endpoint cannot take them.</exception>
     void Begin(PcmParams parameters);

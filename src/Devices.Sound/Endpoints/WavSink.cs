@@ -39,6 +39,9 @@ public sealed class WavSink : IPlaybackSink
     }
 
     /// <inheritdoc/>
+    public int Xruns => 0;
+
+    /// <inheritdoc/>
     public string Description => $"WAV file {_path}";
 
     /// <inheritdoc/>

@@ -18,6 +18,7 @@ public sealed class WavSource : ICaptureSource
     private readonly long _dataBytes;
     private readonly StreamClock _clock;
     private long _read;
+    private long _bufferBytes;
 
     private WavSource(string path, FileDescriptor fd, byte format, byte rate, byte channels, long dataOffset, long dataBytes, TimeProvider? time)
     {
@@ -30,6 +31,9 @@ public sealed class WavSource : ICaptureSource
         _dataBytes = dataBytes;
         _clock = new StreamClock(time);
     }
+
+    /// <inheritdoc/>
+    public int Xruns => 0;
 
     /// <inheritdoc/>
     public string Description => $"WAV file {_path} ({PcmFormat.Name(Format)} {PcmFormat.Hertz(Rate)} Hz {Channels} ch, {_dataBytes} bytes)";
@@ -88,6 +92,7 @@ public sealed class WavSource : ICaptureSource
     {
         _clock.Reset(parameters);
         _read = 0;
+        _bufferBytes = parameters.BufferBytes;
     }
 
     /// <inheritdoc/>
@@ -136,7 +141,6 @@ public sealed class WavSource : ICaptureSource
     /// <inheritdoc/>
     public long Discard()
     {
-        long gap = Math.Max(0, _clock.Position() - _read);
         if (_read == 0)
         {
             // Nothing taken yet: capture starts when the driver's first buffer does.
@@ -144,6 +148,8 @@ public sealed class WavSource : ICaptureSource
             return 0;
         }
 
+        // As a sound card's buffer would, the driver's buffer size of frames waits; older ones are lost.
+        long gap = Math.Max(0, _clock.Position() - _read - _bufferBytes);
         _read += gap;
         return gap;
     }

@@ -19,6 +19,8 @@ internal sealed class MemorySink(TimeProvider time) : IPlaybackSink
 
     public bool FailWrites { get; set; }
 
+    public int Xruns => 0;
+
     public string Description => "memory";
 
     public ulong Formats => PcmFormat.AllFormats;
@@ -85,6 +87,8 @@ internal sealed class PatternSource(TimeProvider time) : ICaptureSource
 {
     private readonly StreamClock _clock = new(time);
     private long _read;
+
+    public int Xruns => 0;
 
     public string Description => "pattern";
 

@@ -2,8 +2,9 @@
 //
 // wav-tool: makes and compares the WAV files of the sound guest tests.
 //
-//   wav-tool sine FILE RATE CHANNELS SECONDS HZ
-//       a full-scale-minus-6-dB S16 sine, every channel alike but the second a quarter period late
+//   wav-tool sine FILE RATE CHANNELS SECONDS HZ [SILENCE]
+//       a full-scale-minus-6-dB S16 sine, every channel alike but the second a quarter period late,
+//       then SILENCE seconds of silence (default none)
 //   wav-tool compare EXPECTED ACTUAL
 //       ACTUAL (what a playback sink recorded) holds EXPECTED's frames exactly after leading
 //       silence, and only silence after them
@@ -24,7 +25,9 @@ try
     return args switch
     {
         ["sine", string file, string rate, string channels, string seconds, string hz] =>
-            Sine(file, Int(rate), Int(channels), double.Parse(seconds, CultureInfo.InvariantCulture), Int(hz)),
+            Sine(file, Int(rate), Int(channels), Seconds(seconds), Int(hz), 0),
+        ["sine", string file, string rate, string channels, string seconds, string hz, string silence] =>
+            Sine(file, Int(rate), Int(channels), Seconds(seconds), Int(hz), Seconds(silence)),
         ["compare", string expected, string actual] => Compare(Load(expected), Load(actual), prefix: false),
         ["prefix", string expected, string actual] => Compare(Load(expected), Load(actual), prefix: true),
         _ => Usage(),
@@ -38,16 +41,19 @@ catch (Exception e) when (e is IOException or FormatException or OverflowExcepti
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: wav-tool sine FILE RATE CHANNELS SECONDS HZ | compare EXPECTED ACTUAL | prefix EXPECTED ACTUAL");
+    Console.Error.WriteLine("usage: wav-tool sine FILE RATE CHANNELS SECONDS HZ [SILENCE] | compare EXPECTED ACTUAL | prefix EXPECTED ACTUAL");
     return 2;
 }
 
 static int Int(string s) => int.Parse(s, NumberStyles.None, CultureInfo.InvariantCulture);
 
-static int Sine(string file, int rate, int channels, double seconds, int hz)
+static double Seconds(string s) => double.Parse(s, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture);
+
+static int Sine(string file, int rate, int channels, double seconds, int hz, double silence)
 {
     int frames = (int)(rate * seconds);
-    byte[] bytes = new byte[WavFile.HeaderSize + (frames * channels * 2)];
+    int quiet = (int)(rate * silence);
+    byte[] bytes = new byte[WavFile.HeaderSize + ((frames + quiet) * channels * 2)];
     WavFile.WriteHeader(bytes, PcmFormat.S16, (uint)rate, channels, bytes.Length - WavFile.HeaderSize);
     for (int f = 0; f < frames; f++)
     {
@@ -67,7 +73,7 @@ static int Sine(string file, int rate, int channels, double seconds, int hz)
     }
 
     File.WriteAllBytes(file, bytes);
-    Console.WriteLine($"{file}: {frames} frames of {hz} Hz, S16_LE {rate} Hz {channels} ch");
+    Console.WriteLine($"{file}: {frames} frames of {hz} Hz and {quiet} of silence, S16_LE {rate} Hz {channels} ch");
     return 0;
 }
 
