@@ -58,9 +58,9 @@ try
 {
     sink = playbackFile is not null ? new WavSink(playbackFile) : playbackDevice is not null ? new AlsaSink(playbackDevice) : null;
 }
-catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
 {
-    return Fail($"{(playbackFile is not null ? PlaybackFileOption : PlaybackDeviceOption)}: {e.Message}");
+    return Fail($"{(playbackFile is not null ? PlaybackFileOption : device is not null ? DeviceOption : PlaybackDeviceOption)}: {e.Message}");
 }
 
 ICaptureSource? source;
@@ -68,10 +68,10 @@ try
 {
     source = captureFile is not null ? WavSource.Open(captureFile) : captureDevice is not null ? new AlsaSource(captureDevice) : null;
 }
-catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
 {
     sink?.Dispose();
-    return Fail($"{(captureFile is not null ? CaptureFileOption : CaptureDeviceOption)}: {e.Message}");
+    return Fail($"{(captureFile is not null ? CaptureFileOption : device is not null ? DeviceOption : CaptureDeviceOption)}: {e.Message}");
 }
 
 using SoundLogic logic = new(sink, source);

@@ -9,7 +9,7 @@ using System.Threading;
 namespace VirtioLoopback.Tests;
 
 /// <summary>
-/// Finds and runs the back-end programs (vhost-user-rng, vhost-user-blk, vhost-user-input) as real
+/// Finds and runs the back-end programs (vhost-user-rng, -blk, -input, -console, -sound) as real
 /// processes.
 /// </summary>
 /// <remarks>
@@ -34,6 +34,8 @@ internal static class BackendPrograms
     public const string Rng = "vhost-user-rng";
     public const string Blk = "vhost-user-blk";
     public const string Input = "vhost-user-input";
+    public const string Console = "vhost-user-console";
+    public const string Sound = "vhost-user-sound";
 
     private const string KindVariable = "VIRTIO_LOOPBACK_BACKEND_KIND";
 

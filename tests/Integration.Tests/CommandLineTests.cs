@@ -19,6 +19,8 @@ public sealed class CommandLineTests
     [TestCase(BackendPrograms.Rng, "rng")]
     [TestCase(BackendPrograms.Blk, "block")]
     [TestCase(BackendPrograms.Input, "input")]
+    [TestCase(BackendPrograms.Console, "console")]
+    [TestCase(BackendPrograms.Sound, "sound")]
     public void PrintCapabilitiesIsVhostUserJson(string program, string type)
     {
         (int exit, string stdout, string stderr) = BackendPrograms.RunToExit(program, Timeout, "--print-capabilities");
@@ -56,6 +58,16 @@ public sealed class CommandLineTests
         new object[] { BackendPrograms.Input, new[] { "--socket-path", Sock } },
         new object[] { BackendPrograms.Input, new[] { "--socket-path", Sock, "--evdev-path", "/nonexistent/event99" } },
         new object[] { BackendPrograms.Input, new[] { "--socket-path", Sock, "--evdev-path", "/dev/null" } },
+        new object[] { BackendPrograms.Console, new[] { "--socket-path", Sock } },
+        new object[] { BackendPrograms.Console, new[] { "--socket-path", Sock, "--port", "modem,pty" } },
+        new object[] { BackendPrograms.Console, new[] { "--socket-path", Sock, "--port", "serial,file=/nonexistent/dir/out" } },
+        new object[] { BackendPrograms.Sound, new[] { "--socket-path", Sock } },
+        new object[] { BackendPrograms.Sound, new[] { "--socket-path", Sock, "--playback-file", "/nonexistent/dir/out.wav" } },
+        new object[] { BackendPrograms.Sound, new[] { "--socket-path", Sock, "--capture-file", "/nonexistent/in.wav" } },
+        new object[] { BackendPrograms.Sound, new[] { "--socket-path", Sock, "--capture-file", "/dev/null" } },
+        new object[] { BackendPrograms.Sound, new[] { "--socket-path", Sock, "--device", "no-such-pcm" } },
+        new object[] { BackendPrograms.Sound, new[] { "--socket-path", Sock, "--device", "null", "--capture-device", "null" } },
+        new object[] { BackendPrograms.Sound, new[] { "--socket-path", Sock, "--playback-device", "null", "--playback-file", "/tmp/x.wav" } },
     ];
 
     [TestCaseSource(nameof(BadArguments))]
@@ -72,6 +84,8 @@ public sealed class CommandLineTests
     [TestCase(BackendPrograms.Rng)]
     [TestCase(BackendPrograms.Blk)]
     [TestCase(BackendPrograms.Input)]
+    [TestCase(BackendPrograms.Console)]
+    [TestCase(BackendPrograms.Sound)]
     public void HelpGoesToStdoutAndSucceeds(string program)
     {
         (int exit, string stdout, string stderr) = BackendPrograms.RunToExit(program, Timeout, "--help");

@@ -125,4 +125,12 @@ internal static unsafe partial class AlsaNative
 
     [LibraryImport(Library)]
     public static partial byte* snd_strerror(int error);
+
+    /// <summary>
+    /// <c>snd_lib_error_set_handler</c>: libasound prints its own errors to stderr unless given a
+    /// handler. The handler is variadic in C; a callee that ignores the variable part is safe on the
+    /// Linux ABIs (x86-64 SysV, AArch64).
+    /// </summary>
+    [LibraryImport(Library)]
+    public static partial int snd_lib_error_set_handler(delegate* unmanaged<byte*, int, byte*, int, byte*, void> handler);
 }

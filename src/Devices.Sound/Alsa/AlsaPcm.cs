@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: MIT
 using System;
 using System.IO;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
+using System.Threading;
 
 namespace VirtioLoopback.Devices.Sound.Alsa;
 
 /// <summary>An open, non-blocking ALSA PCM (<c>snd_pcm_t</c>): the safe face of <see cref="AlsaNative"/>.</summary>
 internal sealed unsafe class AlsaPcm : IDisposable
 {
+    private static int s_quiet;
     private nint _pcm;
 
     private AlsaPcm(nint pcm, string name)
@@ -35,6 +38,12 @@ internal sealed unsafe class AlsaPcm : IDisposable
         int rc;
         try
         {
+            if (Interlocked.Exchange(ref s_quiet, 1) == 0)
+            {
+                // Errors come back as codes and go into one message of ours, not onto stderr.
+                _ = AlsaNative.snd_lib_error_set_handler(&IgnoreError);
+            }
+
             fixed (byte* p = cname)
             {
                 rc = AlsaNative.snd_pcm_open(&pcm, p, capture ? AlsaNative.StreamCapture : AlsaNative.StreamPlayback, AlsaNative.ModeNonBlock);
@@ -212,6 +221,11 @@ internal sealed unsafe class AlsaPcm : IDisposable
 
     private static IOException Error(string name, string what, long rc) =>
         new($"ALSA {name}: {what}: {Marshal.PtrToStringUTF8((nint)AlsaNative.snd_strerror((int)rc))}");
+
+    [UnmanagedCallersOnly]
+    private static void IgnoreError(byte* file, int line, byte* function, int error, byte* format)
+    {
+    }
 
     private void Check(string what, int rc)
     {

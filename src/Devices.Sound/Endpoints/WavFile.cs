@@ -40,6 +40,7 @@ public static class WavFile
     /// float, or the extensible form of either.
     /// </summary>
     /// <exception cref="InvalidDataException">Not a WAV file, or samples this device cannot play.</exception>
+    /// <exception cref="SysException">The file cannot be read.</exception>
     public static (byte Format, uint Hertz, int Channels, long DataOffset, long DataBytes) Read(FileDescriptor fd)
     {
         Span<byte> head = stackalloc byte[40];

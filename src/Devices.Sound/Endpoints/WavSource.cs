@@ -60,7 +60,8 @@ public sealed class WavSource : ICaptureSource
     public byte ChannelsMax => Channels;
 
     /// <summary>Opens and checks the file.</summary>
-    /// <exception cref="IOException">It cannot be read, is not a WAV file, or holds samples a stream cannot carry.</exception>
+    /// <exception cref="IOException">It cannot be read.</exception>
+    /// <exception cref="InvalidDataException">It is not a WAV file, or holds samples a stream cannot carry.</exception>
     public static WavSource Open(string path, TimeProvider? time = null)
     {
         FileDescriptor fd = FileIo.Open(path, LibC.O_RDONLY);
