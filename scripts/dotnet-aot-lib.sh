@@ -3,12 +3,18 @@
 # Shared by scripts/gen-nuget-inc.sh and tests/yocto/*.sh: the publish command
 # of classes/dotnet_aot.bbclass, run outside BitBake.
 #
+#   AOT_PROGRAMS                   the programs that have recipes
 #   aot_publish_flags RID B WORKDIR  the class's DOTNET_AOT_PUBLISH_FLAGS line for
 #                                  a build folder B and its WORKDIR (PathMap)
 #   aot_stage_source DIR           copy what the recipes fetch (src/, props,
 #                                  global.json) into DIR, without bin/ obj/
 #   aot_write_linker FILE CC [LDFLAGS]  the class's linker wrapper
 #   aot_list_packages DIR          "<id> <version>" of a NUGET_PACKAGES folder
+
+# The programs the layers build, one recipe each (recipes-dotnet/<program>/):
+# the Makefile's PROGRAMS (tests/yocto/check-layers.sh compares the two).
+# shellcheck disable=SC2034
+AOT_PROGRAMS=(virtio-loopback-adapter vhost-user-rng vhost-user-blk vhost-user-input vhost-user-console vhost-user-sound touch-sensitivity)
 
 AOT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 AOT_CLASS=$AOT_ROOT/classes/dotnet_aot.bbclass

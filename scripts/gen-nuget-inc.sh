@@ -5,7 +5,7 @@
 # sha256sums of every NuGet package that classes/dotnet_aot.bbclass's publish
 # of src/<program>/<program>.csproj needs.
 #
-#   scripts/gen-nuget-inc.sh [PROGRAM...]     (default: all five programs)
+#   scripts/gen-nuget-inc.sh [PROGRAM...]     (default: every program, AOT_PROGRAMS)
 #
 # Needs network (nuget.org). For each program it copies the sources the recipe
 # fetches into a scratch folder, runs the class's exact `dotnet publish -r
@@ -20,7 +20,7 @@ set -euo pipefail
 . "$(dirname "$0")/dotnet-aot-lib.sh"
 cd "$AOT_ROOT"
 
-PROGRAMS=(virtio-loopback-adapter vhost-user-rng vhost-user-blk vhost-user-input touch-sensitivity)
+PROGRAMS=("${AOT_PROGRAMS[@]}")
 RID=linux-arm64
 CC_CROSS=${CC_CROSS:-aarch64-linux-gnu-gcc}
 

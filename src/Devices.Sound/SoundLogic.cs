@@ -37,8 +37,8 @@ public sealed partial class SoundLogic : IDeviceLogic, IDisposable
     /// <summary>The virtio device id of sound devices.</summary>
     public const uint VirtioIdSound = 25;
 
-    /// <summary>The queue size limit offered to the front end.</summary>
-    public const ushort DefaultMaxQueueSize = 256;
+    /// <summary>The largest queue size accepted: QEMU's vhost-user-snd asks for 1024.</summary>
+    public const ushort DefaultMaxQueueSize = 1024;
 
     /// <summary>Largest period or buffer accepted (bytes): a second of 8 channels of 64-bit samples at 192 kHz.</summary>
     public const uint MaxBufferBytes = 192_000 * 8 * 8;

@@ -29,6 +29,8 @@
 #   GUEST_TIMEOUT    seconds before a guest is killed (default 300)
 #   GUEST_MEM        guest memory in MiB (default 512)
 #   GUEST_SMP        guest vCPUs (default 2)
+#   QEMU_X86         the amd64 QEMU (default qemu-system-x86_64; the sound
+#                    VM test uses trixie's, fetch-trixie-qemu.sh)
 #   QEMU_CACHE_DIR   kit cache (default <repo>/.cache/qemu)
 #   QEMU_WORK_DIR    logs, images, sockets (default <repo>/tests/qemu/work)
 #   VERBOSE=1        echo the guest console while it runs
@@ -277,7 +279,7 @@ run_qemu() {
     local initrd=$1 logf=$2 rc=0
     [[ -n ${KVER:-} ]] || find_kernel
     local mem=${GUEST_MEM}M console=ttyS0
-    local -a machine=(qemu-system-x86_64 -accel tcg)
+    local -a machine=("${QEMU_X86:-qemu-system-x86_64}" -accel tcg)
     if [[ ${KARCH:-amd64} == arm64 ]]; then
         machine=(qemu-system-aarch64 -accel tcg -M virt -cpu cortex-a57)
         console=ttyAMA0

@@ -25,6 +25,8 @@ MACHINE=${2:-qemuarm64}
 [[ -d $METADIR/meta-virtio-loopback/templates/feature/agl-virtio-loopback ]] || {
     echo "error: $METADIR/meta-virtio-loopback is not this repository" >&2; exit 2; }
 export LANG=en_US.UTF-8 LC_ALL=en_US.UTF-8
+# shellcheck source=../../scripts/dotnet-aot-lib.sh
+. "$(dirname "$0")/../../scripts/dotnet-aot-lib.sh"
 cd "$METADIR"
 set +u
 # shellcheck disable=SC1091
@@ -43,8 +45,7 @@ bitbake -n agl-image-minimal 2>&1 | tee -a "$LOG"
 rc=0
 if grep -E '^ERROR' "$LOG"; then rc=1; fi
 bitbake -g agl-image-minimal >/dev/null 2>&1 || rc=1
-for r in virtio-loopback-module virtio-loopback-adapter vhost-user-rng vhost-user-blk \
-         vhost-user-input touch-sensitivity virtio-loopback-services dotnet-sdk-native packagegroup-virtio-loopback; do
+for r in virtio-loopback-module "${AOT_PROGRAMS[@]}" virtio-loopback-services dotnet-sdk-native packagegroup-virtio-loopback; do
     if grep -q "^\"$r\.do_compile\"\|^\"$r\.do_install\"\|\"$r\.do_" task-depends.dot; then
         echo "ok: $r in the task list"
     else

@@ -91,10 +91,17 @@ if [[ -n $preset && $preset == "$recipe" ]]; then
 else
     fail "default instances differ: preset [$(echo $preset)], recipe [$(echo $recipe)]"
 fi
-for p in virtio-loopback-adapter vhost-user-rng vhost-user-blk vhost-user-input touch-sensitivity; do
+. scripts/dotnet-aot-lib.sh
+for p in "${AOT_PROGRAMS[@]}"; do
     [[ -f recipes-dotnet/$p/${p}_0.1.bb && -f recipes-dotnet/$p/$p-nuget.inc && -f src/$p/$p.csproj ]] \
         && ok "$p: recipe, -nuget.inc and project" || fail "$p: recipe, -nuget.inc or project missing"
+    grep -qw "$p" meta-egvirt/recipes-core/packagegroups/packagegroup-virtio-loopback.bb \
+        && ok "$p: in the packagegroup" || fail "$p: not in packagegroup-virtio-loopback"
 done
+made=$(sed -n 's/^PROGRAMS *:= *//p' Makefile | tr ' ' '\n' | sed '/^$/d' | LC_ALL=C sort)
+recipes=$(printf '%s\n' "${AOT_PROGRAMS[@]}" | LC_ALL=C sort)
+if [[ $made == "$recipes" ]]; then ok "every program the Makefile publishes has a recipe"
+else fail "Makefile PROGRAMS [$(echo $made)] and recipes [$(echo $recipes)] differ"; fi
 
 # oe-init.sh
 T=$(mktemp -d /tmp/check-layers.XXXXXX)

@@ -29,7 +29,7 @@
 set -uo pipefail
 . "$(dirname "$0")/../../scripts/dotnet-aot-lib.sh"
 cd "$AOT_ROOT"
-PROGRAMS=(virtio-loopback-adapter vhost-user-rng vhost-user-blk vhost-user-input touch-sensitivity)
+PROGRAMS=("${AOT_PROGRAMS[@]}")
 (( $# )) && PROGRAMS=("$@")
 CACHE=$AOT_ROOT/.cache/nuget-yocto
 WORK=$(mktemp -d /tmp/check-nuget-inc.XXXXXX)

@@ -11,6 +11,8 @@ RDEPENDS:${PN} = " \
     vhost-user-rng \
     vhost-user-blk \
     vhost-user-input \
+    vhost-user-console \
+    vhost-user-sound \
     touch-sensitivity \
     virtio-loopback-services \
 "
@@ -21,4 +23,6 @@ RRECOMMENDS:${PN} = " \
     kernel-module-virtio-blk \
     kernel-module-virtio-input \
     kernel-module-uinput \
+    kernel-module-virtio-console \
+    kernel-module-virtio-snd \
 "

@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: MIT
 SUMMARY = "systemd units, configuration and udev rules of virtio-loopback"
-DESCRIPTION = "Least-privilege template units vhost-user-{rng,blk,input}@.service \
+DESCRIPTION = "Least-privilege template units vhost-user-{rng,blk,input,console,sound}@.service \
 with their sockets (socket activation) and virtio-loopback-adapter@.service, \
 configured by /etc/virtio-loopback/<instance>.conf; the generator that starts \
 input instances when their evdev node appears; default instances rng0, blk0 \
-(image file created at first start) and input0 (idle until EVDEV is set); the \
+(image file created at first start) and input0 (idle until EVDEV is set), and \
+console0 and sound0 configured but not enabled; the \
 udev rules of /dev/virtio-loopback and of HTT touch displays; tmpfiles.d, \
 sysusers.d (group virtio-loopback) and modules-load.d. All of it is installed \
 by the repository's 'make install-data', the same command the system tests boot."

@@ -3,4 +3,4 @@
 # AGL's linux-renesas bbappend (linux-agl-config.inc) turns each name in
 # AGL_KCONFIG_FRAGMENTS into a file:// SRC_URI entry and merges it.
 FILESEXTRAPATHS:prepend := "${THISDIR}/../../../../recipes-kernel/linux/files:"
-AGL_KCONFIG_FRAGMENTS += "virtio-loopback.cfg touch-hid.cfg"
+AGL_KCONFIG_FRAGMENTS += "virtio-loopback.cfg touch-hid.cfg virtio-devices.cfg"
