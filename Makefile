@@ -32,8 +32,11 @@
 
 # Programs published for every RID, from src/<name>/<name>.csproj.
 PROGRAMS   := vhost-user-rng vhost-user-blk vhost-user-input vhost-user-console vhost-user-sound virtio-loopback-adapter touch-sensitivity
-# Test tools from tests/tools/<name>/<name>.csproj, published when present.
+# Test tools from tests/tools/<name>/<name>.csproj, published when present:
+# all for linux-x64; for linux-arm64 only those the arm64 guests run (the
+# arm64 test's probe, the loopback "all" suite's input tools, the system test's display double).
 TEST_TOOLS := vhost-user-probe uinput-feeder evdev-inspect htt-double signal-storm stream-peer wav-tool
+TEST_TOOLS_linux-arm64 := vhost-user-probe uinput-feeder evdev-inspect htt-double
 RIDS       := linux-x64 linux-arm64
 
 DOTNET        ?= dotnet
@@ -67,7 +70,8 @@ SOURCES := $(shell find src tests/tools tests/TestDriver -type f \( -name '*.cs'
 	-not -path '*/obj/*' -not -path '*/bin/*' 2>/dev/null) \
 	$(wildcard Directory.*.props Directory.*.targets global.json nuget.config)
 
-BINARIES := $(foreach r,$(RIDS),$(foreach p,$(PROGRAMS) $(TOOLS_PRESENT),$(OUT)/$(r)/$(p)))
+tools_for = $(if $(TEST_TOOLS_$(1)),$(filter $(TEST_TOOLS_$(1)),$(TOOLS_PRESENT)),$(TOOLS_PRESENT))
+BINARIES := $(foreach r,$(RIDS),$(foreach p,$(PROGRAMS) $(call tools_for,$(r)),$(OUT)/$(r)/$(p)))
 
 .PHONY: all test dotnet-test vm-test vm-test-qsd demo demo-vm bench bench-smoke bench-modules deps arm64-smoke clean module yocto-test \
 	install install-bin install-module module-kbuild install-data system-test
