@@ -102,8 +102,6 @@ struct vl_dev {
 	struct work_struct register_work;
 	struct completion registered;
 	struct work_struct break_work;
-	struct timer_list answer_timer;	/* vl_dev_answer_check() */
-	bool answer_stop;
 
 	spinlock_t config_lock;		/* config, config_gen, status, failed */
 	u32 config_size;

@@ -14,7 +14,6 @@
 #include <linux/nospec.h>
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
-#include <linux/timer.h>
 #include <linux/version.h>
 #include <linux/virtio_config.h>
 #include <uapi/linux/virtio_ids.h>
@@ -100,14 +99,11 @@ void vl_dev_get(struct vl_dev *d)
 	kref_get(&d->ref);
 }
 
-static void vl_dev_stop_answer_timer(struct vl_dev *d);
-
 static void vl_dev_release(struct kref *ref)
 {
 	struct vl_dev *d = container_of(ref, struct vl_dev, ref);
 	unsigned int i;
 
-	vl_dev_stop_answer_timer(d);
 	for (i = 0; i < d->num_queues; i++)
 		vl_vq_release(&d->queues[i]);
 	vl_events_release(d->events, d->handle);
@@ -146,54 +142,6 @@ static void vl_dev_violation(struct vl_queue *q)
 static const struct vl_vq_ops vl_dev_vq_ops = {
 	.violation = vl_dev_violation,
 };
-
-/* How often the answer timer looks at the busy-waited queues. */
-#define VL_ANSWER_TICK_MS	100
-
-/*
- * virtio_console waits for each buffer of a transmit queue (the odd ones:
- * port 0's, the control queue's, each further port's) by spinning with
- * preemption off, and for console output with interrupts off. A back end
- * that never answers would keep a CPU there for good, and through the
- * loopback the back end itself may need that CPU.
- */
-static bool vl_dev_busy_waits(struct vl_dev *d)
-{
-	return d->vdev.id.device == VIRTIO_ID_CONSOLE;
-}
-
-/*
- * The answer timer (softirq): a busy-waited queue whose requests stay
- * unanswered for answer_deadline_ms fails them (vl_vq_check_answer()), and
- * the device breaks as for any broken rule. A timer rather than a work item:
- * it also runs while the driver spins on the other CPUs with preemption off.
- */
-static void vl_dev_answer_check(struct timer_list *t)
-{
-	struct vl_dev *d = from_timer(d, t, answer_timer);
-	unsigned int ms = vl_answer_deadline_ms(), i;
-
-	for (i = 1; ms && i < d->num_queues; i += 2) {
-		struct vl_queue *q = &d->queues[i];
-
-		if (!vl_vq_check_answer(q, msecs_to_jiffies(ms)))
-			continue;
-		dev_err_ratelimited(&d->dma->dev,
-				    "queue %u: the back end left a request unanswered for %u ms while the driver spins for it: requests failed, device breaking\n",
-				    i, ms);
-		vl_dev_violation(q);
-	}
-	if (!READ_ONCE(d->answer_stop))
-		mod_timer(&d->answer_timer,
-			  jiffies + msecs_to_jiffies(VL_ANSWER_TICK_MS));
-}
-
-/* Stops the answer timer for good; process context. */
-static void vl_dev_stop_answer_timer(struct vl_dev *d)
-{
-	WRITE_ONCE(d->answer_stop, true);
-	del_timer_sync(&d->answer_timer);
-}
 
 /*
  * The module fails the device's requests from now on: every outstanding one
@@ -470,7 +418,6 @@ void vl_dev_remove(struct vl_dev *d)
 	bool running;
 
 	vl_dev_stop_waiting(d);
-	vl_dev_stop_answer_timer(d);
 	if (cancel_work_sync(&d->break_work))
 		vl_dev_put(d);		/* the break work's reference */
 	vl_dev_wait_quiet(d);
@@ -561,7 +508,6 @@ struct vl_dev *vl_dev_create(const struct virtio_loopback_create *arg,
 	vl_sync_init(d);
 	INIT_WORK(&d->register_work, vl_register_work);
 	INIT_WORK(&d->break_work, vl_dev_break_work);
-	timer_setup(&d->answer_timer, vl_dev_answer_check, 0);
 	init_completion(&d->registered);
 	d->vdev.id.device = arg->device_id;
 	d->vdev.id.vendor = arg->vendor_id;
@@ -578,9 +524,6 @@ struct vl_dev *vl_dev_create(const struct virtio_loopback_create *arg,
 void vl_dev_start(struct vl_dev *d, u32 handle)
 {
 	d->handle = handle;
-	if (vl_dev_busy_waits(d))
-		mod_timer(&d->answer_timer,
-			  jiffies + msecs_to_jiffies(VL_ANSWER_TICK_MS));
 	queue_work(vl_wq, &d->register_work);
 }
 

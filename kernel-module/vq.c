@@ -52,16 +52,6 @@ module_param(call_context, uint, 0644);
 MODULE_PARM_DESC(call_context,
 		 "Where used buffers reach the driver: 0 hard interrupt (irq_work, the default), 1 work item (for measurements)");
 
-static unsigned int answer_deadline_ms = 2000;
-module_param(answer_deadline_ms, uint, 0644);
-MODULE_PARM_DESC(answer_deadline_ms,
-		 "How long the back end may leave unanswered a request that the driver busy-waits for (virtio-console's transmit queues) before the module fails it and breaks the device; 0 never (default 2000)");
-
-unsigned int vl_answer_deadline_ms(void)
-{
-	return READ_ONCE(answer_deadline_ms);
-}
-
 /* The ring alignment of both rings. */
 #define VL_VRING_ALIGN	SMP_CACHE_BYTES
 
@@ -809,43 +799,6 @@ void vl_vq_fail(struct vl_queue *q)
 	vl_vq_deliver(q);
 	/* Another context may have been delivering: it ran our pass too. */
 	vl_vq_synchronize(q);
-}
-
-/*
- * Whether @q has had requests outstanding, with none of them answered, for
- * @deadline jiffies. If so the queue fails from now on: the fail pass runs at
- * once, in hard interrupt context like any delivery, so it also reaches a
- * driver that spins for the answer with preemption off on every other CPU
- * (virtio-console does, for each control message and console write); the
- * rule is recorded for the break work, which runs when a CPU is free. Any
- * context (the device's answer timer).
- */
-bool vl_vq_check_answer(struct vl_queue *q, unsigned long deadline)
-{
-	unsigned long flags;
-	bool late = false;
-
-	spin_lock_irqsave(&q->lock, flags);
-	if (!q->vq || !q->enabled || q->state == VL_VQ_FAILING ||
-	    !q->outstanding) {
-		q->answer_waiting = false;
-	} else if (!q->answer_waiting || q->answer_used != q->priv_used) {
-		q->answer_waiting = true;
-		q->answer_used = q->priv_used;
-		q->answer_since = jiffies;
-	} else if (time_after(jiffies, q->answer_since + deadline)) {
-		q->state = VL_VQ_FAILING;
-		if (!q->violation) {
-			q->violation = VIRTIO_LOOPBACK_RULE_NO_ANSWER;
-			atomic64_inc(&q->dma->violations);
-		}
-		q->answer_waiting = false;
-		late = true;
-	}
-	spin_unlock_irqrestore(&q->lock, flags);
-	if (late)
-		vl_vq_schedule_delivery(q);
-	return late;
 }
 
 /* Whether the driver added buffers that the module has not looked at. */

@@ -103,10 +103,6 @@ enum vl_vq_state {
  *	call_context=1).
  * @deliver_bits: VL_Q_BUSY while one context delivers, VL_Q_AGAIN when
  *	another asked meanwhile: deliveries of a queue never overlap.
- * @answer_waiting: requests are outstanding since @answer_since, and the
- *	driver's used index was @answer_used then (L; vl_vq_check_answer()).
- * @answer_used: see @answer_waiting (L).
- * @answer_since: see @answer_waiting (L).
  */
 struct vl_queue {
 	struct virtio_device *vdev;
@@ -151,10 +147,6 @@ struct vl_queue {
 	struct irq_work call_irq;
 	struct work_struct call_work;
 	unsigned long deliver_bits;
-
-	bool answer_waiting;
-	u16 answer_used;
-	unsigned long answer_since;
 };
 
 void vl_vq_init(struct vl_queue *q, struct virtio_device *vdev,
@@ -174,7 +166,5 @@ void vl_vq_set_fds(struct vl_queue *q, struct eventfd_ctx *kick,
 		   struct file *call_file, struct eventfd_ctx *call);
 void vl_vq_info(struct vl_queue *q, struct virtio_loopback_queue_info *info);
 void vl_vq_synchronize(struct vl_queue *q);
-unsigned int vl_answer_deadline_ms(void);
-bool vl_vq_check_answer(struct vl_queue *q, unsigned long deadline);
 
 #endif /* VL_VQ_H */

@@ -218,44 +218,6 @@ outlive() {
     fi
 }
 
-# ------------------------------------------------------- silent-console ----
-console_attack() {
-    /bin/vl-hostile silent-console 60 >/tmp/h.log 2>&1 &
-    pid=$!
-    if wait_until 20 test -c /dev/hvc0; then
-        pass vh_attack "silent-console: /dev/hvc0 from a back end that never answers"
-    else
-        fail vh_attack "no /dev/hvc0; $(tail -n 3 /tmp/h.log)"
-        return
-    fi
-    # The write spins in put_chars with interrupts off until the buffer is
-    # used; the module's answer deadline (2 s) fails it.
-    ( echo hello >/dev/hvc0; echo "rc $?" >/tmp/w.rc ) &
-    w=$!
-    t0=$(cut -d' ' -f1 /proc/uptime)
-    if ! bg_wait $w 20; then
-        hang "the console write"
-        return
-    fi
-    t1=$(cut -d' ' -f1 /proc/uptime)
-    if dmesg | grep -q 'left a request unanswered'; then
-        pass vh_io "the console write ended after $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s ($(cat /tmp/w.rc)): the module failed the unanswered request"
-    else
-        fail vh_io "the write ended but the module logged no deadline: $(dmesg | tail -n 3)"
-    fi
-    if wait_until 5 needs_reset && [ "$(violations)" = 1 ] && dmesg | grep -q 'broke rule 4'; then
-        pass vh_state "$(vdev_state); $(dmesg | grep -o 'the back end broke rule 4.*' | head -n1)"
-    else
-        fail vh_state "$(vdev_state); $(dmesg | tail -n 3)"
-    fi
-    kill -TERM $pid 2>/dev/null
-    if bg_wait $pid 15 && vl_gone 100; then
-        pass vh_remove "console device removed"
-    else
-        fail vh_remove "still there: $(vl_leftover | tr '\n' ' ')"
-    fi
-}
-
 # -------------------------------------------------------------- refused ----
 refused_attack() {
     /bin/vl-hostile refused >/tmp/h.log 2>&1
@@ -275,7 +237,6 @@ case $attack in
     next-loop|call-race) rng_attack ;;
     next-clear|bad-id|dup-id|bad-len|idx-jump|outlive) blk_attack ;;
     refused) refused_attack ;;
-    silent-console) console_attack ;;
     *) fail vh_attack "unknown attack '$attack'" ;;
 esac
 

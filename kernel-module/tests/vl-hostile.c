@@ -30,10 +30,6 @@
  *   refused     CREATE_DEVICE of virtio-pmem (27) and virtio-mem (24) must
  *               fail with EPERM; a virtio-net device offered the control
  *               queue must not be offered it.
- *   silent-console  a virtio-console (no MULTIPORT) whose back end never
- *               answers: virtio_console spins for each console write with
- *               interrupts off. (Old module: that CPU spun for good, a hard
- *               lockup; now the answer deadline fails the write.)
  *
  * Prints "VL ..." lines (the guest script greps them), "VL attack started"
  * when the attack begins. Exits on SIGTERM or after SECONDS (default 60).
@@ -315,29 +311,6 @@ static int run_blk(int seconds)
 	return 0;
 }
 
-/* --- silent-console ------------------------------------------------------- */
-
-static int run_console(int seconds)
-{
-	struct virtio_loopback_create c;
-	struct vlt_dev t = { .quiet = 1 };
-	int ctrl = vlt_open();
-
-	if (ctrl < 0)
-		return 1;
-	/* Port 0's receive and transmit queues; no config, so no MULTIPORT. */
-	vlt_params(&c, 3, 2, QUEUE_SIZE, 1u << 20, NULL, 0);
-	if (vlt_create(&t, ctrl, &c) < 0)
-		return 1;
-	/* Kicks are read and never answered. */
-	t.on_kick = NULL;
-	printf("VL created console device handle=%u\n", t.handle);
-	started();
-	vlt_run(&t, seconds, NULL);
-	vlt_close(&t);
-	return 0;
-}
-
 /* --- refused -------------------------------------------------------------- */
 
 static int run_refused(void)
@@ -393,8 +366,6 @@ int main(int argc, char **argv)
 	printf("VL attack %s, pid %d\n", attack, getpid());
 	if (is("refused"))
 		return run_refused();
-	if (is("silent-console"))
-		return run_console(seconds);
 	if (is("next-loop") || is("call-race"))
 		return run_rng(seconds);
 	if (is("next-clear") || is("bad-id") || is("dup-id") || is("bad-len") ||

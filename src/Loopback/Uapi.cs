@@ -314,9 +314,6 @@ public enum LoopbackRule : uint
 
     /// <summary>It moved the used index past what was outstanding.</summary>
     UsedIndex = 3,
-
-    /// <summary>It left a request that the driver busy-waits for unanswered past the module's deadline.</summary>
-    NoAnswer = 4,
 }
 
 /// <summary><c>struct virtio_loopback_event</c> (128 bytes): one record read from the control fd.</summary>

@@ -5,10 +5,11 @@
 # and unpack them into a private root, for the guest tests whose vhost-user
 # front end bookworm's QEMU 7.2 lacks (vhost-user-snd-pci). The host keeps its
 # own QEMU and libraries: the trixie binary runs through trixie's own loader
-# with the root's library path, in a mount namespace where the root's QEMU
-# modules cover the host's (QEMU loads every module of its built-in module
-# folder, and aborts on one from another build; QEMU_MODULE_DIR only adds a
-# folder). The wrapper is $QEMU_TRIXIE_DIR/qemu-system-x86_64.
+# with the root's library path, and finds its modules in the root first
+# (QEMU_MODULE_DIR). QEMU also looks in its built-in module folder, the
+# host's, and aborts on a module of another build: that happens only when it
+# loads every module (-device help), which the tests never ask for. The
+# wrapper is $QEMU_TRIXIE_DIR/qemu-system-x86_64.
 #
 # apt runs with a private state (sources, lists, caches, no dpkg status), as
 # kernel-module/scripts/fetch-kernels.sh does. Idempotent: a root that runs
@@ -27,9 +28,28 @@ SECURITY=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 log() { printf '[fetch-trixie-qemu] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
+# write_wrapper: the wrapper for the root (rewritten each run: cheap, and a
+# wrapper from an older version of this script never lingers).
+write_wrapper() {
+    local ldso
+    ldso=$(find "$root" -name 'ld-linux-x86-64.so.2' | head -n1)
+    [[ -n $ldso ]] || return 1
+    ldso=${ldso#"$root"}
+    cat >"$wrapper" <<EOT
+#!/bin/sh
+# trixie's QEMU with trixie's loader, libraries and modules (fetch-trixie-qemu.sh).
+R=$root
+export QEMU_MODULE_DIR="\$R/usr/lib/x86_64-linux-gnu/qemu"
+exec "\$R$ldso" --library-path "\$R/lib/x86_64-linux-gnu:\$R/usr/lib/x86_64-linux-gnu" \\
+    "\$R/usr/bin/qemu-system-x86_64" -L "\$R/usr/share/qemu" -L "\$R/usr/share/seabios" "\$@"
+EOT
+    chmod +x "$wrapper"
+}
+
 wrapper=$DIR/qemu-system-x86_64
-works() { [[ -x $wrapper ]] && "$wrapper" -device help 2>/dev/null | grep -q '"vhost-user-snd-pci"'; }
-if works; then
+root=$DIR/root
+works() { [[ -x $wrapper ]] && "$wrapper" -device vhost-user-snd-pci,help 2>/dev/null | grep -q 'chardev='; }
+if [[ -x $root/usr/bin/qemu-system-x86_64 ]] && write_wrapper && works; then
     log "present: $("$wrapper" --version | head -n1)"
     exit 0
 fi
@@ -59,23 +79,9 @@ mapfile -t pkgs < <(apt-cache "${opts[@]}" depends --recurse --no-recommends --n
 log "${#pkgs[@]} packages"
 (cd "$apt/debs" && apt-get "${opts[@]}" download "${pkgs[@]}" >/dev/null) || die "download failed"
 
-root=$DIR/root
 rm -rf "$root.new"; mkdir -p "$root.new"
 for d in "$apt"/debs/*.deb; do dpkg -x "$d" "$root.new"; done
 rm -rf "$root"; mv "$root.new" "$root"
-ldso=$(find "$root" -name 'ld-linux-x86-64.so.2' | head -n1)
-[[ -n $ldso ]] || die "no loader in the root"
-ldso=${ldso#"$root"}
-cat >"$wrapper" <<EOT
-#!/bin/sh
-# trixie's QEMU with trixie's loader, libraries and modules (fetch-trixie-qemu.sh).
-R=$root
-M=/usr/lib/x86_64-linux-gnu/qemu
-if [ "\$(id -u)" = 0 ]; then ns="unshare -m --propagation private"; else ns="unshare -r -m --propagation private"; fi
-exec \$ns /bin/sh -c 'mkdir -p "\$3" 2>/dev/null; mount --bind "\$1\$3" "\$3" && shift 3 && exec "\$@"' sh "\$R" - "\$M" \\
-    "\$R$ldso" --library-path "\$R/lib/x86_64-linux-gnu:\$R/usr/lib/x86_64-linux-gnu" \\
-    "\$R/usr/bin/qemu-system-x86_64" -L "\$R/usr/share/qemu" -L "\$R/usr/share/seabios" "\$@"
-EOT
-chmod +x "$wrapper"
+write_wrapper || die "no loader in the root"
 works || die "$wrapper does not run, or has no vhost-user-snd-pci"
 "$wrapper" --version | head -n1

@@ -152,3 +152,58 @@ internal sealed class PatternSource(TimeProvider time) : ICaptureSource
     {
     }
 }
+
+/// <summary>A sink on a (fake) clock that only counts what it took: nothing allocated per frame.</summary>
+internal sealed class CountingSink(TimeProvider time) : IPlaybackSink
+{
+    private readonly StreamClock _clock = new(time);
+
+    public long Written { get; private set; }
+
+    public int Xruns => 0;
+
+    public string Description => "counting";
+
+    public ulong Formats => PcmFormat.AllFormats;
+
+    public ulong Rates => PcmFormat.CommonRates;
+
+    public byte ChannelsMin => 1;
+
+    public byte ChannelsMax => 2;
+
+    public void Begin(PcmParams parameters)
+    {
+        _clock.Reset(parameters);
+        Written = 0;
+    }
+
+    public void Start() => _clock.Start();
+
+    public long Stop()
+    {
+        _clock.Stop(Written);
+        return Written;
+    }
+
+    public void End()
+    {
+    }
+
+    public long Position() => _clock.Position();
+
+    public TimeSpan Until(long position) => _clock.Until(position);
+
+    public int Write(ReadOnlySpan<byte> frames)
+    {
+        int n = (int)Math.Min(frames.Length, Math.Max(0, _clock.Position() - Written));
+        Written += n;
+        return n;
+    }
+
+    public long Underrun(long bytes) => 0;
+
+    public void Dispose()
+    {
+    }
+}

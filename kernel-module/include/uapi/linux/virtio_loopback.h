@@ -334,7 +334,6 @@ struct virtio_loopback_fail {
 #define VIRTIO_LOOPBACK_RULE_USED_ID		1	/* used a head not outstanding */
 #define VIRTIO_LOOPBACK_RULE_USED_LENGTH	2	/* length beyond the writable bytes */
 #define VIRTIO_LOOPBACK_RULE_USED_INDEX		3	/* used index moved too far */
-#define VIRTIO_LOOPBACK_RULE_NO_ANSWER		4	/* left a busy-waited request unanswered */
 
 /* virtio_loopback_event.flags */
 #define VIRTIO_LOOPBACK_EVENT_F_NEED_REPLY	(1U << 0)	/* send EVENT_DONE */
