@@ -31,7 +31,7 @@
 #                         qemu-system-aarch64 (prints uname -m)
 
 # Programs published for every RID, from src/<name>/<name>.csproj.
-PROGRAMS   := vhost-user-rng vhost-user-blk vhost-user-input vhost-user-console vhost-user-sound virtio-loopback-adapter touch-sensitivity
+PROGRAMS   := vhost-user-rng vhost-user-blk vhost-user-input vhost-user-console vhost-user-sound vhost-user-gpio virtio-loopback-adapter touch-sensitivity
 # Test tools from tests/tools/<name>/<name>.csproj, published when present:
 # all for linux-x64; for linux-arm64 only those the arm64 guests run (the
 # arm64 test's probe, the loopback "all" suite's input tools, the system test's display double).
@@ -55,7 +55,7 @@ APT_PACKAGES := clang lld gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
 	binutils-aarch64-linux-gnu qemu-system-x86 qemu-system-arm qemu-utils \
 	qemu-system-common busybox-static cpio kmod e2fsprogs linux-image-amd64 \
 	linux-headers-amd64 fio evtest zstd xz-utils curl ca-certificates \
-	strace gnuplot-nox nbd-client iproute2 file mmdebstrap qemu-user-static alsa-utils \
+	strace gnuplot-nox nbd-client iproute2 file mmdebstrap qemu-user-static alsa-utils gpiod \
 	linux-source-6.1 flex bison bc libelf-dev
 
 # ---------------------------------------------------------------------------

@@ -70,6 +70,30 @@ public static unsafe class IoCtl
         }
     }
 
+    /// <summary>
+    /// Like <see cref="Invoke(FileDescriptor, uint, Span{byte})"/>, but a failure is an answer, not an
+    /// exception: for devices whose refusals are expected (a busy GPIO line).
+    /// </summary>
+    /// <returns>True on success; otherwise false with the errno (never <c>EINTR</c>, which is retried).</returns>
+    public static bool TryInvoke(FileDescriptor fd, uint request, Span<byte> buffer, out int errno)
+    {
+        using FdRef r = new(fd);
+        fixed (byte* p = buffer)
+        {
+            while (NativeMethods.ioctl(r.Fd, request, (nint)p) < 0)
+            {
+                errno = Errno.Last;
+                if (errno != LibC.EINTR)
+                {
+                    return false;
+                }
+            }
+        }
+
+        errno = 0;
+        return true;
+    }
+
     private static uint Encode(uint dir, uint type, uint nr, uint size)
     {
         if (type > 0xff || nr > 0xff || size > 0x3fff)

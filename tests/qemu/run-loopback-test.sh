@@ -5,7 +5,7 @@
 # vhost-user back ends and virtio-loopback-adapter, and let the guest's own
 # virtio drivers use the back ends.
 #
-# Usage: run-loopback-test.sh [all|qsd|faults|signals|console|sound]...
+# Usage: run-loopback-test.sh [all|qsd|faults|signals|console|sound|gpio]...
 #        (default: all qsd faults signals console)
 #   all      rng + 2 blk + input at once through one adapter (guest/loopback-all.sh)
 #   qsd      qemu-storage-daemon's vhost-user-blk export behind the adapter
@@ -20,6 +20,10 @@
 #            WAV file sample for sample, the pace of the device clock, capture
 #            from a WAV file (guest/loopback-sound.sh; kernels with virtio_snd,
 #            Debian 6.12, not 6.1)
+#   gpio     our vhost-user-gpio on a gpio-sim chip, driven with libgpiod's
+#            tools through gpio-virtio (guest/loopback-gpio.sh; kernels with
+#            GPIO_SIM and GPIO_VIRTIO: Debian builds neither, the debug kernel
+#            of kernel-module/scripts/build-debug-kernel.sh has both)
 #
 # Environment: LB_CHURN (adapter create/destroy cycles in "faults", default
 # 100), LB_KILLS (more adapter SIGKILLs under readers in "faults", default 10),
@@ -105,7 +109,18 @@ for t in "${tests[@]}"; do
                 "$ko:/lib/modules/virtio_loopback.ko" "${kit[@]}" "$aplay:/bin/aplay" "$arecord:/bin/arecord" \
                 "$QEMU_WORK_DIR/alsa.conf:/usr/share/alsa/alsa.conf" || rc=1
             ;;
-        *) die "unknown test '$t' (all, qsd, faults, signals, console or sound)" ;;
+        gpio)
+            bins virtio-loopback-adapter vhost-user-gpio
+            gpiod=()
+            for g in gpiodetect gpioinfo gpioget gpioset gpiomon; do
+                p=$(command -v $g) || die "$g missing: run 'make deps' (gpiod)"
+                gpiod+=("$p:/bin/$g")
+            done
+            GUEST_MODULES="gpio-sim gpio-virtio" \
+                run_guest "loopback-gpio" "$HERE/guest/loopback-gpio.sh" \
+                "$ko:/lib/modules/virtio_loopback.ko" "${kit[@]}" "${gpiod[@]}" || rc=1
+            ;;
+        *) die "unknown test '$t' (all, qsd, faults, signals, console, sound or gpio)" ;;
     esac
 done
 end_run $rc
