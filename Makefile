@@ -218,7 +218,8 @@ dotnet-test:
 # through virtio_loopback.ko and the adapter, with our back ends and
 # qemu-storage-daemon, under faults, on Debian 5.10/6.1/6.12 amd64 and 6.1
 # arm64 (tests/qemu/run-loopback-kernels.sh, one summary per kernel); our
-# vhost-user-sound under trixie's QEMU vhost-user-snd-pci (run-vm-sound-test.sh); and
+# vhost-user-sound under trixie's QEMU vhost-user-snd-pci (run-vm-sound-test.sh);
+# vhost-user-gpio under trixie's QEMU vhost-user-gpio-pci (run-vm-gpio-test.sh); and
 # third-party back ends that provide no config space behind the adapter's
 # device profiles (Debian's virtiofsd in C and in Rust, DPDK's vhost PMD) on
 # 6.1 amd64 and arm64, with libblkio as a second front end for our vhost-user-blk
@@ -230,7 +231,8 @@ VM_SUMMARIES := tests/qemu/work/vm-tests/summary tests/qemu/work/blk-features/su
 	tests/qemu/work/loopback-*/summary tests/qemu/work/bench/summary \
 	tests/qemu/work/module/summary tests/qemu/work/hostile/summary \
 	tests/qemu/work/debug-*/*.summary tests/qemu/work/system-*/summary \
-	tests/qemu/work/peers-*/summary tests/qemu/work/blkio/summary tests/qemu/work/vm-sound/summary
+	tests/qemu/work/peers-*/summary tests/qemu/work/blkio/summary tests/qemu/work/vm-sound/summary \
+	tests/qemu/work/vm-gpio/summary
 vm-test: $(BINARIES) module
 	@rc=0; \
 	tests/qemu/run-vm-tests.sh || rc=1; \
@@ -250,6 +252,7 @@ vm-test: $(BINARIES) module
 	kernel-module/tests/run-debug-kernel.sh || rc=1; \
 	tests/qemu/run-loopback-kernels.sh || rc=1; \
 	tests/qemu/run-vm-sound-test.sh || rc=1; \
+	tests/qemu/run-vm-gpio-test.sh || rc=1; \
 	tests/qemu/run-peer-kernels.sh || rc=1; \
 	$(MAKE) --no-print-directory bench-smoke || rc=1; \
 	$(MAKE) --no-print-directory system-test || rc=1; \

@@ -36,8 +36,11 @@ public sealed partial class GpioLogic : IDeviceLogic, IDisposable
     /// <summary>The virtio device id of GPIO devices.</summary>
     public const uint VirtioIdGpio = 41;
 
-    /// <summary>The queue size limit offered to the front end.</summary>
-    public const ushort DefaultMaxQueueSize = 256;
+    /// <summary>
+    /// The queue size limit offered to the front end: QEMU's generic vhost-user front end (8.2 and
+    /// later, which vhost-user-gpio-pci uses) asks for 1024-entry queues.
+    /// </summary>
+    public const ushort DefaultMaxQueueSize = 1024;
 
     /// <summary>The most lines one device exposes (ngpio is 16 bits).</summary>
     public const int MaxLines = 65535;
@@ -97,14 +100,18 @@ public sealed partial class GpioLogic : IDeviceLogic, IDisposable
     internal IReadOnlyList<GpioLine> Lines => _lines;
 
     /// <summary>
-    /// Opens <paramref name="chipName"/> (a path, a gpiochipN name or a label) and exposes
+    /// Opens <paramref name="chipName"/> (a path, a gpiochipN name, a label, or <c>wired:N</c> for a
+    /// <see cref="WiredChip"/> of N lines) and exposes
     /// <paramref name="offsets"/> of it (all lines when null), in that order.
     /// </summary>
     /// <exception cref="System.IO.IOException">The chip cannot be opened or a line read.</exception>
     /// <exception cref="ArgumentException">An offset is beyond the chip, or given twice.</exception>
     public static GpioLogic Open(string chipName, IReadOnlyList<uint>? offsets)
     {
-        CharDevChip chip = CharDevChip.Open(chipName);
+        ArgumentException.ThrowIfNullOrEmpty(chipName);
+        IGpioChip chip = chipName.StartsWith(WiredChip.Prefix, StringComparison.Ordinal)
+            ? new WiredChip(ParseWiredLines(chipName))
+            : CharDevChip.Open(chipName);
         try
         {
             return Create(chip, offsets);
@@ -116,18 +123,30 @@ public sealed partial class GpioLogic : IDeviceLogic, IDisposable
         }
     }
 
+    private static int ParseWiredLines(string chipName)
+    {
+        string count = chipName[WiredChip.Prefix.Length..];
+        if (!int.TryParse(count, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int lines)
+            || lines is < 1 or > MaxLines)
+        {
+            throw new ArgumentException($"{WiredChip.Prefix}N takes a line count from 1 to {MaxLines}, not '{count}'");
+        }
+
+        return lines;
+    }
+
     /// <summary>Exposes <paramref name="offsets"/> of <paramref name="chip"/> (all lines when null); the device owns the chip.</summary>
     internal static GpioLogic Create(IGpioChip chip, IReadOnlyList<uint>? offsets)
     {
         if (chip.LineCount == 0)
         {
-            throw new ArgumentException($"{chip.Description} has no lines.", nameof(chip));
+            throw new ArgumentException($"{chip.Description} has no lines.");
         }
 
         uint count = offsets is null ? chip.LineCount : (uint)offsets.Count;
         if (count > MaxLines)
         {
-            throw new ArgumentException($"{count} lines; a GPIO device has at most {MaxLines}.", nameof(offsets));
+            throw new ArgumentException($"{count} lines; a GPIO device has at most {MaxLines}.");
         }
 
         HashSet<uint> seen = new();
@@ -139,7 +158,7 @@ public sealed partial class GpioLogic : IDeviceLogic, IDisposable
             {
                 throw new ArgumentException(offset >= chip.LineCount
                     ? $"line {offset} is beyond {chip.Description}"
-                    : $"line {offset} is given twice", nameof(offsets));
+                    : $"line {offset} is given twice");
             }
 
             int errno = chip.GetLineInfo(offset, out HostLineInfo info);

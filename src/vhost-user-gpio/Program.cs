@@ -15,7 +15,7 @@ BackendCommandLine commandLine = new(
     ProgramName,
     "gpio",
     "A vhost-user virtio GPIO device (virtio-gpio) in front of a host GPIO chip, through the GPIO character device (v2): names, directions, values and edge and level interrupts.");
-commandLine.AddOption(ChipOption, "The host chip: a path (/dev/gpiochip0), a name (gpiochip0) or its label.", "CHIP", required: true);
+commandLine.AddOption(ChipOption, "The host chip: a path (/dev/gpiochip0), a name (gpiochip0) or its label; or wired:N, a software chip of N lines wired in pairs (line 2k drives 2k+1 and back), for hosts without GPIO hardware.", "CHIP", required: true);
 commandLine.AddOption(LinesOption, "Expose only these host lines, as the guest's lines 0, 1, ... in this order: a list of offsets and ranges (0-3,7). Default: every line.", "LIST", validator: v => ParseLines(v, out _));
 
 if (!commandLine.TryParse(args, out ProgramOptions? options, out int exitCode))
