@@ -174,7 +174,7 @@ install-data:
 	$(SUBST) dist/systemd/virtio-loopback-generator >$(DESTDIR)$(systemd_generatordir)/virtio-loopback-generator
 	chmod 0755 $(DESTDIR)$(systemd_generatordir)/virtio-loopback-generator
 	install -m 0644 dist/systemd/virtio-loopback.preset $(DESTDIR)$(systemd_presetdir)/80-virtio-loopback.preset
-	install -m 0644 dist/udev/90-virtio-loopback.rules $(DESTDIR)$(udevrulesdir)/
+	install -m 0644 dist/udev/90-virtio-loopback.rules dist/udev/92-gpiochip.rules $(DESTDIR)$(udevrulesdir)/
 	$(SUBST) dist/udev/91-htt-touch.rules >$(DESTDIR)$(udevrulesdir)/91-htt-touch.rules
 	chmod 0644 $(DESTDIR)$(udevrulesdir)/91-htt-touch.rules
 	install -m 0644 dist/tmpfiles.d/virtio-loopback.conf $(DESTDIR)$(tmpfilesdir)/virtio-loopback.conf

@@ -14,7 +14,7 @@
 # The programs the layers build, one recipe each (recipes-dotnet/<program>/):
 # the Makefile's PROGRAMS (tests/yocto/check-layers.sh compares the two).
 # shellcheck disable=SC2034
-AOT_PROGRAMS=(virtio-loopback-adapter vhost-user-rng vhost-user-blk vhost-user-input vhost-user-console vhost-user-sound touch-sensitivity)
+AOT_PROGRAMS=(virtio-loopback-adapter vhost-user-rng vhost-user-blk vhost-user-input vhost-user-console vhost-user-sound vhost-user-gpio touch-sensitivity)
 
 AOT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 AOT_CLASS=$AOT_ROOT/classes/dotnet_aot.bbclass

@@ -9,7 +9,7 @@ using System.Threading;
 namespace VirtioLoopback.Tests;
 
 /// <summary>
-/// Finds and runs the back-end programs (vhost-user-rng, -blk, -input, -console, -sound) as real
+/// Finds and runs the back-end programs (vhost-user-rng, -blk, -input, -console, -sound, -gpio) as real
 /// processes.
 /// </summary>
 /// <remarks>
@@ -36,6 +36,7 @@ internal static class BackendPrograms
     public const string Input = "vhost-user-input";
     public const string Console = "vhost-user-console";
     public const string Sound = "vhost-user-sound";
+    public const string Gpio = "vhost-user-gpio";
 
     private const string KindVariable = "VIRTIO_LOOPBACK_BACKEND_KIND";
 

@@ -21,6 +21,7 @@ public sealed class CommandLineTests
     [TestCase(BackendPrograms.Input, "input")]
     [TestCase(BackendPrograms.Console, "console")]
     [TestCase(BackendPrograms.Sound, "sound")]
+    [TestCase(BackendPrograms.Gpio, "gpio")]
     public void PrintCapabilitiesIsVhostUserJson(string program, string type)
     {
         (int exit, string stdout, string stderr) = BackendPrograms.RunToExit(program, Timeout, "--print-capabilities");
@@ -68,6 +69,15 @@ public sealed class CommandLineTests
         new object[] { BackendPrograms.Sound, new[] { "--socket-path", Sock, "--device", "no-such-pcm" } },
         new object[] { BackendPrograms.Sound, new[] { "--socket-path", Sock, "--device", "null", "--capture-device", "null" } },
         new object[] { BackendPrograms.Sound, new[] { "--socket-path", Sock, "--playback-device", "null", "--playback-file", "/tmp/x.wav" } },
+        new object[] { BackendPrograms.Gpio, new[] { "--socket-path", Sock } },
+        new object[] { BackendPrograms.Gpio, new[] { "--socket-path", Sock, "--chip", "/dev/no-such-gpiochip" } },
+        new object[] { BackendPrograms.Gpio, new[] { "--socket-path", Sock, "--chip", "no-such-label" } },
+        new object[] { BackendPrograms.Gpio, new[] { "--socket-path", Sock, "--chip", "wired:0" } },
+        new object[] { BackendPrograms.Gpio, new[] { "--socket-path", Sock, "--chip", "wired:x" } },
+        new object[] { BackendPrograms.Gpio, new[] { "--socket-path", Sock, "--chip", "wired:4", "--lines", "4" } },
+        new object[] { BackendPrograms.Gpio, new[] { "--socket-path", Sock, "--chip", "wired:4", "--lines", "1,1" } },
+        new object[] { BackendPrograms.Gpio, new[] { "--socket-path", Sock, "--chip", "wired:4", "--lines", "3-1" } },
+        new object[] { BackendPrograms.Gpio, new[] { "--socket-path", Sock, "--chip", "wired:4", "--lines", "a" } },
     ];
 
     [TestCaseSource(nameof(BadArguments))]
@@ -86,6 +96,7 @@ public sealed class CommandLineTests
     [TestCase(BackendPrograms.Input)]
     [TestCase(BackendPrograms.Console)]
     [TestCase(BackendPrograms.Sound)]
+    [TestCase(BackendPrograms.Gpio)]
     public void HelpGoesToStdoutAndSucceeds(string program)
     {
         (int exit, string stdout, string stderr) = BackendPrograms.RunToExit(program, Timeout, "--help");

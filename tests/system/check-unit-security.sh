@@ -5,7 +5,7 @@
 # (systemd 252 offline: `systemd-analyze security --offline=true`), printed
 # and held to the project's limits: at most 2.0 for every back end, at most 3.5
 # for the adapter. The units come from `make install-data` into a scratch
-# DESTDIR, each template instantiated (rng0, blk0, input0, console0, sound0). Lower is safer;
+# DESTDIR, each template instantiated (rng0, blk0, input0, console0, sound0, gpio0). Lower is safer;
 # 9.x is a unit with no sandboxing at all.
 #
 #   tests/system/check-unit-security.sh
@@ -25,7 +25,8 @@ unitdir=$W/root/lib/systemd/system
 printf '%-38s %6s %6s\n' unit score limit
 for spec in vhost-user-rng@rng0:$BACKEND_MAX vhost-user-blk@blk0:$BACKEND_MAX \
             vhost-user-input@input0:$BACKEND_MAX vhost-user-console@console0:$BACKEND_MAX \
-            vhost-user-sound@sound0:$BACKEND_MAX virtio-loopback-adapter@rng0:$ADAPTER_MAX; do
+            vhost-user-sound@sound0:$BACKEND_MAX vhost-user-gpio@gpio0:$BACKEND_MAX \
+            virtio-loopback-adapter@rng0:$ADAPTER_MAX; do
     unit=${spec%%:*}.service limit=${spec##*:}
     cp "$unitdir/${unit%%@*}@.service" "$W/$unit"
     out=$(cd "$W" && systemd-analyze security --offline=true --no-pager "./$unit" 2>&1)

@@ -13,6 +13,7 @@ RDEPENDS:${PN} = " \
     vhost-user-input \
     vhost-user-console \
     vhost-user-sound \
+    vhost-user-gpio \
     touch-sensitivity \
     virtio-loopback-services \
 "
@@ -25,4 +26,5 @@ RRECOMMENDS:${PN} = " \
     kernel-module-uinput \
     kernel-module-virtio-console \
     kernel-module-virtio-snd \
+    kernel-module-gpio-virtio \
 "

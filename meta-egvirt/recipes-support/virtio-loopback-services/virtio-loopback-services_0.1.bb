@@ -1,13 +1,13 @@
 # SPDX-License-Identifier: MIT
 SUMMARY = "systemd units, configuration and udev rules of virtio-loopback"
-DESCRIPTION = "Least-privilege template units vhost-user-{rng,blk,input,console,sound}@.service \
+DESCRIPTION = "Least-privilege template units vhost-user-{rng,blk,input,console,sound,gpio}@.service \
 with their sockets (socket activation) and virtio-loopback-adapter@.service, \
 configured by /etc/virtio-loopback/<instance>.conf; the generator that starts \
 input instances when their evdev node appears; default instances rng0, blk0 \
 (image file created at first start) and input0 (idle until EVDEV is set), and \
-console0 and sound0 configured but not enabled; the \
-udev rules of /dev/virtio-loopback and of HTT touch displays; tmpfiles.d, \
-sysusers.d (group virtio-loopback) and modules-load.d. All of it is installed \
+console0, sound0 and gpio0 configured but not enabled; the \
+udev rules of /dev/virtio-loopback, of GPIO chips and of HTT touch displays; tmpfiles.d, \
+sysusers.d (groups virtio-loopback and gpio) and modules-load.d. All of it is installed \
 by the repository's 'make install-data', the same command the system tests boot."
 HOMEPAGE = "https://github.com/virtio-loopback/virtio-loopback"
 LICENSE = "MIT"
