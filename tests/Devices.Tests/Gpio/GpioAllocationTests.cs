@@ -7,6 +7,7 @@ using VirtioLoopback.Devices.Gpio.Host;
 using VirtioLoopback.TestDriver;
 using VirtioLoopback.Tests.Common;
 using VirtioLoopback.Tests.Input;
+using static VirtioLoopback.Tests.Gpio.GpioMessages;
 
 namespace VirtioLoopback.Tests.Gpio;
 
@@ -58,15 +59,6 @@ public sealed class GpioAllocationTests
         }
 
         Assert.That(allocated, Is.Zero, "bytes allocated over 300 requests and interrupts");
-    }
-
-    private static byte[] Request(ushort type, ushort line, uint value)
-    {
-        byte[] r = new byte[8];
-        BinaryPrimitives.WriteUInt16LittleEndian(r, type);
-        BinaryPrimitives.WriteUInt16LittleEndian(r.AsSpan(2), line);
-        BinaryPrimitives.WriteUInt32LittleEndian(r.AsSpan(4), value);
-        return r;
     }
 
     private static void Ask(GpioLogic logic, QueueHarness requests, byte[] request)

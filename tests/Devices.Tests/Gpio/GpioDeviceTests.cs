@@ -8,6 +8,7 @@ using VirtioLoopback.Devices.Gpio.Host;
 using VirtioLoopback.TestDriver;
 using VirtioLoopback.Tests.Common;
 using VirtioLoopback.Tests.Input;
+using static VirtioLoopback.Tests.Gpio.GpioMessages;
 
 namespace VirtioLoopback.Tests.Gpio;
 
@@ -232,11 +233,11 @@ public sealed class GpioDeviceTests
         (ushort Head, DriverBuffer? Status, uint Written)[] sent =
         [
             Raw(_events.Readable([1]), _events.Writable(1)),            // one request byte
-            Raw(_events.Readable(Line(3)), _events.Writable(1)),        // line == ngpio
-            Raw(_events.Readable(Line(0xffff)), _events.Writable(1)),
-            Raw(_events.Readable(Line(1)), _events.Writable(1)),        // a second buffer for line 1
-            Raw(_events.Readable(Line(0)), _events.Writable(1)),        // line 0 has no interrupt enabled
-            Raw(_events.Readable(Line(2)), null),                       // no room for the status
+            Raw(_events.Readable(IrqRequest(3)), _events.Writable(1)),        // line == ngpio
+            Raw(_events.Readable(IrqRequest(0xffff)), _events.Writable(1)),
+            Raw(_events.Readable(IrqRequest(1)), _events.Writable(1)),        // a second buffer for line 1
+            Raw(_events.Readable(IrqRequest(0)), _events.Writable(1)),        // line 0 has no interrupt enabled
+            Raw(_events.Readable(IrqRequest(2)), null),                       // no room for the status
         ];
         _logic.ServiceQueue(Events, _events);
         (ushort, uint)[] used = _events.TakeUsed();
@@ -281,7 +282,7 @@ public sealed class GpioDeviceTests
     }
 
     [Test]
-    public void Reset_ReleasesEveryHostLine()
+    public void Reset_ReleasesEveryHostIrqRequest()
     {
         Ask(SetDirection, 0, DirectionOut);
         Ask(SetDirection, 1, DirectionIn);
@@ -290,22 +291,6 @@ public sealed class GpioDeviceTests
         Assert.That(_chip.Held, Is.All.Null);
         _logic.Dispose();
         Assert.That(_chip.Disposed, Is.True);
-    }
-
-    private static byte[] Request(ushort type, ushort line, uint value)
-    {
-        byte[] r = new byte[8];
-        BinaryPrimitives.WriteUInt16LittleEndian(r, type);
-        BinaryPrimitives.WriteUInt16LittleEndian(r.AsSpan(2), line);
-        BinaryPrimitives.WriteUInt32LittleEndian(r.AsSpan(4), value);
-        return r;
-    }
-
-    private static byte[] Line(ushort line)
-    {
-        byte[] r = new byte[2];
-        BinaryPrimitives.WriteUInt16LittleEndian(r, line);
-        return r;
     }
 
     private (byte Status, byte Value) Ask(ushort type, ushort line, uint value)
@@ -320,7 +305,7 @@ public sealed class GpioDeviceTests
     private (ushort Head, DriverBuffer Status) Unmask(ushort line)
     {
         DriverBuffer status = _events.Writable(1);
-        ushort head = _events.Driver.AddChain(_events.Readable(Line(line)), status);
+        ushort head = _events.Driver.AddChain(_events.Readable(IrqRequest(line)), status);
         _logic.ServiceQueue(Events, _events);
         return (head, status);
     }
