@@ -76,7 +76,7 @@ fi
 # carries 1 MiB to the host and then 1 MiB to the guest. The console goes one way at a time because
 # hvc's put_chars spins with interrupts off, holding the hvc lock, until the device returns each
 # buffer; a receive interrupt for the same console spins on that lock, and with the back end in the
-# same 2-CPU kernel no CPU would be left to return the buffer (docs/DEVICES.md, console).
+# same 2-CPU kernel no CPU would be left to return the buffer (README.md, "virtio-console through the loopback needs spare CPUs").
 head -c $MIB /dev/urandom >$T/to-guest0; head -c $MIB /dev/urandom >$T/to-host0
 head -c $MIB /dev/urandom >$T/to-guest1; head -c $MIB /dev/urandom >$T/to-host1
 : >$T/peer0.log; : >$T/peer1.log
