@@ -172,3 +172,32 @@ virtio_events() {
 
 # virtio_event: the first of them; fails when there is none.
 virtio_event() { virtio_events | head -n 1 | grep .; }
+
+# violations: the module's rule-violation count summed over its devices
+# ("no-counter" when it exposes none).
+violations() {
+    cat /sys/devices/virtual/misc/virtio-loopback/virtio-loopback.*/violations 2>/dev/null |
+        awk '{ s += $1; n++ } END { print n ? s : "no-counter" }'
+}
+
+# lb_alive NAME BACKEND_PID ADAPTER_PID BACKEND_LOG: a loopback guest's back
+# end and adapter still run and the module counted no rule violation.
+lb_alive() {
+    _viol=$(violations)
+    if kill -0 "$2" 2>/dev/null && kill -0 "$3" 2>/dev/null && [ "$_viol" = 0 ]; then
+        pass "$1" "back end and adapter running, 0 rule violations"
+    else
+        fail "$1" "back end $(kill -0 "$2" 2>/dev/null && echo up || echo gone), adapter $(kill -0 "$3" 2>/dev/null && echo up || echo gone), violations $_viol"
+        show "$4"
+    fi
+}
+
+# lb_sigterm ADAPTER_PID ADAPTER_LOG BACKEND_PID BACKEND_LOG: the adapter,
+# then the back end, get SIGTERM and must exit 0 (lb_adapter_sigterm,
+# lb_backend_sigterm).
+lb_sigterm() {
+    kill -TERM "$1"; wait "$1"; _rc=$?
+    if [ $_rc = 0 ]; then pass lb_adapter_sigterm "adapter exit 0 on SIGTERM"; else fail lb_adapter_sigterm "exit $_rc"; show "$2"; fi
+    kill -TERM "$3"; wait "$3"; _rc=$?
+    if [ $_rc = 0 ]; then pass lb_backend_sigterm "back end exit 0 on SIGTERM"; else fail lb_backend_sigterm "exit $_rc"; show "$4"; fi
+}

@@ -133,22 +133,8 @@ kill $hold 2>/dev/null
 kill $wpid 2>/dev/null
 
 # (The harness judges the kernel log itself: kernel_clean.)
-viol=$(cat /sys/devices/virtual/misc/virtio-loopback/virtio-loopback.*/violations 2>/dev/null | awk '{ s += $1; n++ } END { print n ? s : "no-counter" }')
-if kill -0 $bpid 2>/dev/null && kill -0 $apid 2>/dev/null && [ "$viol" = 0 ]; then
-    pass lb_con_alive "back end and adapter running, 0 rule violations"
-else
-    fail lb_con_alive "back end $(kill -0 $bpid 2>/dev/null && echo up || echo gone), adapter $(kill -0 $apid 2>/dev/null && echo up || echo gone), violations $viol"
-    show $T/backend.log
-fi
-
-kill -TERM $apid
-wait $apid
-arc=$?
-if [ $arc = 0 ]; then pass lb_adapter_sigterm "adapter exit 0 on SIGTERM"; else fail lb_adapter_sigterm "exit $arc"; show $T/adapter.log; fi
-kill -TERM $bpid
-wait $bpid
-brc=$?
-if [ $brc = 0 ]; then pass lb_backend_sigterm "back end exit 0 on SIGTERM"; else fail lb_backend_sigterm "exit $brc"; show $T/backend.log; fi
+lb_alive lb_con_alive $bpid $apid $T/backend.log
+lb_sigterm $apid $T/adapter.log $bpid $T/backend.log
 if rmmod virtio_loopback; then pass lb_rmmod "module unloaded"; else fail lb_rmmod "rmmod refused"; fi
 echo "---- back-end log (tail)"
 tail -n 30 $T/backend.log

@@ -120,12 +120,13 @@ fi
 data gpio_event_latency "$lat"
 
 kill $wpid 2>/dev/null
+viol=$(violations)
 kill -TERM $apid; wait $apid; arc=$?
 kill -TERM $bpid; wait $bpid; brc=$?
-if [ $arc = 0 ] && [ $brc = 0 ] && ! find_virtio_chip && ! grep -qi "broken\|unhandled\|exception" $T/backend.log; then
-    pass gpio_teardown "adapter and back end exit 0 on SIGTERM; the virtio gpiochip is gone; $(grep -c 'refused with ERR' $T/backend.log) refused requests"
+if [ $arc = 0 ] && [ $brc = 0 ] && [ "$viol" = 0 ] && ! find_virtio_chip && ! grep -qi "broken\|unhandled\|exception" $T/backend.log; then
+    pass gpio_teardown "0 rule violations; adapter and back end exit 0 on SIGTERM; the virtio gpiochip is gone; $(grep -c 'refused with ERR' $T/backend.log) refused requests"
 else
-    fail gpio_teardown "adapter $arc back end $brc, chip '$vchip' $(gpiodetect | tr '\n' ';') $(grep -i "broken\|exception" $T/backend.log | head -n 3)"
+    fail gpio_teardown "violations $viol, adapter $arc back end $brc, chip '$vchip' $(gpiodetect | tr '\n' ';') $(grep -i "broken\|exception" $T/backend.log | head -n 3)"
 fi
 echo "---- back end log (tail)"
 grep -v 'interrupt delivered\|OK, answer' $T/backend.log | tail -n 15

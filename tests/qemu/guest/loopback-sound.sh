@@ -92,22 +92,8 @@ else
 fi
 kill $wpid 2>/dev/null
 
-viol=$(cat /sys/devices/virtual/misc/virtio-loopback/virtio-loopback.*/violations 2>/dev/null | awk '{ s += $1; n++ } END { print n ? s : "no-counter" }')
-if kill -0 $bpid 2>/dev/null && kill -0 $apid 2>/dev/null && [ "$viol" = 0 ]; then
-    pass lb_snd_alive "back end and adapter running, 0 rule violations"
-else
-    fail lb_snd_alive "back end $(kill -0 $bpid 2>/dev/null && echo up || echo gone), adapter $(kill -0 $apid 2>/dev/null && echo up || echo gone), violations $viol"
-    show $T/backend.log
-fi
-
-kill -TERM $apid
-wait $apid
-arc=$?
-if [ $arc = 0 ]; then pass lb_adapter_sigterm "adapter exit 0 on SIGTERM"; else fail lb_adapter_sigterm "exit $arc"; show $T/adapter.log; fi
-kill -TERM $bpid
-wait $bpid
-brc=$?
-if [ $brc = 0 ]; then pass lb_backend_sigterm "back end exit 0 on SIGTERM"; else fail lb_backend_sigterm "exit $brc"; show $T/backend.log; fi
+lb_alive lb_snd_alive $bpid $apid $T/backend.log
+lb_sigterm $apid $T/adapter.log $bpid $T/backend.log
 # The same back end on ALSA devices: snd-aloop's cable 0 carries playback out
 # (the back end plays into hw:Loopback,0,0, arecord hears hw:Loopback,1,0) and
 # cable 1 capture in (aplay plays into hw:Loopback,1,1, the back end captures
@@ -151,7 +137,7 @@ else
 fi
 kill $wpid 2>/dev/null
 
-viol=$(cat /sys/devices/virtual/misc/virtio-loopback/virtio-loopback.*/violations 2>/dev/null | awk '{ s += $1; n++ } END { print n ? s : "no-counter" }')
+viol=$(violations)
 kill -TERM $apid; wait $apid; arc=$?
 kill -TERM $bpid; wait $bpid; brc=$?
 if [ $arc = 0 ] && [ $brc = 0 ] && [ "$viol" = 0 ]; then
