@@ -177,8 +177,18 @@ cp /proc/slabinfo $T/slabinfo.0
 t0=$(ms); ok=0; i=0
 while [ $i -lt $CHURN ]; do cycle && ok=$((ok + 1)); i=$((i + 1)); done
 t1=$(ms)
-settle
-slab1=$(meminfo Slab); sunr1=$(meminfo SUnreclaim); avail1=$(meminfo MemAvailable); live1=$(slab_live)
+# Frees that wait for RCU, the reaping of the adapters' processes or (debug kernels) KASAN's
+# quarantine show as live objects for a while; a leak stays. So the reading is retried, settled
+# each time, up to 10 times (about 20 s) while it is above the bound.
+n=0
+while :; do
+    settle
+    slab1=$(meminfo Slab); sunr1=$(meminfo SUnreclaim); avail1=$(meminfo MemAvailable); live1=$(slab_live)
+    n=$((n + 1))
+    [ $((live1 - live0)) -lt 64 ] || [ $n -ge 10 ] || { sleep 1; continue; }
+    break
+done
+data churn_settle_rounds $n
 if [ $ok = $CHURN ]; then pass lb_churn_cycles "$CHURN create/bind/read/destroy cycles in $((t1 - t0)) ms ($(( (t1 - t0) / CHURN )) ms each)"
 else fail lb_churn_cycles "$ok of $CHURN cycles"; tail -n 10 $T/churn.log; fi
 dslab=$((slab1 - slab0)); dsunr=$((sunr1 - sunr0)); davail=$((avail0 - avail1)); dlive=$((live1 - live0))
