@@ -272,6 +272,17 @@ EOF
 # console stream.
 clean_console() { sed -u -e 's/\r//g' -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1bc//g'; }
 
+# gpiod_kit: sets GPIOD_KIT to the kit specs of libgpiod's tools (Debian's
+# gpiod) that the gpio guests use; a missing one is fatal.
+gpiod_kit() {
+    local g p
+    GPIOD_KIT=()
+    for g in gpiodetect gpioinfo gpioget gpioset gpiomon; do
+        p=$(command -v $g) || die "$g missing: run 'make deps' (gpiod)"
+        GPIOD_KIT+=("$p:/bin/$g")
+    done
+}
+
 # run_qemu INITRD LOG: boot the amd64 kernel with INITRD, extra arguments
 # from GUEST_QEMU_ARGS, serial console to LOG ('\r' stripped). Returns qemu's
 # status; 124 means the hard timeout hit.

@@ -111,14 +111,10 @@ for t in "${tests[@]}"; do
             ;;
         gpio)
             bins virtio-loopback-adapter vhost-user-gpio
-            gpiod=()
-            for g in gpiodetect gpioinfo gpioget gpioset gpiomon; do
-                p=$(command -v $g) || die "$g missing: run 'make deps' (gpiod)"
-                gpiod+=("$p:/bin/$g")
-            done
+            gpiod_kit
             GUEST_MODULES="gpio-sim gpio-virtio" \
                 run_guest "loopback-gpio" "$HERE/guest/loopback-gpio.sh" \
-                "$ko:/lib/modules/virtio_loopback.ko" "${kit[@]}" "${gpiod[@]}" || rc=1
+                "$ko:/lib/modules/virtio_loopback.ko" "${kit[@]}" "${GPIOD_KIT[@]}" || rc=1
             ;;
         *) die "unknown test '$t' (all, qsd, faults, signals, console, sound or gpio)" ;;
     esac

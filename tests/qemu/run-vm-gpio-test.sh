@@ -35,11 +35,7 @@ export QEMU_X86=${QEMU_TRIXIE_DIR:-$(dirname "$KERNELS_DIR")/qemu-trixie}/qemu-s
 begin_run vm-gpio
 find_kernel
 [[ -x $BIN_DIR/vhost-user-gpio ]] || die "$BIN_DIR/vhost-user-gpio missing: run 'make'"
-gpiod=()
-for g in gpiodetect gpioinfo gpioget gpioset gpiomon; do
-    p=$(command -v $g) || die "$g missing: run 'make deps' (gpiod)"
-    gpiod+=("$p:/bin/$g")
-done
+gpiod_kit
 log "kernel $KVER, $("$QEMU_X86" --version | head -n 1)"
 
 W=$QEMU_WORK_DIR
@@ -48,7 +44,7 @@ start_backend gpio "$W/gpio.sock" "$BIN_DIR/vhost-user-gpio" --socket-path "$W/g
 GPIO_PID=$BACKEND_PID
 GUEST_QEMU_ARGS=(-chardev "socket,id=gpio0,path=$W/gpio.sock" -device vhost-user-gpio-pci,chardev=gpio0)
 GUEST_MODULES="virtio_pci gpio-virtio" \
-    run_guest vm-gpio "$HERE/guest/vm-gpio.sh" "${gpiod[@]}" || true
+    run_guest vm-gpio "$HERE/guest/vm-gpio.sh" "${GPIOD_KIT[@]}" || true
 
 refused=$(grep -c 'refused with ERR' "$W/gpio.out" || true)
 if kill -0 "$GPIO_PID" 2>/dev/null && [[ $refused == 0 ]]; then
