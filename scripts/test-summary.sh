@@ -3,7 +3,9 @@
 #
 # test-summary.sh RESULTS_DIR SUMMARY_FILE...: add up the dotnet test TRX
 # files in RESULTS_DIR and the QEMU harness summary lines ("N passed, M
-# failed") kept in each SUMMARY_FILE, and print one closing line:
+# failed", the last line of each SUMMARY_FILE, which may list the failed
+# results above it as "failed: ..." lines, repeated here), and print one
+# closing line:
 #   total: N passed, M failed
 # Exit 1 when anything failed or nothing ran.
 
@@ -31,6 +33,8 @@ for vm in "$@"; do
         p=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' <<<"$line")
         f=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' <<<"$line")
         echo "qemu $name: $line" >&2
+        # end_run (tests/qemu/lib.sh) lists the failed results above the count.
+        grep '^failed: ' "$vm" | sed "s/^failed: /  $name: /" >&2 || true
         passed=$((passed + ${p:-0}))
         failed=$((failed + ${f:-1}))
     else

@@ -58,6 +58,8 @@ GUEST_QEMU_ARGS=()
 # Totals across check_log calls, printed by summary().
 TOTAL_PASSED=0
 TOTAL_FAILED=0
+# The failed results' lines, repeated in the summary file by end_run.
+FAILED_RESULTS=()
 
 log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -330,24 +332,31 @@ check_log() {
     pass=$(grep -c '^RESULT [^ ]* PASS' "$logf" || true)
     fail=$(grep -c '^RESULT [^ ]* FAIL' "$logf" || true)
     grep '^RESULT ' "$logf" | sed "s/^/  $name: /" >&2
+    local line
+    while IFS= read -r line; do FAILED_RESULTS+=("$name: ${line:0:200}"); done \
+        < <(grep '^RESULT [^ ]* FAIL' "$logf")
 
     local e
     for e in "$@"; do
         if ! grep -q "^RESULT $e \(PASS\|FAIL\|SKIP\)" "$logf"; then
             log "  $name: RESULT $e FAIL missing"
+            FAILED_RESULTS+=("$name: RESULT $e FAIL missing")
             fail=$((fail + 1))
         fi
     done
     if [[ $qrc == 124 || $qrc == 137 ]]; then
         log "  $name: RESULT timeout FAIL guest killed after ${GUEST_TIMEOUT}s"
+        FAILED_RESULTS+=("$name: RESULT timeout FAIL guest killed after ${GUEST_TIMEOUT}s")
         fail=$((fail + 1))
     elif ! grep -q '^GUEST-END rc=' "$logf"; then
         log "  $name: RESULT guest_end FAIL no GUEST-END line (qemu rc $qrc)"
+        FAILED_RESULTS+=("$name: RESULT guest_end FAIL no GUEST-END line (qemu rc $qrc)")
         fail=$((fail + 1))
     fi
     if grep -Eq 'BUG:|WARNING:|Oops|Call Trace|Kernel panic|^DMESG ' "$logf"; then
         log "  $name: RESULT kernel_clean FAIL kernel trouble:"
         grep -E 'BUG:|WARNING:|Oops|Call Trace|Kernel panic|^DMESG ' "$logf" | head -n 5 | sed 's/^/    /' >&2
+        FAILED_RESULTS+=("$name: RESULT kernel_clean FAIL $(grep -m 1 -E 'BUG:|WARNING:|Oops|Call Trace|Kernel panic|^DMESG ' "$logf" | cut -c 1-160)")
         fail=$((fail + 1))
     fi
     # QEMU's own complaints (vhost-user errors and such) help explain a failure.
@@ -357,6 +366,7 @@ check_log() {
     if grep -q '^INIT ' "$logf"; then
         grep '^INIT ' "$logf" | sed 's/^/    /' >&2
         log "  $name: RESULT init FAIL module load trouble"
+        FAILED_RESULTS+=("$name: RESULT init FAIL module load trouble")
         fail=$((fail + 1))
     fi
     TOTAL_PASSED=$((TOTAL_PASSED + pass))
@@ -375,7 +385,7 @@ host_result() {
     log "  host: RESULT $name $status $*"
     case $status in
         PASS) TOTAL_PASSED=$((TOTAL_PASSED + 1)) ;;
-        FAIL) TOTAL_FAILED=$((TOTAL_FAILED + 1)) ;;
+        FAIL) TOTAL_FAILED=$((TOTAL_FAILED + 1)); local d="$*"; FAILED_RESULTS+=("host: RESULT $name FAIL ${d:0:160}") ;;
     esac
 }
 
@@ -442,11 +452,14 @@ begin_run() {
     trap stop_backends EXIT
 }
 
-# end_run RC: write the closing line to $W/summary (scripts/test-summary.sh adds
-# them up), print it, and exit non-zero if RC is or anything failed.
+# end_run RC: write the failed results and then the closing line to $W/summary
+# (scripts/test-summary.sh adds up the last lines and repeats the failures, so
+# the end of a long run names what failed), print it, and exit non-zero if RC
+# is or anything failed.
 end_run() {
     local rc=$1
-    summary >"$W/summary" || rc=1
+    { (( ${#FAILED_RESULTS[@]} == 0 )) || printf 'failed: %s\n' "${FAILED_RESULTS[@]}"
+      summary; } >"$W/summary" || rc=1
     cat "$W/summary"
     exit "$rc"
 }
