@@ -37,9 +37,13 @@ public sealed class BackendCommandLine
     private const string PrintCapabilitiesOption = "--print-capabilities";
     private const string LogLevelOption = "--log-level";
     private const string QueueThreadsOption = "--queue-threads";
+    private const string PollOption = "--poll-us";
 
     /// <summary>The most threads <c>--queue-threads</c> accepts.</summary>
     public const int MaxQueueThreads = 256;
+
+    /// <summary>The longest poll <c>--poll-us</c> accepts, in microseconds.</summary>
+    public const int MaxPollMicroseconds = 100_000;
 
     private readonly string _program;
     private readonly string _backendType;
@@ -156,6 +160,7 @@ public sealed class BackendCommandLine
                 SocketPath = parsed.SocketPath,
                 Fd = parsed.Fd,
                 QueueThreads = parsed.QueueThreads ?? _defaultQueueThreads,
+                PollMicroseconds = parsed.PollMicroseconds,
             },
             parsed.LogLevel,
             parsed.ProgramValues);
@@ -182,6 +187,7 @@ public sealed class BackendCommandLine
             AppendOption(sb, "--log-level LEVEL", "trace, debug, info (default), warn or error.");
             string threads = _defaultQueueThreads is { } n ? n.ToString(CultureInfo.InvariantCulture) : "one per queue up to the CPU count";
             AppendOption(sb, "--queue-threads N", $"Serve the queues with at most N threads; queue i runs on thread i mod N (default: {threads}).");
+            AppendOption(sb, "--poll-us N", "After a queue's activity, poll for its next for up to N microseconds before sleeping: less latency for a busy CPU (default: 0, sleep at once).");
             AppendOption(sb, "-h, --help", "Print this help and exit.");
             return sb.ToString();
         }
@@ -221,7 +227,7 @@ public sealed class BackendCommandLine
         sb.Append(CultureInfo.InvariantCulture, $"  {left,-26} {help}\n");
 
     private static bool IsCommonOption(string name) =>
-        name is SocketPathOption or FdOption or PrintCapabilitiesOption or LogLevelOption or QueueThreadsOption or "--help";
+        name is SocketPathOption or FdOption or PrintCapabilitiesOption or LogLevelOption or QueueThreadsOption or PollOption or "--help";
 
     private static bool TryParseLogLevel(string text, out LogLevel level)
     {
@@ -279,7 +285,7 @@ public sealed class BackendCommandLine
             }
 
             ProgramOption? programOption = FindOption(name);
-            bool takesValue = name is SocketPathOption or FdOption or LogLevelOption or QueueThreadsOption || programOption?.ValueName is not null;
+            bool takesValue = name is SocketPathOption or FdOption or LogLevelOption or QueueThreadsOption or PollOption || programOption?.ValueName is not null;
             if (!IsCommonOption(name) && programOption is null)
             {
                 firstError = arg.StartsWith('-')
@@ -359,6 +365,14 @@ public sealed class BackendCommandLine
 
                 parsed.QueueThreads = threads;
                 return null;
+            case PollOption:
+                if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int poll) || poll > MaxPollMicroseconds)
+                {
+                    return $"--poll-us needs a number of microseconds from 0 to {MaxPollMicroseconds}, not '{value}'";
+                }
+
+                parsed.PollMicroseconds = poll;
+                return null;
             case PrintCapabilitiesOption:
                 parsed.PrintCapabilities = true;
                 return null;
@@ -416,6 +430,8 @@ public sealed class BackendCommandLine
         public LogLevel LogLevel { get; set; } = LogLevel.Information;
 
         public int? QueueThreads { get; set; }
+
+        public int PollMicroseconds { get; set; }
 
         public Dictionary<string, string?> ProgramValues { get; } = new(StringComparer.Ordinal);
     }

@@ -78,8 +78,9 @@ public sealed partial class BackendHandler : IDisposable
     /// The most threads serving the device's queues (queue <c>i</c> on thread <c>i mod n</c>); null for
     /// one per queue up to the number of CPUs.
     /// </param>
+    /// <param name="pollMicroseconds">How long a queue thread polls after activity before it sleeps (<see cref="BackendOptions.PollMicroseconds"/>).</param>
     /// <exception cref="ArgumentException">The device's queue count or maximum queue size is out of range.</exception>
-    public BackendHandler(IVirtioDevice device, ILoggerFactory loggerFactory, int? queueThreads = null)
+    public BackendHandler(IVirtioDevice device, ILoggerFactory loggerFactory, int? queueThreads = null, int pollMicroseconds = 0)
     {
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(loggerFactory);
@@ -98,10 +99,12 @@ public sealed partial class BackendHandler : IDisposable
             throw new ArgumentOutOfRangeException(nameof(queueThreads), queueThreads, "At least one thread serves the queues.");
         }
 
+        ArgumentOutOfRangeException.ThrowIfNegative(pollMicroseconds);
+
         _device = device;
         _logger = loggerFactory.CreateLogger("VirtioLoopback.VhostUser.Backend");
         ILogger vringLogger = loggerFactory.CreateLogger("VirtioLoopback.VhostUser.Backend.Vring");
-        _threads = new QueueThreads(device.QueueCount, queueThreads, vringLogger);
+        _threads = new QueueThreads(device.QueueCount, queueThreads, pollMicroseconds, vringLogger);
         _vrings = new Vring[device.QueueCount];
         for (int i = 0; i < _vrings.Length; i++)
         {

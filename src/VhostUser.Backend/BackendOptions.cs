@@ -20,4 +20,11 @@ public sealed class BackendOptions
     /// <c>i mod n</c>. Null for one thread per queue up to the number of CPUs.
     /// </summary>
     public int? QueueThreads { get; init; }
+
+    /// <summary>
+    /// How long a queue thread polls its events after activity before it sleeps, in microseconds
+    /// (<c>--poll-us</c>); 0 sleeps at once. A kick that comes within the window costs no wake-up,
+    /// paid for with the CPU time of the poll.
+    /// </summary>
+    public int PollMicroseconds { get; init; }
 }

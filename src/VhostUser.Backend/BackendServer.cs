@@ -71,7 +71,7 @@ public sealed class BackendServer : IDisposable
     /// <returns>0; start-up failures (the socket cannot be created) throw.</returns>
     public int Serve()
     {
-        using BackendHandler handler = new(_device, _loggerFactory, _options.QueueThreads);
+        using BackendHandler handler = new(_device, _loggerFactory, _options.QueueThreads, _options.PollMicroseconds);
         if (_options.SocketPath is null)
         {
             UnixSocket socket = UnixSocket.Adopt(FileDescriptor.Adopt(_options.Fd));

@@ -18,16 +18,19 @@ internal sealed class QueueThreads : IDisposable
     private readonly ILogger _logger;
     private readonly EventLoop?[] _loops;
     private readonly int[] _started;
+    private readonly int _pollMicroseconds;
 
     /// <param name="queueCount">The device's queue count.</param>
     /// <param name="maxThreads">The most threads; null: one per queue up to the number of CPUs.</param>
+    /// <param name="pollMicroseconds">How long a loop polls after activity before it sleeps.</param>
     /// <param name="logger">For the loops.</param>
-    internal QueueThreads(int queueCount, int? maxThreads, ILogger logger)
+    internal QueueThreads(int queueCount, int? maxThreads, int pollMicroseconds, ILogger logger)
     {
         int threads = maxThreads ?? Environment.ProcessorCount;
         ThreadCount = Math.Clamp(threads, 1, queueCount);
         _loops = new EventLoop?[ThreadCount];
         _started = new int[ThreadCount];
+        _pollMicroseconds = pollMicroseconds;
         _logger = logger;
     }
 
@@ -53,7 +56,7 @@ internal sealed class QueueThreads : IDisposable
     internal EventLoop Acquire(int index)
     {
         int slot = index % ThreadCount;
-        EventLoop loop = _loops[slot] ??= new EventLoop(slot, _logger);
+        EventLoop loop = _loops[slot] ??= new EventLoop(slot, _pollMicroseconds, _logger);
         _started[slot]++;
         return loop;
     }

@@ -23,12 +23,12 @@ internal sealed class BackendHarness : IDisposable
     private readonly Thread _control;
     private readonly List<EventFd> _eventFds = new();
 
-    public BackendHarness(FakeDevice? device = null, bool negotiate = true, ProtocolFeatures? protocolFeatures = null, ulong? features = null, LogLevel minimumLevel = LogLevel.Trace, int? queueThreads = null)
+    public BackendHarness(FakeDevice? device = null, bool negotiate = true, ProtocolFeatures? protocolFeatures = null, ulong? features = null, LogLevel minimumLevel = LogLevel.Trace, int? queueThreads = null, int pollMicroseconds = 0)
     {
         Device = device ?? new FakeDevice();
         Logs = new ListLoggerProvider();
         LoggerFactory = Microsoft.Extensions.Logging.LoggerFactory.Create(b => b.AddProvider(Logs).SetMinimumLevel(minimumLevel));
-        Handler = new BackendHandler(Device, LoggerFactory, queueThreads);
+        Handler = new BackendHandler(Device, LoggerFactory, queueThreads, pollMicroseconds);
         (UnixSocket front, UnixSocket back) = UnixSocket.CreatePair();
         _frontSocket = front;
         BackChannel = new VhostUserChannel(back);

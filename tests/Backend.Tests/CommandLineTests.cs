@@ -43,6 +43,16 @@ public sealed class CommandLineTests
         Assert.That(r.Options.IsSet("--read-only"), Is.True);
         Assert.That(r.Options.GetValue("--queues"), Is.EqualTo("4"));
         Assert.That(r.Options.IsSet("--no-such"), Is.False);
+        Assert.That(r.Options.Backend.PollMicroseconds, Is.Zero, "no poll unless asked");
+    }
+
+    [Test]
+    public void PollMicroseconds_IsParsed()
+    {
+        var r = Parse("--socket-path", "/s", "--blk-file", "/img", "--poll-us", "50");
+        Assert.That(r.Ok, Is.True, r.Err);
+        Assert.That(r.Options!.Backend.PollMicroseconds, Is.EqualTo(50));
+        Assert.That(Parse("--socket-path", "/s", "--blk-file", "/img", "--poll-us=100000").Options!.Backend.PollMicroseconds, Is.EqualTo(100_000));
     }
 
     [Test]
@@ -63,6 +73,9 @@ public sealed class CommandLineTests
     [TestCase(new[] { "--fd", "x", "--blk-file", "/img" }, "--fd needs a file descriptor number")]
     [TestCase(new[] { "--fd", "-1", "--blk-file", "/img" }, "--fd needs a file descriptor number")]
     [TestCase(new[] { "--socket-path", "/s", "--blk-file", "/img", "--log-level", "loud" }, "--log-level must be")]
+    [TestCase(new[] { "--socket-path", "/s", "--blk-file", "/img", "--poll-us", "-1" }, "--poll-us needs a number of microseconds from 0 to 100000, not '-1'")]
+    [TestCase(new[] { "--socket-path", "/s", "--blk-file", "/img", "--poll-us", "100001" }, "--poll-us needs a number of microseconds")]
+    [TestCase(new[] { "--socket-path", "/s", "--blk-file", "/img", "--poll-us", "5ms" }, "--poll-us needs a number of microseconds")]
     [TestCase(new[] { "--socket-path", "/s", "--blk-file", "/img", "--queues", "99" }, "--queues: must be 1 to 16")]
     [TestCase(new[] { "--socket-path", "/s", "--blk-file", "/a", "--blk-file", "/b" }, "given more than once")]
     [TestCase(new[] { "--socket-path", "/s", "--blk-file", "/img", "--read-only=yes" }, "takes no value")]

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 using System;
 using System.IO;
+using System.Threading;
 using NUnit.Framework;
 using VirtioLoopback.Sys;
 using VirtioLoopback.TestDriver;
@@ -113,6 +114,87 @@ public sealed class QueueThreadTests
         Assert.That(Wait.Until(() => queue.TryGetUsed(out ushort id, out _) && id == head), Is.True);
         Assert.That(h.Handler.MappedRegions, Is.EqualTo(1), "unmapped once the last request using it completed");
         Assert.That(h.Logs.Has(37), Is.True, "the unmapping is logged");
+    }
+
+    [Test]
+    public void Polling_ServesKicksWithoutSleeping_AndStopsWhenIdle()
+    {
+        // Kicks within the window find the loop awake: its thread makes (almost) no voluntary
+        // context switch, where a sleeping loop makes one per kick.
+        const int Kicks = 50;
+        Assert.That(VoluntarySwitchesOverKicks(pollMicroseconds: 0, Kicks), Is.GreaterThanOrEqualTo(Kicks / 2), "without polling a kick wakes the loop");
+        using var h = new BackendHarness(pollMicroseconds: 2_000_000);
+        var (queue, kick, _) = h.StartRing(0);
+        Assert.That(SwitchesOver(h, queue, kick, Kicks), Is.LessThan(Kicks / 5), "a polling loop is awake for the kicks");
+
+        // Once the window has passed with nothing new, the loop sleeps: no CPU time while idle.
+        Thread.Sleep(2500);
+        long cpu = LoopThreadCpuTicks();
+        Thread.Sleep(500);
+        Assert.That(LoopThreadCpuTicks() - cpu, Is.LessThanOrEqualTo(1), "an idle loop sleeps");
+        Echoes(h, queue, kick);
+    }
+
+    private static long VoluntarySwitchesOverKicks(int pollMicroseconds, int kicks)
+    {
+        using var h = new BackendHarness(pollMicroseconds: pollMicroseconds);
+        var (queue, kick, _) = h.StartRing(0);
+        return SwitchesOver(h, queue, kick, kicks);
+    }
+
+    private static long SwitchesOver(BackendHarness h, DriverQueue queue, EventFd kick, int kicks)
+    {
+        Echoes(h, queue, kick);
+        long before = LoopThreadStatus("voluntary_ctxt_switches:");
+        for (int i = 0; i < kicks; i++)
+        {
+            Echoes(h, queue, kick, (byte)i);
+        }
+
+        return LoopThreadStatus("voluntary_ctxt_switches:") - before;
+    }
+
+    /// <summary>A field of the single vhost-queues thread's /proc status.</summary>
+    private static long LoopThreadStatus(string field)
+    {
+        foreach (string line in File.ReadAllLines(Path.Combine(LoopThreadDir(), "status")))
+        {
+            if (line.StartsWith(field, StringComparison.Ordinal))
+            {
+                return long.Parse(line.AsSpan(field.Length).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        throw new InvalidOperationException($"no {field} in the loop thread's status");
+    }
+
+    /// <summary>The single vhost-queues thread's utime + stime, in clock ticks.</summary>
+    private static long LoopThreadCpuTicks()
+    {
+        string stat = File.ReadAllText(Path.Combine(LoopThreadDir(), "stat"));
+        string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static string LoopThreadDir()
+    {
+        string? found = null;
+        foreach (string task in Directory.GetDirectories("/proc/self/task"))
+        {
+            try
+            {
+                if (File.ReadAllText(Path.Combine(task, "comm")).StartsWith("vhost-queues", StringComparison.Ordinal))
+                {
+                    Assert.That(found, Is.Null, "one vhost-queues thread");
+                    found = task;
+                }
+            }
+            catch (IOException)
+            {
+            }
+        }
+
+        return found ?? throw new InvalidOperationException("no vhost-queues thread");
     }
 
     private static void Echoes(BackendHarness h, DriverQueue queue, EventFd kick, byte fill = 0x11)

@@ -6,8 +6,8 @@
 # image (no QEMU involved): it needs only a shell, fio, the programs on PATH
 # and, for the loopback subjects, the module.
 #
-#   bench-guest.sh loopback   subjects a, b, c interleaved, then rng and input
-#   bench-guest.sh peers      subjects a, b, c, e, f interleaved (e needs VDUSE:
+#   bench-guest.sh loopback   subjects a, b, g, c interleaved, then rng and input
+#   bench-guest.sh peers      subjects a, b, g, c, e, f interleaved (e needs VDUSE:
 #                             Linux 6.x with vduse.ko, vdpa.ko, virtio_vdpa.ko)
 #   bench-guest.sh blk        the subjects named in BENCH_SUBJECTS (letters,
 #                             e.g. "a b e"), interleaved
@@ -27,6 +27,8 @@
 #   e-vduse   virtio_blk -> virtio_vdpa -> vduse.ko -> qemu-storage-daemon's vduse-blk
 #             export (vdpa dev add name vduse0 mgmtdev vduse)
 #   f-nbd     nbd.ko -> unix socket -> qemu-nbd (nbd-client -u sets it up)
+#   g-poll    b with vhost-user-blk --poll-us BENCH_POLL_US (default 200): its queue
+#             thread polls after activity instead of sleeping at once
 # A subject that cannot be set up is a "setup failed" result and makes the
 # script exit 1 at the end: nothing is left out silently.
 #
@@ -34,7 +36,8 @@
 # warm-up before each measured workload, default 1), BENCH_SIZE_MB (the disk,
 # default 128), BENCH_MODULE (default /lib/modules/virtio_loopback.ko),
 # BENCH_DIR (a tmpfs for the images, default /tmp/bench), BENCH_EVENTS (input
-# latency samples, default 10000).
+# latency samples, default 10000), BENCH_POLL_US (g's poll window), BENCH_WORKLOADS
+# (a subset of the workloads, while working on one; run-bench.sh's report needs all).
 #
 # Each workload is one fio process with two jobs: a warm-up of BENCH_RAMP
 # seconds, then (stonewall) the measured job. fio runs a snapshot before and
@@ -73,7 +76,7 @@ waitfor() { _wf=$(( $1 * 10 )); shift; while [ $_wf -gt 0 ]; do "$@" && return 0
 setup_fail() { echo "RESULT $1 setup failed=$2"; setup_failed=1; return 1; }
 
 # The workloads: name, fio arguments. 1 MiB sequential at queue depth 4.
-WORKLOADS="randread-4k-qd1 randread-4k-qd32 randwrite-4k-qd1 randwrite-4k-qd32 read-1m write-1m"
+WORKLOADS=${BENCH_WORKLOADS:-randread-4k-qd1 randread-4k-qd32 randwrite-4k-qd1 randwrite-4k-qd32 read-1m write-1m}
 fio_args() {
     case $1 in
         randread-4k-qd1) echo "--rw=randread --bs=4k --iodepth=1" ;;
@@ -248,6 +251,15 @@ setup_b() {
 }
 stop_b() { stop_loopback b-ours; }
 
+# g: b with the back end's queue thread polling for BENCH_POLL_US after each activity.
+setup_g() {
+    name_g=g-poll
+    start_loopback g-poll vhost-user-blk --socket-path "$D/g-poll.sock" --blk-file "$D/g-poll.img" \
+        --poll-us "${BENCH_POLL_US:-200}" || return 1
+    dev_g=$g_poll_dev; sysfs_g=$g_poll_sysfs
+}
+stop_g() { stop_loopback g-poll; }
+
 setup_c() {
     name_c=c-qsd
     command -v qemu-storage-daemon >/dev/null || { setup_fail c-qsd no-qemu-storage-daemon; return 1; }
@@ -392,9 +404,9 @@ vm)
     ;;
 peers|blk)
     versions
-    subjects=${BENCH_SUBJECTS:-a b c e f}
-    [ "$1" = peers ] && subjects="a b c e f"
-    case " $subjects " in *" b "*|*" c "*) load_module ;; esac
+    subjects=${BENCH_SUBJECTS:-a b g c e f}
+    [ "$1" = peers ] && subjects="a b g c e f"
+    case " $subjects " in *" b "*|*" c "*|*" g "*) load_module ;; esac
     # shellcheck disable=SC2086
     blk_subjects $subjects
     lsmod | grep -q '^virtio_loopback ' && rmmod virtio_loopback
@@ -405,7 +417,7 @@ loopback)
     # (a) the kernel's own ceiling: brd, a RAM disk in the same kernel; (b) our vhost-user-blk and
     # (c) qemu-storage-daemon (C, libvhost-user) through the same module and adapter, images of the
     # same size on the same tmpfs.
-    blk_subjects a b c
+    blk_subjects a b g c
 
     # rng through the loopback: throughput and the latency of one 64-byte read.
     progress "rng"

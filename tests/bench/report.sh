@@ -33,8 +33,8 @@ WORKLOADS="randread-4k-qd1 randread-4k-qd32 randwrite-4k-qd1 randwrite-4k-qd32 r
 # The subjects each run must have measured.
 expected() {
     case $1 in
-        peers) echo "a-brd b-ours c-qsd e-vduse f-nbd" ;;
-        loopback|arm64) echo "a-brd b-ours c-qsd" ;;
+        peers) echo "a-brd b-ours g-poll c-qsd e-vduse f-nbd" ;;
+        loopback|arm64) echo "a-brd b-ours g-poll c-qsd" ;;
         vm) echo "d-vm" ;;
         *) echo "" ;;
     esac
@@ -42,7 +42,8 @@ expected() {
 label() {
     case $1 in
         a-brd) echo "a brd" ;; b-ours) echo "b ours" ;; c-qsd) echo "c qsd" ;;
-        d-vm) echo "d ours (VM)" ;; e-vduse) echo "e VDUSE" ;; f-nbd) echo "f NBD" ;; *) echo "$1" ;;
+        d-vm) echo "d ours (VM)" ;; e-vduse) echo "e VDUSE" ;; f-nbd) echo "f NBD" ;;
+        g-poll) echo "g ours, polling" ;; *) echo "$1" ;;
     esac
 }
 
@@ -111,14 +112,14 @@ done
 # The tables: columns are RUN:SUBJECT, ratios NUM/DEN over the same columns' keys.
 # Each is "name|title|columns|ratios".
 TABLES=()
-has_run peers && TABLES+=("peers|Peer table: Debian 6.12 amd64, one interleaved run|peers:a-brd peers:b-ours peers:c-qsd peers:e-vduse peers:f-nbd|peers:b-ours/peers:e-vduse peers:b-ours/peers:f-nbd peers:c-qsd/peers:e-vduse peers:b-ours/peers:a-brd")
+has_run peers && TABLES+=("peers|Peer table: Debian 6.12 amd64, one interleaved run|peers:a-brd peers:b-ours peers:g-poll peers:c-qsd peers:e-vduse peers:f-nbd|peers:b-ours/peers:e-vduse peers:b-ours/peers:f-nbd peers:c-qsd/peers:e-vduse peers:b-ours/peers:a-brd peers:g-poll/peers:b-ours")
 if has_run loopback || has_run vm; then
     cols= rats=
-    has_run loopback && { cols="loopback:a-brd loopback:b-ours loopback:c-qsd"; rats="loopback:b-ours/loopback:c-qsd loopback:b-ours/loopback:a-brd"; }
+    has_run loopback && { cols="loopback:a-brd loopback:b-ours loopback:g-poll loopback:c-qsd"; rats="loopback:b-ours/loopback:c-qsd loopback:b-ours/loopback:a-brd loopback:g-poll/loopback:b-ours"; }
     has_run vm && cols="$cols vm:d-vm"
     TABLES+=("linux61|Debian 6.1 amd64: the loopback (one run) and the VM path (another guest)|$cols|$rats")
 fi
-has_run arm64 && TABLES+=("arm64|Debian 6.1 arm64 (qemu-system-aarch64 -M virt), one interleaved run|arm64:a-brd arm64:b-ours arm64:c-qsd|arm64:b-ours/arm64:c-qsd arm64:b-ours/arm64:a-brd arm64:c-qsd/arm64:a-brd")
+has_run arm64 && TABLES+=("arm64|Debian 6.1 arm64 (qemu-system-aarch64 -M virt), one interleaved run|arm64:a-brd arm64:b-ours arm64:g-poll arm64:c-qsd|arm64:b-ours/arm64:c-qsd arm64:b-ours/arm64:a-brd arm64:c-qsd/arm64:a-brd arm64:g-poll/arm64:b-ours")
 col_run() { echo "${1%%:*}"; }
 col_subj() { echo "${1#*:}"; }
 ratio_label() { local n=${1%%/*} d=${1#*/}; n=$(col_subj "$n"); d=$(col_subj "$d"); echo "${n%%-*}/${d%%-*}"; }
