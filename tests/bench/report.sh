@@ -162,6 +162,18 @@ kernel_of() { kv "$1" VERSION kernel; }
             for r in $rats; do line="$line | $(ratio_value "$r" "$w")"; done
             echo "$line |"
         done
+        if [[ $name == peers ]]; then
+            # The peer table's claim: b at least as fast as e and f on every workload.
+            behind=
+            for w in $WORKLOADS; do
+                for r in peers:b-ours/peers:e-vduse peers:b-ours/peers:f-nbd; do
+                    v=$(ratio_value "$r" "$w")
+                    [[ -n $v && ${v%%.*} == 0 ]] && behind+="${behind:+, }$w $(ratio_label "$r") $v"
+                done
+            done
+            echo
+            echo "b behind a peer: ${behind:-none}."
+        fi
         echo
         echo "Latency at queue depth 1, µs: mean (p99), submission to completion."
         echo
