@@ -187,7 +187,7 @@ public sealed class BackendCommandLine
             AppendOption(sb, "--log-level LEVEL", "trace, debug, info (default), warn or error.");
             string threads = _defaultQueueThreads is { } n ? n.ToString(CultureInfo.InvariantCulture) : "one per queue up to the CPU count";
             AppendOption(sb, "--queue-threads N", $"Serve the queues with at most N threads; queue i runs on thread i mod N (default: {threads}).");
-            AppendOption(sb, "--poll-us N", "After a queue's activity, poll for its next for up to N microseconds before sleeping: less latency for a busy CPU (default: 0, sleep at once).");
+            AppendOption(sb, "--poll-us N", "After a queue's activity, poll for more for up to N microseconds before sleeping: less latency, more CPU time (default: 0, sleep at once).");
             AppendOption(sb, "-h, --help", "Print this help and exit.");
             return sb.ToString();
         }

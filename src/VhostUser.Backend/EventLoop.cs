@@ -29,9 +29,9 @@ namespace VirtioLoopback.VhostUser.Backend;
 /// <para>
 /// Polling (<see cref="BackendOptions.PollMicroseconds"/>): after a wake-up that served a kick or a
 /// device event, the loop asks epoll without sleeping until the window has passed with nothing
-/// new. A kick signalled meanwhile is found on the next ask, with no scheduler wake-up on either
-/// side: at queue depth 1 that is most of a request's round trip. Idle queues cost nothing, since
-/// only activity opens the window.
+/// new. A kick signalled meanwhile is found on the next ask, without waking this thread: at queue
+/// depth 1 that is the back end's wake-up of each request (docs/PERFORMANCE.md measures what it
+/// buys and costs). Idle queues cost nothing, since only activity opens the window.
 /// </para>
 /// </remarks>
 internal sealed class EventLoop : IDisposable
