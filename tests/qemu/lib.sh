@@ -323,41 +323,35 @@ expected_results() {
     sed -n 's/^# EXPECT://p' "$1" | tr ' ' '\n' | sed '/^$/d'
 }
 
+# check_failed LINE: a failure check_log finds itself (it uses check_log's name
+# and fail): logged, counted, and kept for end_run.
+check_failed() { log "  $name: $1"; FAILED_RESULTS+=("$name: ${1:0:200}"); fail=$((fail + 1)); }
+
 # check_log NAME LOG QEMU_RC EXPECTED...: print every RESULT line, then judge:
 # a FAIL, a missing expected result, a kernel BUG/WARNING/Oops/Call Trace, a
 # missing GUEST-END or a timeout fails. Adds to TOTAL_PASSED/TOTAL_FAILED.
 check_log() {
     local name=$1 logf=$2 qrc=$3; shift 3
-    local pass fail
+    local pass fail line
+    local trouble='BUG:|WARNING:|Oops|Call Trace|Kernel panic|^DMESG '
     pass=$(grep -c '^RESULT [^ ]* PASS' "$logf" || true)
     fail=$(grep -c '^RESULT [^ ]* FAIL' "$logf" || true)
     grep '^RESULT ' "$logf" | sed "s/^/  $name: /" >&2
-    local line
     while IFS= read -r line; do FAILED_RESULTS+=("$name: ${line:0:200}"); done \
         < <(grep '^RESULT [^ ]* FAIL' "$logf")
 
     local e
     for e in "$@"; do
-        if ! grep -q "^RESULT $e \(PASS\|FAIL\|SKIP\)" "$logf"; then
-            log "  $name: RESULT $e FAIL missing"
-            FAILED_RESULTS+=("$name: RESULT $e FAIL missing")
-            fail=$((fail + 1))
-        fi
+        grep -q "^RESULT $e \(PASS\|FAIL\|SKIP\)" "$logf" || check_failed "RESULT $e FAIL missing"
     done
     if [[ $qrc == 124 || $qrc == 137 ]]; then
-        log "  $name: RESULT timeout FAIL guest killed after ${GUEST_TIMEOUT}s"
-        FAILED_RESULTS+=("$name: RESULT timeout FAIL guest killed after ${GUEST_TIMEOUT}s")
-        fail=$((fail + 1))
+        check_failed "RESULT timeout FAIL guest killed after ${GUEST_TIMEOUT}s"
     elif ! grep -q '^GUEST-END rc=' "$logf"; then
-        log "  $name: RESULT guest_end FAIL no GUEST-END line (qemu rc $qrc)"
-        FAILED_RESULTS+=("$name: RESULT guest_end FAIL no GUEST-END line (qemu rc $qrc)")
-        fail=$((fail + 1))
+        check_failed "RESULT guest_end FAIL no GUEST-END line (qemu rc $qrc)"
     fi
-    if grep -Eq 'BUG:|WARNING:|Oops|Call Trace|Kernel panic|^DMESG ' "$logf"; then
-        log "  $name: RESULT kernel_clean FAIL kernel trouble:"
-        grep -E 'BUG:|WARNING:|Oops|Call Trace|Kernel panic|^DMESG ' "$logf" | head -n 5 | sed 's/^/    /' >&2
-        FAILED_RESULTS+=("$name: RESULT kernel_clean FAIL $(grep -m 1 -E 'BUG:|WARNING:|Oops|Call Trace|Kernel panic|^DMESG ' "$logf" | cut -c 1-160)")
-        fail=$((fail + 1))
+    if grep -Eq "$trouble" "$logf"; then
+        check_failed "RESULT kernel_clean FAIL kernel trouble: $(grep -m 1 -E "$trouble" "$logf")"
+        grep -E "$trouble" "$logf" | head -n 5 | sed 's/^/    /' >&2
     fi
     # QEMU's own complaints (vhost-user errors and such) help explain a failure.
     if grep -q '^qemu-system' "$logf"; then
@@ -365,9 +359,7 @@ check_log() {
     fi
     if grep -q '^INIT ' "$logf"; then
         grep '^INIT ' "$logf" | sed 's/^/    /' >&2
-        log "  $name: RESULT init FAIL module load trouble"
-        FAILED_RESULTS+=("$name: RESULT init FAIL module load trouble")
-        fail=$((fail + 1))
+        check_failed "RESULT init FAIL module load trouble"
     fi
     TOTAL_PASSED=$((TOTAL_PASSED + pass))
     TOTAL_FAILED=$((TOTAL_FAILED + fail))
