@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Threading;
 using NUnit.Framework;
@@ -178,23 +179,9 @@ public sealed class QueueThreadTests
 
     private static string LoopThreadDir()
     {
-        string? found = null;
-        foreach (string task in Directory.GetDirectories("/proc/self/task"))
-        {
-            try
-            {
-                if (File.ReadAllText(Path.Combine(task, "comm")).StartsWith("vhost-queues", StringComparison.Ordinal))
-                {
-                    Assert.That(found, Is.Null, "one vhost-queues thread");
-                    found = task;
-                }
-            }
-            catch (IOException)
-            {
-            }
-        }
-
-        return found ?? throw new InvalidOperationException("no vhost-queues thread");
+        List<string> dirs = QueueThreadDirs();
+        Assert.That(dirs, Has.Count.EqualTo(1), "one vhost-queues thread");
+        return dirs[0];
     }
 
     private static void Echoes(BackendHarness h, DriverQueue queue, EventFd kick, byte fill = 0x11)
@@ -204,20 +191,26 @@ public sealed class QueueThreadTests
     }
 
     /// <summary>This process's threads named like the back end's queue threads.</summary>
-    private static int QueueThreadNames()
+    private static int QueueThreadNames() => QueueThreadDirs().Count;
+
+    /// <summary>The /proc/self/task folders of this process's vhost-queues threads.</summary>
+    private static List<string> QueueThreadDirs()
     {
-        int n = 0;
+        List<string> found = new();
         foreach (string task in Directory.GetDirectories("/proc/self/task"))
         {
             try
             {
-                n += File.ReadAllText(Path.Combine(task, "comm")).StartsWith("vhost-queues", StringComparison.Ordinal) ? 1 : 0;
+                if (File.ReadAllText(Path.Combine(task, "comm")).StartsWith("vhost-queues", StringComparison.Ordinal))
+                {
+                    found.Add(task);
+                }
             }
             catch (IOException)
             {
             }
         }
 
-        return n;
+        return found;
     }
 }
