@@ -244,9 +244,12 @@ setup_a() {
 }
 stop_a() { rmmod brd 2>/dev/null; }
 
+# start_ours NAME [OPTION...]: start_loopback with our vhost-user-blk on NAME's socket and image.
+start_ours() { _o=$1; shift; start_loopback "$_o" vhost-user-blk --socket-path "$D/$_o.sock" --blk-file "$D/$_o.img" "$@"; }
+
 setup_b() {
     name_b=b-ours
-    start_loopback b-ours vhost-user-blk --socket-path "$D/b-ours.sock" --blk-file "$D/b-ours.img" || return 1
+    start_ours b-ours || return 1
     dev_b=$b_ours_dev; sysfs_b=$b_ours_sysfs
 }
 stop_b() { stop_loopback b-ours; }
@@ -254,8 +257,7 @@ stop_b() { stop_loopback b-ours; }
 # g: b with the back end's queue thread polling for BENCH_POLL_US after each activity.
 setup_g() {
     name_g=g-poll
-    start_loopback g-poll vhost-user-blk --socket-path "$D/g-poll.sock" --blk-file "$D/g-poll.img" \
-        --poll-us "${BENCH_POLL_US:-200}" || return 1
+    start_ours g-poll --poll-us "${BENCH_POLL_US:-200}" || return 1
     dev_g=$g_poll_dev; sysfs_g=$g_poll_sysfs
 }
 stop_g() { stop_loopback g-poll; }
@@ -387,7 +389,7 @@ modules)
             # shellcheck disable=SC2086
             insmod "$ko" $params || { setup_fail "b-$label" insmod; continue; }
             waitfor 5 test -c /dev/virtio-loopback
-            if start_loopback b-ours vhost-user-blk --socket-path "$D/b-ours.sock" --blk-file "$D/b-ours.img"; then
+            if start_ours b-ours; then
                 for w in $WORKLOADS; do fio_one "b-$label" "$b_ours_dev" "$w" "$b_ours_sysfs"; done
                 stop_loopback b-ours
             fi
