@@ -327,6 +327,18 @@ expected_results() {
 # and fail): logged, counted, and kept for end_run.
 check_failed() { log "  $name: $1"; FAILED_RESULTS+=("$name: ${1:0:200}"); fail=$((fail + 1)); }
 
+# hang_report LOG: what a guest that never ended printed last, on stderr, so
+# that a hang in CI can be explained from CI's output alone: the guest
+# watchdog's report (guest-lib.sh watchdog) if it fired, else the log's tail.
+hang_report() {
+    local lines=${HANG_REPORT_LINES:-120}
+    if grep -q '^INFO watchdog: still running' "$1"; then
+        sed -n '/^INFO watchdog: still running/,$p' "$1"
+    else
+        tail -n 40 "$1"
+    fi | head -n "$lines" | sed "s/^/    $name: /" >&2
+}
+
 # check_log NAME LOG QEMU_RC EXPECTED...: print every RESULT line, then judge:
 # a FAIL, a missing expected result, a kernel BUG/WARNING/Oops/Call Trace, a
 # missing GUEST-END or a timeout fails. Adds to TOTAL_PASSED/TOTAL_FAILED.
@@ -346,8 +358,10 @@ check_log() {
     done
     if [[ $qrc == 124 || $qrc == 137 ]]; then
         check_failed "RESULT timeout FAIL guest killed after ${GUEST_TIMEOUT}s"
+        hang_report "$logf"
     elif ! grep -q '^GUEST-END rc=' "$logf"; then
         check_failed "RESULT guest_end FAIL no GUEST-END line (qemu rc $qrc)"
+        hang_report "$logf"
     fi
     if grep -Eq "$trouble" "$logf"; then
         check_failed "RESULT kernel_clean FAIL kernel trouble: $(grep -m 1 -E "$trouble" "$logf")"

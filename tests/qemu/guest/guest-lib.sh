@@ -74,6 +74,35 @@ within() {
 # show FILE [LINES]: the tail of a log as INFO lines.
 show() { sed "s|^|INFO $(basename "$1"): |" "$1" | tail -n "${2:-40}"; }
 
+# watchdog SECONDS LOG[:LINES]...: in the background, after SECONDS of a
+# run that has not ended, print what a hang needs to be explained: the logs'
+# tails, each loopback device's counters, every task that is not running
+# with its kernel stack, and the kernel log (blocked tasks dumped by sysrq w).
+# Sets WATCHDOG_PID; kill it when the run ends. SECONDS must stay below the
+# host's GUEST_TIMEOUT, or nothing is printed.
+watchdog() {
+    _secs=$1; shift
+    (
+        sleep "$_secs"
+        echo "INFO watchdog: still running after $_secs s"
+        for _l in "$@"; do show "${_l%%:*}" "$(echo "$_l:40" | cut -d: -f2)"; done
+        for _d in /sys/devices/virtual/misc/virtio-loopback/virtio-loopback.*; do
+            [ -e "$_d/kicks" ] || continue
+            info "watchdog: ${_d##*/}: kicks $(cat "$_d/kicks") interrupts $(cat "$_d/interrupts")" \
+                "pool_used $(cat "$_d/pool_used") violations $(cat "$_d/violations")"
+        done
+        for _t in /proc/[0-9]*/task/[0-9]*; do
+            _st=$(sed -n 's/^State:\t\(.\).*/\1/p' "$_t/status" 2>/dev/null)
+            case $_st in R|S|I|"") continue ;; esac
+            info "watchdog: task ${_t#/proc/} $(cat "$_t/comm" 2>/dev/null) state $_st:" \
+                "$(sed 's/ .*//' "$_t/stack" 2>/dev/null | tr '\n' ' ')"
+        done
+        { echo w >/proc/sysrq-trigger; } 2>/dev/null
+        dmesg | tail -n 60 | sed 's/^/INFO dmesg: /'
+    ) &
+    WATCHDOG_PID=$!
+}
+
 # blk_by_sectors SECTORS: the /dev/vdX whose size is SECTORS (empty if none).
 blk_by_sectors() {
     for _b in /sys/block/vd*; do

@@ -69,8 +69,8 @@ virtio-loopback-adapter --log-level debug \
 apid=$!
 
 # A hang must not go unexplained: after a while, show the logs while the I/O still waits.
-( sleep 200; echo "INFO watchdog: still running after 200 s"; show $T/adapter.log; show $T/blk0.log 10; dmesg | tail -n 20 ) &
-wpid=$!
+watchdog 200 $T/adapter.log $T/blk0.log:10
+wpid=$WATCHDOG_PID
 
 all_bound() {
     grep -q virtio_rng /sys/class/misc/hw_random/rng_available 2>/dev/null \

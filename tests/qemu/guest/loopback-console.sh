@@ -38,8 +38,8 @@ else fail lb_con_socket "no socket"; show $T/backend.log; fi
 
 virtio-loopback-adapter --socket-path $T/con.sock --device console --log-level debug >$T/adapter.log 2>&1 &
 apid=$!
-( sleep 200; echo "INFO watchdog: still running after 200 s"; show $T/adapter.log; show $T/backend.log; dmesg | tail -n 20 ) &
-wpid=$!
+watchdog 200 $T/adapter.log $T/backend.log
+wpid=$WATCHDOG_PID
 
 # named_port NAME: the /dev node of the serial port the back end named NAME.
 named_port() {

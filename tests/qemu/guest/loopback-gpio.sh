@@ -57,8 +57,8 @@ vhost-user-gpio --socket-path $T/gpio.sock --chip "$simdev-node0" --lines 1-6 --
 bpid=$!
 virtio-loopback-adapter --socket-path $T/gpio.sock --device gpio --log-level debug >$T/adapter.log 2>&1 &
 apid=$!
-( sleep 240; echo "INFO watchdog: still running after 240 s"; show $T/adapter.log 20; show $T/backend.log 20 ) &
-wpid=$!
+watchdog 240 $T/adapter.log:20 $T/backend.log:20
+wpid=$WATCHDOG_PID
 vchip=
 find_virtio_chip() { vchip=$(gpiodetect | grep -v "$simdev" | sed -n 's/^\(gpiochip[0-9]*\) .*/\1/p' | head -n 1); [ -n "$vchip" ]; }
 if wait_until 60 find_virtio_chip; then

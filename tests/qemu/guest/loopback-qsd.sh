@@ -29,8 +29,8 @@ else fail lb_qsd_socket "no socket: $(cat $T/qsd.log)"; fi
 
 virtio-loopback-adapter --socket-path $T/qsd.sock --device blk --pool-size 16 --log-level debug >$T/adapter.log 2>&1 &
 apid=$!
-( sleep 200; echo "INFO watchdog: still running after 200 s"; show $T/adapter.log; show $T/qsd.log 10; dmesg | tail -n 20 ) &
-wpid=$!
+watchdog 200 $T/adapter.log $T/qsd.log:10
+wpid=$WATCHDOG_PID
 
 if wait_until 30 blk_by_sectors 65536 >/dev/null; then
     dev=$(blk_by_sectors 65536)

@@ -47,8 +47,8 @@ else fail lb_snd_socket "no socket"; show $T/backend.log; fi
 
 virtio-loopback-adapter --socket-path $T/snd.sock --device sound >$T/adapter.log 2>&1 &
 apid=$!
-( sleep 200; echo "INFO watchdog: still running after 200 s"; show $T/adapter.log; show $T/backend.log; dmesg | tail -n 20 ) &
-wpid=$!
+watchdog 200 $T/adapter.log $T/backend.log
+wpid=$WATCHDOG_PID
 
 if wait_until 30 test -e /proc/asound/SoundCard; then
     pass lb_snd_card "$(grep SoundCard /proc/asound/cards | sed 's/  */ /g'); $(ls /dev/snd | tr '\n' ' ')"
@@ -104,8 +104,8 @@ bpid=$!
 wait_for $T/alsa.sock 20 || { show $T/alsa-backend.log; }
 virtio-loopback-adapter --socket-path $T/alsa.sock --device sound >$T/alsa-adapter.log 2>&1 &
 apid=$!
-( sleep 200; echo "INFO watchdog: still running after 200 s"; show $T/alsa-adapter.log; show $T/alsa-backend.log; dmesg | tail -n 20 ) &
-wpid=$!
+watchdog 200 $T/alsa-adapter.log $T/alsa-backend.log
+wpid=$WATCHDOG_PID
 if wait_until 30 test -e /proc/asound/SoundCard; then
     pass lb_snd_alsa_card "$(grep -e SoundCard -e Loopback /proc/asound/cards | sed 's/  */ /g' | tr '\n' ' '); $(grep -o 'Stream [01]: [a-z]* to/from .*' $T/alsa-backend.log | tr '\n' ' ')"
 else

@@ -44,8 +44,8 @@ fi
 # The adapter with the fs profile: the tag and the queue count are the front end's.
 virtio-loopback-adapter --socket-path $T/fs.sock --device fs --tag $TAG --pool-size 4 --log-level debug >$T/adapter.log 2>&1 &
 apid=$!
-( sleep 400; echo "INFO watchdog: still running after 400 s"; show $T/adapter.log; show $T/virtiofsd.log 10; dmesg | tail -n 20 ) &
-wpid=$!
+watchdog 240 $T/adapter.log $T/virtiofsd.log:10
+wpid=$WATCHDOG_PID
 
 mounted=0
 if within 60 sh -c 'ls -d /sys/bus/virtio/drivers/virtiofs/virtio* >/dev/null 2>&1' \

@@ -48,8 +48,8 @@ fi
 virtio-loopback-adapter --socket-path $T/vh0.sock --device net --mac $MAC0 \
     --socket-path $T/vh1.sock --device net --mac $MAC1 --log-level debug >$T/adapter.log 2>&1 &
 apid=$!
-( sleep 400; echo "INFO watchdog: still running after 400 s"; show $T/adapter.log; show $T/testpmd.log 20; dmesg | tail -n 20 ) &
-wpid=$!
+watchdog 240 $T/adapter.log $T/testpmd.log:20
+wpid=$WATCHDOG_PID
 
 # ifname MAC: the interface with that address.
 ifname() { for n in /sys/class/net/*; do [ "$(cat $n/address)" = "$1" ] && { basename $n; return 0; }; done; return 1; }
