@@ -63,6 +63,23 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(LibC, SetLastError = true)]
     internal static partial int ioctl(int fd, nuint request, nint arg);
 
+    /// <summary>
+    /// <c>long syscall(long number, ...)</c> with three to six integer arguments: glibc wraps none of
+    /// the io_uring calls. On x86-64 and arm64 a variadic call with integer arguments passes them as
+    /// a plain call does.
+    /// </summary>
+    [LibraryImport(LibC, EntryPoint = "syscall", SetLastError = true)]
+    internal static partial long syscall6(long number, long a1, long a2, long a3, long a4, long a5, long a6);
+
+    /// <summary><c>__NR_io_uring_setup</c>: the same number on every architecture (the unified table).</summary>
+    internal const long SYS_io_uring_setup = 425;
+
+    /// <summary><c>__NR_io_uring_enter</c>.</summary>
+    internal const long SYS_io_uring_enter = 426;
+
+    /// <summary><c>__NR_io_uring_register</c>.</summary>
+    internal const long SYS_io_uring_register = 427;
+
     /// <summary><c>CLOCK_MONOTONIC</c>.</summary>
     internal const int CLOCK_MONOTONIC = 1;
 
