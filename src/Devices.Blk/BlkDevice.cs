@@ -43,6 +43,10 @@ public sealed class BlkDevice : IVirtioDevice, IDisposable
     private ILogger _logger = NullLogger.Instance;
     private IDeviceHost? _host;
 
+    // Whether queues get an io_uring, decided once; why not, when it was wanted and refused.
+    private readonly bool _useUring;
+    private readonly string? _uringRefused;
+
     // Guarded by _configLock (config reads and writes run on the control thread, resize on a signal thread).
     private byte _writeback = 1;
     private ulong _ackedFeatures;
@@ -67,6 +71,22 @@ public sealed class BlkDevice : IVirtioDevice, IDisposable
         }
 
         _engines = new BlkQueueEngine?[options.NumQueues];
+        _useUring = options.IoEngine == BlkIoEngine.IoUring || (options.IoEngine == BlkIoEngine.Auto && !_image.IsInMemory);
+        if (_useUring)
+        {
+            // Probe once: a kernel without io_uring, the io_uring_disabled sysctl or a seccomp filter
+            // refuses every ring alike, and the choice is logged once at attach.
+            try
+            {
+                IoUring.Create(1).Dispose();
+            }
+            catch (SysException e)
+            {
+                _useUring = false;
+                _uringRefused = $"{e.Call}: errno {e.Errno}, {e.Message}";
+            }
+        }
+
         UpdateCacheMode();
         DeviceFeatures = ComputeFeatures(options);
     }
@@ -114,7 +134,15 @@ public sealed class BlkDevice : IVirtioDevice, IDisposable
             _image.IsReadOnly ? "read-only" : "read-write",
             _options.NumQueues,
             _options.QueueSize);
+        if (_logger.IsEnabled(LogLevel.Information))
+        {
+            string engine = DescribeEngine();
+            Log.IoEngineChosen(_logger, engine);
+        }
     }
+
+    /// <summary>Whether the queues' reads, writes and flushes go through io_uring.</summary>
+    public bool UsesUring => _useUring;
 
     /// <inheritdoc />
     public void ReadConfig(int offset, Span<byte> destination)
@@ -171,7 +199,7 @@ public sealed class BlkDevice : IVirtioDevice, IDisposable
         ArgumentNullException.ThrowIfNull(queue);
         int index = queue.Index;
         StopEngine(index);
-        BlkQueueEngine engine = new(_processor, queue, AcquirePool(), _logger);
+        BlkQueueEngine engine = new(_processor, queue, AcquirePool(), _useUring, _logger);
         try
         {
             engine.Start();
@@ -296,7 +324,7 @@ public sealed class BlkDevice : IVirtioDevice, IDisposable
         lock (_poolLock)
         {
             _poolUsers++;
-            int threads = _options.IoThreads ?? (_image.IsInMemory ? 0 : BlkDeviceOptions.DefaultIoThreads);
+            int threads = _options.IoThreads ?? DefaultThreads();
             if (_pool is null && threads > 0)
             {
                 _pool = new BlkIoPool(_processor, threads, _options.NumQueues * BlkQueueEngine.MaxSlots, _logger);
@@ -304,6 +332,21 @@ public sealed class BlkDevice : IVirtioDevice, IDisposable
 
             return _pool;
         }
+    }
+
+    /// <summary>
+    /// I/O threads unless the options say: none for an image in memory (its copies never sleep); with
+    /// io_uring one, for what the rings do not do (discard, write zeroes); else the default.
+    /// </summary>
+    private int DefaultThreads() => _image.IsInMemory ? 0 : _useUring ? 1 : BlkDeviceOptions.DefaultIoThreads;
+
+    private string DescribeEngine()
+    {
+        int threads = _options.IoThreads ?? DefaultThreads();
+        string engine = _useUring
+            ? $"io_uring per queue for reads, writes and flushes; {threads} I/O thread(s) for discard and write zeroes"
+            : threads == 0 ? "the queues' own threads" : $"{threads} I/O thread(s) shared by the queues";
+        return _uringRefused is null ? engine : $"{engine} (io_uring refused: {_uringRefused})";
     }
 
     /// <summary>A queue stopped: the I/O threads end with the last one.</summary>

@@ -37,6 +37,9 @@ public sealed class BlkDeviceOptions
     /// <summary>The I/O threads for an image on a real file system or a block device.</summary>
     public const int DefaultIoThreads = 4;
 
+    /// <summary>How file I/O is done (<c>--io-engine</c>).</summary>
+    public BlkIoEngine IoEngine { get; init; } = BlkIoEngine.Auto;
+
     /// <summary>Checks every value; returns an error message, or null when the options are usable.</summary>
     public string? Validate()
     {

@@ -11,9 +11,12 @@ namespace VirtioLoopback.Devices.Blk;
 
 /// <summary>
 /// The asynchronous request engine of one queue. The queue's thread pops chains, parses them into
-/// preallocated request slots and hands file I/O to the device's I/O threads (<see cref="BlkIoPool"/>);
-/// finished slots come back through a completion ring and an eventfd registered on the queue's
-/// thread, which pushes them to the used ring and notifies the driver once per batch.
+/// preallocated request slots and hands file I/O to the queue's io_uring (<see cref="BlkUring"/>:
+/// reads, writes and flushes, one submission per batch) or to the device's I/O threads
+/// (<see cref="BlkIoPool"/>: everything else, or everything without io_uring); finished slots come
+/// back through the ring's completions or a completion ring of the threads', both signalled on one
+/// eventfd registered on the queue's thread, which pushes them to the used ring and notifies the
+/// driver once per batch.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -44,6 +47,7 @@ internal sealed class BlkQueueEngine : IDisposable
     private readonly BlkRequestProcessor _processor;
     private readonly IVirtqueue _queue;
     private readonly BlkIoPool? _pool;
+    private readonly BlkUring? _uring;
     private readonly ILogger _logger;
     private readonly DescriptorChain _chain;
     private readonly BlkRequest[] _slots;
@@ -65,8 +69,9 @@ internal sealed class BlkQueueEngine : IDisposable
     /// <param name="processor">The request logic.</param>
     /// <param name="queue">The queue served.</param>
     /// <param name="pool">The device's I/O threads; null to do the I/O on the queue's thread (an in-memory image).</param>
+    /// <param name="useUring">Whether to give the queue an io_uring (it falls back to <paramref name="pool"/>, logged, if the kernel refuses).</param>
     /// <param name="logger">Where to log.</param>
-    public BlkQueueEngine(BlkRequestProcessor processor, IVirtqueue queue, BlkIoPool? pool, ILogger logger)
+    public BlkQueueEngine(BlkRequestProcessor processor, IVirtqueue queue, BlkIoPool? pool, bool useUring, ILogger logger)
     {
         _processor = processor;
         _queue = queue;
@@ -87,7 +92,17 @@ internal sealed class BlkQueueEngine : IDisposable
         _freeCount = slots;
         _completeRing = new int[slots];
         _completionFd = EventFd.Create();
+        if (useUring)
+        {
+            _uring = BlkUring.TryCreate(slots, processor.Image, _completionFd, queue.Index, logger);
+        }
     }
+
+    /// <summary>Whether the queue's reads, writes and flushes go through io_uring.</summary>
+    public bool UsesUring => _uring is not null;
+
+    /// <summary>Whether the queue's io_uring has the guest's memory registered (for tests).</summary>
+    internal bool UringHasFixedBuffers => _uring?.HasFixedBuffers ?? false;
 
     /// <summary>The index of the queue served (for logs).</summary>
     public int QueueIndex => _queue.Index;
@@ -97,7 +112,7 @@ internal sealed class BlkQueueEngine : IDisposable
     {
         _queue.Events.Add(_completionFd.Handle, CompletionToken);
         _registered = true;
-        Log.QueueStarted(_logger, _queue.Index, _queue.Size, _slots.Length, _pool?.ThreadCount ?? 0);
+        Log.QueueStarted(_logger, _queue.Index, _queue.Size, _slots.Length, _pool?.ThreadCount ?? 0, _uring is not null);
     }
 
     /// <summary>
@@ -151,7 +166,7 @@ internal sealed class BlkQueueEngine : IDisposable
     public void OnCompletions()
     {
         _completionFd.TryRead(out _);
-        bool pushed = DrainCompletions();
+        bool pushed = DrainCompletions() | ReapUring();
         if (pushed)
         {
             _queue.NotifyIfNeeded();
@@ -174,6 +189,13 @@ internal sealed class BlkQueueEngine : IDisposable
         bool pushed = false;
         while (_inFlight > 0)
         {
+            if (_uring is { InFlight: > 0 })
+            {
+                _uring.Wait();
+                pushed |= ReapUring();
+                continue;
+            }
+
             lock (_completeLock)
             {
                 while (_completeCount == 0)
@@ -221,8 +243,12 @@ internal sealed class BlkQueueEngine : IDisposable
         }
     }
 
-    /// <summary>Releases the eventfd (after <see cref="Stop"/>).</summary>
-    public void Dispose() => _completionFd.Dispose();
+    /// <summary>Releases the ring and the eventfd (after <see cref="Stop"/>).</summary>
+    public void Dispose()
+    {
+        _uring?.Dispose();
+        _completionFd.Dispose();
+    }
 
     /// <summary>
     /// Parses the popped chain into a free slot and either completes it at once or hands it to the
@@ -234,6 +260,14 @@ internal sealed class BlkQueueEngine : IDisposable
         PrepareOutcome outcome = _processor.Prepare(request, _chain.Head, _chain.Readable, _chain.Writable, memory, out string? reason);
         switch (outcome)
         {
+            case PrepareOutcome.Submit when _uring is not null && BlkUring.Serves(request):
+                // The request outlives this callback: keep its memory mapped until it is pushed.
+                memory.AddLease();
+                request.Leased = true;
+                _inFlight++;
+                _uring.UseMemory(memory);
+                _uring.Start(request);
+                return true;
             case PrepareOutcome.Submit when _pool is null:
                 // No I/O threads (an in-memory image): the copy cannot sleep, so this thread does it
                 // and the whole batch is notified once, without a hand-off or a wake-up.
@@ -268,6 +302,8 @@ internal sealed class BlkQueueEngine : IDisposable
 
     private void Finish(bool pushed)
     {
+        // The batch's ring entries, in one io_uring_enter.
+        _uring?.SubmitAll();
         if (pushed)
         {
             _queue.NotifyIfNeeded();
@@ -283,6 +319,38 @@ internal sealed class BlkQueueEngine : IDisposable
         _free[_freeCount++] = request.Index;
         _queue.PushUsed(head, written);
         leased?.ReleaseLease();
+    }
+
+    /// <summary>
+    /// Applies every io_uring completion: finished requests are pushed, follow-ups (the rest of a
+    /// short transfer, a writethrough fdatasync) submitted. True when any was pushed.
+    /// </summary>
+    private bool ReapUring()
+    {
+        if (_uring is null)
+        {
+            return false;
+        }
+
+        bool pushed = false;
+        while (_uring.TryReap(out int slot, out int result))
+        {
+            if ((uint)slot >= (uint)_slots.Length)
+            {
+                continue;
+            }
+
+            BlkRequest request = _slots[slot];
+            if (_uring.Complete(request, result))
+            {
+                _inFlight--;
+                PushAndFree(request);
+                pushed = true;
+            }
+        }
+
+        _uring.SubmitAll();
+        return pushed;
     }
 
     /// <summary>Pushes every finished request to the used ring; true when any was pushed.</summary>

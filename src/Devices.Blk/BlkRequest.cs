@@ -29,7 +29,7 @@ internal sealed class BlkRequest
     {
         Index = index;
         _engine = engine;
-        IoVecs = new IoVec[maxIoVecs];
+        IoVecs = new IoVecList(maxIoVecs);
         Segments = new BlkSegment[maxSegments];
     }
 
@@ -41,8 +41,11 @@ internal sealed class BlkRequest
     /// <summary>The queue engine the slot belongs to; the I/O threads give the request back to it.</summary>
     public BlkQueueEngine Engine => _engine ?? throw new System.InvalidOperationException("A synchronous request slot has no engine.");
 
-    /// <summary>The data buffers as host addresses (guest memory is mapped, so they do not move).</summary>
-    public IoVec[] IoVecs { get; }
+    /// <summary>
+    /// The data buffers as host addresses (guest memory is mapped, so they do not move); the list itself
+    /// does not move either, so an io_uring operation may name it.
+    /// </summary>
+    public IoVecList IoVecs { get; }
 
     /// <summary>The discard/write-zeroes ranges.</summary>
     public BlkSegment[] Segments { get; }
@@ -83,6 +86,15 @@ internal sealed class BlkRequest
     /// <summary>The used length: bytes written to writable buffers, including the status byte.</summary>
     public uint Written;
 
+    /// <summary>io_uring engine: data bytes moved so far (a short transfer is resumed from here).</summary>
+    public uint Done;
+
+    /// <summary>io_uring engine: the first entry of <see cref="IoVecs"/> not yet transferred.</summary>
+    public int FirstIoVec;
+
+    /// <summary>io_uring engine: the data moved and the writethrough fdatasync runs.</summary>
+    public bool Syncing;
+
     /// <summary>Forgets the previous request (drops the memory map reference).</summary>
     public void Reset()
     {
@@ -98,5 +110,8 @@ internal sealed class BlkRequest
         StatusGpa = 0;
         Status = BlkStatus.Ok;
         Written = 0;
+        Done = 0;
+        FirstIoVec = 0;
+        Syncing = false;
     }
 }

@@ -380,7 +380,7 @@ public sealed class BlkRequestProcessor
     /// </summary>
     private static unsafe bool TryMapData(BlkRequest request, ReadOnlySpan<Descriptor> descriptors, GuestMemoryMap memory, ulong offset, uint length)
     {
-        IoVec[] iov = request.IoVecs;
+        IoVecList iov = request.IoVecs;
         int count = 0;
         uint remaining = length;
         foreach (Descriptor d in descriptors)
@@ -420,8 +420,8 @@ public sealed class BlkRequestProcessor
         return remaining == 0;
     }
 
-    /// <summary>Advances the iovec window past <paramref name="done"/> bytes.</summary>
-    private static int Advance(IoVec[] iov, int first, int end, long done)
+    /// <summary>Advances the iovec window past <paramref name="done"/> bytes; returns the new first entry.</summary>
+    internal static int Advance(IoVecList iov, int first, int end, long done)
     {
         while (first < end && done >= (long)iov[first].Length)
         {
@@ -542,7 +542,7 @@ public sealed class BlkRequestProcessor
     /// </summary>
     private bool TransferAll(BlkRequest request, bool write)
     {
-        IoVec[] iov = request.IoVecs;
+        IoVecList iov = request.IoVecs;
         int first = 0;
         int end = request.IoVecCount;
         long offset = (long)(request.Sector * BlkImage.SectorSize);

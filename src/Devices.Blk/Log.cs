@@ -15,8 +15,8 @@ internal static partial class Log
     public static partial void ImageOpened(ILogger logger, string path, string kind, ulong capacity, uint blockSize, string mode, int queues, int queueSize);
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Debug,
-        Message = "Queue {Queue} started: size {Size}, {Slots} request slots, {Threads} I/O threads")]
-    public static partial void QueueStarted(ILogger logger, int queue, int size, int slots, int threads);
+        Message = "Queue {Queue} started: size {Size}, {Slots} request slots, {Threads} I/O threads, io_uring {Uring}")]
+    public static partial void QueueStarted(ILogger logger, int queue, int size, int slots, int threads, bool uring);
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Debug,
         Message = "Queue {Queue} stopped after waiting for {InFlight} in-flight request(s)")]
@@ -66,4 +66,19 @@ internal static partial class Log
     [LoggerMessage(EventId = 2014, Level = LogLevel.Debug,
         Message = "Request head {Head} on queue {Queue} completed immediately with {Status}")]
     public static partial void CompletedImmediately(ILogger logger, int queue, ushort head, BlkStatus status);
+
+    [LoggerMessage(EventId = 2015, Level = LogLevel.Warning,
+        Message = "Queue {Queue}: io_uring unavailable ({Call}: errno {Errno}, {Error}); its reads and writes go to I/O threads")]
+    public static partial void UringUnavailable(ILogger logger, int queue, string call, int errno, string error);
+
+    [LoggerMessage(EventId = 2016, Level = LogLevel.Information,
+        Message = "Queue {Queue}: io_uring refused guest memory as fixed buffers (errno {Errno}, {Error}; RLIMIT_MEMLOCK?); every request goes vectored")]
+    public static partial void UringFixedRefused(ILogger logger, int queue, int errno, string error);
+
+    [LoggerMessage(EventId = 2017, Level = LogLevel.Information, Message = "I/O engine: {Engine}")]
+    public static partial void IoEngineChosen(ILogger logger, string engine);
+
+    [LoggerMessage(EventId = 2018, Level = LogLevel.Debug,
+        Message = "Queue {Queue}: guest memory registered with io_uring as {Count} fixed buffer(s)")]
+    public static partial void UringFixedRegistered(ILogger logger, int queue, int count);
 }

@@ -43,6 +43,12 @@ public sealed class GuestRegion : IDisposable
     /// <summary>The offset of the region's first byte inside the front end's fd.</summary>
     public ulong MmapOffset { get; }
 
+    /// <summary>
+    /// The host address of the region's first byte, as a number: what a kernel interface that names
+    /// the memory wants (io_uring's registered buffers). Read and write it through <see cref="TryGetSpan"/>.
+    /// </summary>
+    public ulong HostAddress => _mapping.Address + _mappingOffset;
+
     /// <summary>The guest physical address of the region's last byte (inclusive, so it cannot overflow).</summary>
     public ulong LastGuestPhysAddr => GuestPhysAddr + (Size - 1);
 

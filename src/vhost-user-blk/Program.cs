@@ -12,6 +12,7 @@ const string SerialOption = "--serial";
 const string NumQueuesOption = "--num-queues";
 const string QueueSizeOption = "--queue-size";
 const string IoThreadsOption = "--io-threads";
+const string IoEngineOption = "--io-engine";
 
 BackendCommandLine commandLine = new(
     ProgramName,
@@ -35,6 +36,12 @@ commandLine.AddOption(
     $"I/O threads, shared by all queues, 0 to 64; 0 does the I/O on the queues' threads (default: 0 for an image on tmpfs or ramfs, else {BlkDeviceOptions.DefaultIoThreads}).",
     "N",
     validator: v => IntegerIn(v, 0, 64));
+commandLine.AddOption(
+    IoEngineOption,
+    "auto, io_uring or threads: io_uring gives each queue a ring for its reads, writes and flushes, and falls back to "
+    + "threads (logged) where the kernel has none or refuses it; auto is io_uring unless the image is on tmpfs or ramfs (default auto).",
+    "E",
+    validator: v => ParseEngine(v) is null ? $"expected auto, io_uring or threads, not '{v}'" : null);
 commandLine.AddCapability("read-only-config");
 commandLine.AddCapability("blk-file");
 
@@ -51,6 +58,7 @@ BlkDeviceOptions deviceOptions = new()
     NumQueues = ParseOr(options.GetValue(NumQueuesOption), 1),
     QueueSize = ParseOr(options.GetValue(QueueSizeOption), 128),
     IoThreads = options.GetValue(IoThreadsOption) is { } threads ? ParseOr(threads, BlkDeviceOptions.DefaultIoThreads) : null,
+    IoEngine = options.GetValue(IoEngineOption) is { } engine ? ParseEngine(engine)!.Value : BlkIoEngine.Auto,
 };
 
 BlkDevice device;
@@ -88,6 +96,14 @@ static string? ValidQueueSize(string value)
     int n = int.Parse(value, NumberStyles.None, CultureInfo.InvariantCulture);
     return (n & (n - 1)) == 0 ? null : $"expected a power of two, not '{value}'";
 }
+
+static BlkIoEngine? ParseEngine(string value) => value switch
+{
+    "auto" => BlkIoEngine.Auto,
+    "io_uring" => BlkIoEngine.IoUring,
+    "threads" => BlkIoEngine.Threads,
+    _ => null,
+};
 
 static string? ValidSerial(string value) =>
     System.Text.Encoding.UTF8.GetByteCount(value) <= 20 ? null : "the serial is longer than 20 bytes";

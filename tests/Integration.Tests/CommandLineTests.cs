@@ -54,6 +54,7 @@ public sealed class CommandLineTests
         new object[] { BackendPrograms.Blk, new[] { "--socket-path", Sock, "--blk-file", "/nonexistent/disk.img" } },
         new object[] { BackendPrograms.Blk, new[] { "--socket-path", Sock, "--blk-file", "/dev/null", "--num-queues", "0" } },
         new object[] { BackendPrograms.Blk, new[] { "--socket-path", Sock, "--blk-file", "/dev/null", "--queue-size", "100" } },
+        new object[] { BackendPrograms.Blk, new[] { "--socket-path", Sock, "--blk-file", "/dev/null", "--io-engine", "aio" } },
         new object[] { BackendPrograms.Blk, new[] { "--socket-path", Sock, "--blk-file", "/dev/null", "--serial", "012345678901234567890" } },
         new object[] { BackendPrograms.Blk, new[] { "--socket-path", Sock, "--read-only=yes", "--blk-file", "/dev/null" } },
         new object[] { BackendPrograms.Input, new[] { "--socket-path", Sock } },

@@ -23,7 +23,7 @@ public sealed class ThreadModelTests
         {
             string image = BlkWire.CreateImage(dir, 8 << 20);
             using ProcessBackend backend = ProcessBackend.Start(
-                BackendPrograms.Blk, Path.Combine(dir, "blk.sock"), "--blk-file", image, "--num-queues", "4", "--queue-threads", "2", "--io-threads", "3", "--log-level", "warn");
+                BackendPrograms.Blk, Path.Combine(dir, "blk.sock"), "--blk-file", image, "--num-queues", "4", "--queue-threads", "2", "--io-threads", "3", "--io-engine", "threads", "--log-level", "warn");
             Dictionary<string, int> idle = Threads(backend.Pid);
             TestContext.Out.WriteLine($"idle: {Describe(idle)}");
             Assert.That(Count(idle, "vhost-queues"), Is.Zero, "no queue thread before a front end starts a ring");

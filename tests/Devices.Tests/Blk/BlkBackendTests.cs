@@ -28,11 +28,13 @@ public sealed class BlkBackendTests
 {
     private const int Sector = 512;
 
-    [TestCase(4, Description = "I/O threads")]
-    [TestCase(0, Description = "inline on the worker, as for an image on tmpfs")]
-    public void ManyRequestsInFlight_WritesThenReads_ChecksumsMatch(int ioThreads)
+    [TestCase(4, BlkIoEngine.Threads, Description = "I/O threads")]
+    [TestCase(0, BlkIoEngine.Threads, Description = "inline on the worker, as for an image on tmpfs")]
+    [TestCase(1, BlkIoEngine.IoUring, Description = "io_uring")]
+    public void ManyRequestsInFlight_WritesThenReads_ChecksumsMatch(int ioThreads, BlkIoEngine engine)
     {
-        using Rig rig = new(imageBytes: 16 << 20, ioThreads: ioThreads);
+        using Rig rig = new(imageBytes: 16 << 20, ioThreads: ioThreads, ioEngine: engine);
+        Assert.That(rig.Device.UsesUring, Is.EqualTo(engine == BlkIoEngine.IoUring));
         (DriverQueue q, EventFd kick, _) = rig.StartRing(0, size: 256);
 
         // 200 indirect chains on a 256 ring: more than the engine's 128 slots, so it must stall and resume.
@@ -69,10 +71,11 @@ public sealed class BlkBackendTests
         }
     }
 
-    [Test]
-    public void Multiqueue_TwoQueuesInParallel()
+    [TestCase(BlkIoEngine.Threads)]
+    [TestCase(BlkIoEngine.IoUring)]
+    public void Multiqueue_TwoQueuesInParallel(BlkIoEngine engine)
     {
-        using Rig rig = new(imageBytes: 16 << 20, numQueues: 2);
+        using Rig rig = new(imageBytes: 16 << 20, numQueues: 2, ioEngine: engine);
         (DriverQueue q0, EventFd k0, _) = rig.StartRing(0, size: 64);
         (DriverQueue q1, EventFd k1, _) = rig.StartRing(1, size: 64);
         byte[] a = BlkHarness.RandomBytes(16 * 1024, seed: 1);
@@ -97,10 +100,11 @@ public sealed class BlkBackendTests
         }
     }
 
-    [Test]
-    public void GetVringBase_WaitsForInFlight_EveryPoppedRequestIsUsed()
+    [TestCase(BlkIoEngine.Threads)]
+    [TestCase(BlkIoEngine.IoUring)]
+    public void GetVringBase_WaitsForInFlight_EveryPoppedRequestIsUsed(BlkIoEngine engine)
     {
-        using Rig rig = new(imageBytes: 64 << 20);
+        using Rig rig = new(imageBytes: 64 << 20, ioEngine: engine);
         (DriverQueue q, EventFd kick, _) = rig.StartRing(0, size: 128);
         byte[] big = BlkHarness.RandomBytes(256 * 1024, seed: 3);
         for (int i = 0; i < 100; i++)

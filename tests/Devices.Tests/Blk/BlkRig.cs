@@ -33,7 +33,8 @@ internal sealed class Rig : IDisposable
     /// When set, the guest memory goes to the back end as two adjacent regions that meet this many
     /// bytes into it (one memfd, two mappings), as QEMU sends RAM split around a hole or a DIMM.
     /// </param>
-    public Rig(long imageBytes = 1 << 20, int numQueues = 1, string? serial = null, int? ioThreads = null, ulong? splitAt = null)
+    /// <param name="ioEngine">The I/O engine; threads unless a test is about io_uring, so that a test means the same on tmpfs and on a disk.</param>
+    public Rig(long imageBytes = 1 << 20, int numQueues = 1, string? serial = null, int? ioThreads = null, ulong? splitAt = null, BlkIoEngine ioEngine = BlkIoEngine.Threads)
     {
         _path = BlkHarness.NewImagePath();
         using (FileStream f = new(_path, FileMode.CreateNew))
@@ -41,7 +42,7 @@ internal sealed class Rig : IDisposable
             f.SetLength(imageBytes);
         }
 
-        Device = new BlkDevice(new BlkDeviceOptions { Path = _path, NumQueues = numQueues, QueueSize = 256, Serial = serial, IoThreads = ioThreads });
+        Device = new BlkDevice(new BlkDeviceOptions { Path = _path, NumQueues = numQueues, QueueSize = 256, Serial = serial, IoThreads = ioThreads, IoEngine = ioEngine });
         Logs = new CapturingLoggerProvider();
         _loggerFactory = Microsoft.Extensions.Logging.LoggerFactory.Create(b => b.AddProvider(Logs).SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Debug));
         Handler = new BackendHandler(Device, _loggerFactory);
