@@ -83,7 +83,7 @@ public sealed class BlkDevice : IVirtioDevice, IDisposable
             catch (SysException e)
             {
                 _useUring = false;
-                _uringRefused = $"{e.Call}: errno {e.Errno}, {e.Message}";
+                _uringRefused = e.Message;
             }
         }
 

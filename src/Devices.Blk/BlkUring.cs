@@ -38,6 +38,8 @@ internal sealed class BlkUring : IDisposable
     // 256 MiB), not for a virtual machine's whole RAM, whose requests go vectored instead.
     private const ulong MaxFixedTotal = 256UL << 20;
 
+    private const int EOpNotSupp = 95;
+
     private readonly IoUring _ring;
     private readonly FileDescriptor _file;
     private readonly ILogger _logger;
@@ -78,7 +80,7 @@ internal sealed class BlkUring : IDisposable
         catch (SysException e)
         {
             ring?.Dispose();
-            Log.UringUnavailable(logger, queue, e.Call, e.Errno, e.Message);
+            Log.UringUnavailable(logger, queue, e.Message);
             return null;
         }
     }
@@ -146,7 +148,16 @@ internal sealed class BlkUring : IDisposable
         catch (SysException e)
         {
             _fixedRefused = true;
-            Log.UringFixedRefused(_logger, _queue, e.Errno, e.Message);
+            if (e.Errno == EOpNotSupp)
+            {
+                // A mapping of a device or a regular file (the loopback's pool is one): io_uring pins
+                // only anonymous, shmem and hugetlb memory. Expected; nothing to fix.
+                Log.UringFixedUnsupported(_logger, _queue);
+            }
+            else
+            {
+                Log.UringFixedRefused(_logger, _queue, e.Message);
+            }
         }
     }
 

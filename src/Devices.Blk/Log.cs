@@ -68,12 +68,12 @@ internal static partial class Log
     public static partial void CompletedImmediately(ILogger logger, int queue, ushort head, BlkStatus status);
 
     [LoggerMessage(EventId = 2015, Level = LogLevel.Warning,
-        Message = "Queue {Queue}: io_uring unavailable ({Call}: errno {Errno}, {Error}); its reads and writes go to I/O threads")]
-    public static partial void UringUnavailable(ILogger logger, int queue, string call, int errno, string error);
+        Message = "Queue {Queue}: io_uring unavailable ({Error}); its reads and writes go to I/O threads")]
+    public static partial void UringUnavailable(ILogger logger, int queue, string error);
 
     [LoggerMessage(EventId = 2016, Level = LogLevel.Information,
-        Message = "Queue {Queue}: io_uring refused guest memory as fixed buffers (errno {Errno}, {Error}; RLIMIT_MEMLOCK?); every request goes vectored")]
-    public static partial void UringFixedRefused(ILogger logger, int queue, int errno, string error);
+        Message = "Queue {Queue}: io_uring could not register guest memory as fixed buffers ({Error}; RLIMIT_MEMLOCK below the memory's size?); every request goes vectored")]
+    public static partial void UringFixedRefused(ILogger logger, int queue, string error);
 
     [LoggerMessage(EventId = 2017, Level = LogLevel.Information, Message = "I/O engine: {Engine}")]
     public static partial void IoEngineChosen(ILogger logger, string engine);
@@ -81,4 +81,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 2018, Level = LogLevel.Debug,
         Message = "Queue {Queue}: guest memory registered with io_uring as {Count} fixed buffer(s)")]
     public static partial void UringFixedRegistered(ILogger logger, int queue, int count);
+
+    [LoggerMessage(EventId = 2019, Level = LogLevel.Debug,
+        Message = "Queue {Queue}: guest memory is a device or file mapping, which io_uring cannot register; every request goes vectored")]
+    public static partial void UringFixedUnsupported(ILogger logger, int queue);
 }

@@ -6,8 +6,10 @@
 # unmodified back ends through virtio_loopback.ko and ONE adapter process:
 #
 #   vhost-user-rng                       -> /dev/hwrng (virtio_rng)
-#   vhost-user-blk (32 MiB on tmpfs)     -> ext2 round trip
-#   vhost-user-blk (16 MiB on tmpfs)     -> raw O_DIRECT round trip
+#   vhost-user-blk (32 MiB on tmpfs)     -> ext2 round trip (io_uring)
+#   vhost-user-blk (16 MiB on tmpfs)     -> raw O_DIRECT round trip (I/O
+#                                           threads: by choice, or io_uring
+#                                           refused by the kernel's sysctl)
 #   uinput-feeder -> /dev/input/eventN -> vhost-user-input --evdev-path
 #                                        -> a new /dev/input/eventM (virtio_input)
 #
@@ -22,7 +24,7 @@
 #
 # EXPECT: lb_insmod lb_bad_args lb_bind_all lb_rng lb_vda_fs lb_vdb_raw
 # EXPECT: lb_blk_resize lb_blk_rebind
-# EXPECT: lb_input_desc lb_input_events lb_input_led lb_blk_queue
+# EXPECT: lb_input_desc lb_input_events lb_input_led lb_blk_queue lb_blk_engines
 # EXPECT: lb_adapter_sigterm lb_devices_gone lb_backends_alive lb_rmmod
 . /lib/guest-lib.sh
 
@@ -49,10 +51,21 @@ dd if=/dev/zero of=$T/disk0.img bs=1M count=32 2>/dev/null
 dd if=/dev/zero of=$T/disk1.img bs=1M count=16 2>/dev/null
 vhost-user-rng --socket-path $T/rng.sock >$T/rng.log 2>&1 &
 rpid=$!
-vhost-user-blk --socket-path $T/blk0.sock --blk-file $T/disk0.img >$T/blk0.log 2>&1 &
-b0pid=$!
-vhost-user-blk --socket-path $T/blk1.sock --blk-file $T/disk1.img >$T/blk1.log 2>&1 &
+# The two disks, one per I/O engine: blk0 through io_uring; blk1 through I/O threads, which on a
+# kernel with the io_uring_disabled sysctl (6.6 on) is the fallback of an --io-engine io_uring
+# that the kernel refuses.
+engine1="--io-engine threads --io-threads 2"
+if [ -w /proc/sys/kernel/io_uring_disabled ]; then
+    echo 2 >/proc/sys/kernel/io_uring_disabled
+    engine1="--io-engine io_uring"
+fi
+# shellcheck disable=SC2086
+vhost-user-blk --socket-path $T/blk1.sock --blk-file $T/disk1.img $engine1 >$T/blk1.log 2>&1 &
 b1pid=$!
+wait_for $T/blk1.sock 30
+[ -w /proc/sys/kernel/io_uring_disabled ] && echo 0 >/proc/sys/kernel/io_uring_disabled
+vhost-user-blk --socket-path $T/blk0.sock --blk-file $T/disk0.img --io-engine io_uring >$T/blk0.log 2>&1 &
+b0pid=$!
 feeder_start $T
 feed create 10 || info "feeder create failed: $(cat $T/feeder.err)"
 src=$(sed -n 's/^EVDEV //p' $T/feeder.out | tail -n 1)
@@ -149,10 +162,24 @@ else
 fi
 
 # No refusals anywhere, and blk rings as large as the back end takes.
-if grep -q "queue(s) of up to 128," $T/adapter.log && ! grep -qi "refuse\|rejected\|fail\|broken" $T/adapter.log $T/blk0.log $T/blk1.log $T/rng.log $T/input.log; then
+# (The I/O engine line names a refused io_uring on purpose.)
+if grep -q "queue(s) of up to 128," $T/adapter.log && ! grep -v "I/O engine:" $T/adapter.log $T/blk0.log $T/blk1.log $T/rng.log $T/input.log | grep -qi "refuse\|rejected\|fail\|broken"; then
     pass lb_blk_queue "blk rings of up to 128, no refusal or failure in the adapter's or any back end's log"
 else
-    fail lb_blk_queue "$(grep -i "refuse\|rejected\|fail\|broken" $T/*.log | head -n 3 | tr '\n' ' ')"
+    fail lb_blk_queue "$(grep -v "I/O engine:" $T/*.log | grep -i "refuse\|rejected\|fail\|broken" | head -n 3 | tr '\n' ' ')"
+fi
+
+# Which engine served each disk (their data was checked above).
+e0=$(grep -o "I/O engine: .*" $T/blk0.log | head -n 1)
+e1=$(grep -o "I/O engine: .*" $T/blk1.log | head -n 1)
+case $engine1 in
+    *io_uring*) want1="io_uring refused: io_uring_setup" ;;
+    *) want1="2 I/O thread(s) shared by the queues" ;;
+esac
+if echo "$e0" | grep -q "io_uring per queue" && echo "$e1" | grep -q "$want1" && ! grep -q "io_uring unavailable" $T/blk0.log; then
+    pass lb_blk_engines "blk0 (ext2): $e0; blk1 (raw, $engine1): $e1"
+else
+    fail lb_blk_engines "blk0: '$e0'; blk1 ($engine1): '$e1', want '$want1'"
 fi
 kill $wpid 2>/dev/null
 
