@@ -18,7 +18,8 @@
 #                             BENCH_VARIANTS ("label:path[:param=value,...] ...") is
 #                             loaded, b set up and every workload run on it
 #
-# The blk subjects, every disk BENCH_SIZE_MB, every image on BENCH_DIR:
+# The blk subjects, every disk BENCH_SIZE_MB, every image on BENCH_DIR (BENCH_TAG, if
+# set, is appended to each subject's name: two image folders in one guest):
 #   a-brd     brd, the kernel's RAM disk: the ceiling
 #   b-ours    virtio_blk -> virtio_loopback.ko -> our vhost-user-blk (adapter in between
 #             for set-up only)
@@ -29,6 +30,10 @@
 #   f-nbd     nbd.ko -> unix socket -> qemu-nbd (nbd-client -u sets it up)
 #   g-poll    b with vhost-user-blk --poll-us BENCH_POLL_US (default 200): its queue
 #             thread polls after activity instead of sleeping at once
+#   h-uring   b with --io-engine io_uring (each queue's reads, writes and flushes on
+#             its own io_uring; b's default for an image on a real file system)
+#   t-threads b with --io-engine threads --io-threads 4 (blocking calls on four I/O
+#             threads; b's default for such an image before io_uring)
 # A subject that cannot be set up is a "setup failed" result and makes the
 # script exit 1 at the end: nothing is left out silently.
 #
@@ -262,6 +267,20 @@ setup_g() {
 }
 stop_g() { stop_loopback g-poll; }
 
+setup_h() {
+    name_h=h-uring
+    start_ours h-uring --io-engine io_uring || return 1
+    dev_h=$h_uring_dev; sysfs_h=$h_uring_sysfs
+}
+stop_h() { stop_loopback h-uring; }
+
+setup_t() {
+    name_t=t-threads
+    start_ours t-threads --io-engine threads --io-threads 4 || return 1
+    dev_t=$t_threads_dev; sysfs_t=$t_threads_sysfs
+}
+stop_t() { stop_loopback t-threads; }
+
 setup_c() {
     name_c=c-qsd
     command -v qemu-storage-daemon >/dev/null || { setup_fail c-qsd no-qemu-storage-daemon; return 1; }
@@ -339,7 +358,7 @@ blk_subjects() {
     ready=
     for s in "$@"; do
         progress "set up $s"
-        if "setup_$s"; then ready="$ready $s"; fi
+        if "setup_$s"; then ready="$ready $s"; eval "name_$s=\${name_$s}${BENCH_TAG:-}"; fi
     done
     has_b=0; case " $ready " in *" b "*) has_b=1 ;; esac
     if [ $has_b = 1 ]; then
@@ -408,7 +427,7 @@ peers|blk)
     versions
     subjects=${BENCH_SUBJECTS:-a b g c e f}
     [ "$1" = peers ] && subjects="a b g c e f"
-    case " $subjects " in *" b "*|*" c "*|*" g "*) load_module ;; esac
+    case " $subjects " in *" b "*|*" c "*|*" g "*|*" h "*|*" t "*) load_module ;; esac
     # shellcheck disable=SC2086
     blk_subjects $subjects
     lsmod | grep -q '^virtio_loopback ' && rmmod virtio_loopback

@@ -17,6 +17,10 @@
 #             our vhost-user-blk (image on the host's /dev/shm): subject d-vm;
 #   arm64     Debian's 6.1 arm64 kernel under qemu-system-aarch64 -M virt, the
 #             arm64 programs, fio and qemu-storage-daemon: a, b, g, c, rng, input.
+#   engines   (only when BENCH_RUNS names it) Debian's 6.1 amd64 kernel: our
+#             vhost-user-blk's I/O engines, t-threads and h-uring, against c-qsd
+#             with the images on ext4 on a virtio disk (a file on the host's
+#             disk, cache=none), then b, h, t and c on tmpfs.
 #
 # The numbers go to $BENCH_OUT (default docs/bench): results.json, results.md
 # and PNG charts (gnuplot). The run fails when any subject of any run could
@@ -45,7 +49,7 @@ EVENTS=${BENCH_EVENTS:-10000}
 OUT=${BENCH_OUT:-$REPO_ROOT/docs/bench}
 RUNS=${BENCH_RUNS:-peers loopback vm arm64}
 for r in $RUNS; do
-    case $r in peers|loopback|vm|arm64) ;; *) die "BENCH_RUNS: unknown run '$r' (peers, loopback, vm, arm64)" ;; esac
+    case $r in peers|loopback|vm|arm64|engines) ;; *) die "BENCH_RUNS: unknown run '$r' (peers, loopback, vm, arm64, engines)" ;; esac
 done
 [[ $RT =~ ^[1-9][0-9]*$ && $RAMP =~ ^[0-9]+$ && $SIZE =~ ^[1-9][0-9]*$ && $EVENTS =~ ^[1-9][0-9]*$ ]] ||
     die "BENCH_RUNTIME, BENCH_SIZE_MB and BENCH_EVENTS must be positive integers, BENCH_RAMP a non-negative one"
@@ -194,6 +198,23 @@ for run in $RUNS; do
         GUEST_QEMU_ARGS=()
         stop_process vm-blk "$BACKEND_PID" || rc=1
         rm -f "$img"
+        ;;
+    engines)
+        use_kernel "${BENCH_KERNEL:-}" amd64
+        log "bench: engines guest, $KVER (t, h, c on ext4 on a virtio disk, then b, h, t, c on tmpfs)"
+        ko=$(module_for)
+        disk=$W/engines-ext4.img
+        rm -f "$disk"; truncate -s $(( 4 * SIZE + 256 ))M "$disk"
+        mkfs.ext4 -q -F "$disk" || die "mkfs.ext4 failed"
+        kit=()
+        add_programs "$BIN_DIR" virtio-loopback-adapter vhost-user-blk
+        add_host_tools fio strace qemu-storage-daemon
+        GUEST_QEMU_ARGS=(-drive "file=$disk,if=none,id=disk1,format=raw,cache=none,aio=threads" -device virtio-blk-pci,drive=disk1)
+        GUEST_MEM=$(( 640 + 6 * SIZE )) GUEST_MODULES="virtio_pci virtio_blk ext4" \
+            guest engines "$HERE/guest-engines.sh" "$ko:/lib/modules/virtio_loopback.ko" \
+            "$HERE/bench-guest.sh:/bin/bench-guest.sh" "${kit[@]}"
+        GUEST_QEMU_ARGS=()
+        rm -f "$disk"
         ;;
     arm64)
         rel=${BENCH_ARM64_KERNEL:-}
