@@ -10,8 +10,8 @@ using VirtioLoopback.TestDriver;
 namespace VirtioLoopback.Tests.Blk;
 
 /// <summary>
-/// The blk request path (kick, pop, parse, preadv/pwritev on the I/O threads or inline, complete,
-/// push, notify) allocates nothing once warmed up: a few thousand requests leave the process's
+/// The blk request path (kick, pop, parse, preadv/pwritev on the I/O threads or inline, or an
+/// io_uring submission and its completion, complete, push, notify) allocates nothing once warmed up: a few thousand requests leave the process's
 /// allocation counter where it was.
 /// </summary>
 [TestFixture]
@@ -23,11 +23,13 @@ public sealed class BlkAllocationTests
     private const int Batch = 32;
     private const int DataBytes = 4096;
 
-    [TestCase(4, Description = "I/O threads")]
-    [TestCase(0, Description = "inline on the queue's thread")]
-    public void RequestPath_DoesNotAllocate(int ioThreads)
+    [TestCase(4, BlkIoEngine.Threads, Description = "I/O threads")]
+    [TestCase(0, BlkIoEngine.Threads, Description = "inline on the queue's thread")]
+    [TestCase(1, BlkIoEngine.IoUring, Description = "io_uring")]
+    public void RequestPath_DoesNotAllocate(int ioThreads, BlkIoEngine engine)
     {
-        using Rig rig = new(imageBytes: 4 << 20, ioThreads: ioThreads);
+        using Rig rig = new(imageBytes: 4 << 20, ioThreads: ioThreads, ioEngine: engine);
+        Assert.That(rig.Device.UsesUring, Is.EqualTo(engine == BlkIoEngine.IoUring));
         (DriverQueue q, EventFd kick, EventFd call) = rig.StartRing(0, size: 128);
 
         // Fixed chains written once: request i is header, data, status at descriptors 3i..3i+2;
