@@ -98,12 +98,6 @@ internal sealed class BlkQueueEngine : IDisposable
         }
     }
 
-    /// <summary>Whether the queue's reads, writes and flushes go through io_uring.</summary>
-    public bool UsesUring => _uring is not null;
-
-    /// <summary>Whether the queue's io_uring has the guest's memory registered (for tests).</summary>
-    internal bool UringHasFixedBuffers => _uring?.HasFixedBuffers ?? false;
-
     /// <summary>The index of the queue served (for logs).</summary>
     public int QueueIndex => _queue.Index;
 

@@ -6,6 +6,7 @@ using System.Runtime.InteropServices;
 using System.Threading;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Tmds.Linux;
 using VirtioLoopback.GuestMemory;
 using VirtioLoopback.Sys;
 using VirtioLoopback.Virtio.Queue;
@@ -89,7 +90,6 @@ public sealed class BlkRequestProcessor
     private const int HeaderSize = 16;
     private const int SegmentSize = 16;
     private const uint UnmapFlag = 1;
-    private const int EOPNOTSUPP = 95;
     private const int ZeroChunk = 64 * 1024;
     private const int ZeroVecs = 16;
 
@@ -622,7 +622,7 @@ public sealed class BlkRequestProcessor
         }
         catch (SysException e)
         {
-            if (e.Errno == EOPNOTSUPP)
+            if (e.Errno == LibC.EOPNOTSUPP)
             {
                 if ((mode & FallocateMode.PunchHole) != 0)
                 {

@@ -2,6 +2,7 @@
 using System;
 using System.Threading;
 using Microsoft.Extensions.Logging;
+using Tmds.Linux;
 using VirtioLoopback.GuestMemory;
 using VirtioLoopback.Sys;
 
@@ -38,8 +39,6 @@ internal sealed class BlkUring : IDisposable
     // 256 MiB), not for a virtual machine's whole RAM, whose requests go vectored instead.
     private const ulong MaxFixedTotal = 256UL << 20;
 
-    private const int EOpNotSupp = 95;
-
     private readonly IoUring _ring;
     private readonly FileDescriptor _file;
     private readonly ILogger _logger;
@@ -60,9 +59,6 @@ internal sealed class BlkUring : IDisposable
 
     /// <summary>Operations handed to the kernel (or prepared for it) and not yet reaped.</summary>
     public int InFlight { get; private set; }
-
-    /// <summary>Whether registered buffers are in use (for tests and logs).</summary>
-    public bool HasFixedBuffers => _registered is not null;
 
     /// <summary>
     /// A ring for <paramref name="slots"/> requests whose completions signal <paramref name="completion"/>;
@@ -148,7 +144,7 @@ internal sealed class BlkUring : IDisposable
         catch (SysException e)
         {
             _fixedRefused = true;
-            if (e.Errno == EOpNotSupp)
+            if (e.Errno == LibC.EOPNOTSUPP)
             {
                 // A mapping of a device or a regular file (the loopback's pool is one): io_uring pins
                 // only anonymous, shmem and hugetlb memory. Expected; nothing to fix.

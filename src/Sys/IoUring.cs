@@ -281,14 +281,7 @@ public sealed unsafe class IoUring : IDisposable
 
     private long Enter(uint toSubmit, uint minComplete, uint flags)
     {
-        using FdRef r = new(_fd);
-        long n;
-        do
-        {
-            n = NativeMethods.syscall6(NativeMethods.SYS_io_uring_enter, r.Fd, toSubmit, minComplete, flags, 0, 0);
-        }
-        while (n < 0 && Errno.Last == LibC.EINTR);
-
+        long n = Call(NativeMethods.SYS_io_uring_enter, toSubmit, minComplete, flags, 0);
         if (n < 0)
         {
             int errno = Errno.Last;
@@ -303,18 +296,24 @@ public sealed unsafe class IoUring : IDisposable
 
     private void Register(uint opcode, void* arg, uint count, string call)
     {
+        if (Call(NativeMethods.SYS_io_uring_register, opcode, (long)arg, count, 0) < 0)
+        {
+            Errno.Throw(call);
+        }
+    }
+
+    /// <summary>One io_uring system call on this instance's fd, <c>EINTR</c> retried; -1 with errno set on failure.</summary>
+    private long Call(long number, long a2, long a3, long a4, long a5)
+    {
         using FdRef r = new(_fd);
         long n;
         do
         {
-            n = NativeMethods.syscall6(NativeMethods.SYS_io_uring_register, r.Fd, opcode, (long)arg, count, 0, 0);
+            n = NativeMethods.syscall6(number, r.Fd, a2, a3, a4, a5, 0);
         }
         while (n < 0 && Errno.Last == LibC.EINTR);
 
-        if (n < 0)
-        {
-            Errno.Throw(call);
-        }
+        return n;
     }
 
     /// <summary><c>struct io_uring_sqe</c> (64 bytes), the fields used here.</summary>
