@@ -35,6 +35,7 @@
 #include <linux/file.h>
 #include <linux/module.h>
 #include <linux/mm.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/virtio_config.h>
 #include <uapi/linux/virtio_blk.h>
@@ -131,6 +132,7 @@ static bool vl_vq_walk(struct vl_queue *q, u16 head, bool copy, vl_buf_fn fn,
 
 struct vl_chain_sum {
 	u64 wlen;
+	u64 rlen;
 	bool readable;
 };
 
@@ -139,31 +141,44 @@ static void vl_vq_sum_buf(struct vl_queue *q, u64 addr, u32 len, bool writable,
 {
 	struct vl_chain_sum *sum = arg;
 
-	if (writable)
+	if (writable) {
 		sum->wlen += len;
-	else
+	} else {
+		sum->rlen += len;
 		sum->readable = true;
+	}
 }
+
+/* What taking one chain of the driver's ring came to. */
+enum vl_take {
+	VL_TAKEN,	/* forwarded (or, on a posted queue, used) */
+	VL_BAD,		/* a chain virtio_ring never builds: skipped */
+	VL_WAIT,	/* a posted queue is out of room: taken later */
+};
 
 /*
  * Take the driver's new chain at @head: note it outstanding with its
  * writable length; in a live queue also copy its descriptors into the
- * shadow table. q->lock held.
+ * shadow table and make it available there. q->lock held.
  */
-static bool vl_vq_take_chain(struct vl_queue *q, u16 head)
+static enum vl_take vl_vq_take_chain(struct vl_queue *q, u16 head)
 {
+	bool live = q->state == VL_VQ_LIVE;
 	struct vl_chain_sum sum = {};
 	struct vl_vq_chain *c;
 
 	if (head >= q->num || (q->chains[head].flags & VL_CHAIN_OUT))
-		return false;
-	if (!vl_vq_walk(q, head, q->state == VL_VQ_LIVE, vl_vq_sum_buf, &sum))
-		return false;
+		return VL_BAD;
+	if (!vl_vq_walk(q, head, live, vl_vq_sum_buf, &sum))
+		return VL_BAD;
 	c = &q->chains[head];
 	c->wlen = min_t(u64, sum.wlen, U32_MAX);
 	c->flags = VL_CHAIN_OUT | (sum.readable ? VL_CHAIN_REQ : 0);
 	q->outstanding++;
-	return true;
+	if (live)
+		q->shadow.avail->ring[q->shadow_avail++ & (q->num - 1)] =
+			cpu_to_virtio16(q->vdev, head);
+	return VL_TAKEN;
 }
 
 struct vl_chain_fail {
@@ -201,12 +216,288 @@ static void vl_vq_poison_chain(struct vl_queue *q, u16 head)
 				  VIRTIO_BLK_S_IOERR);
 }
 
+/* Write a used entry into the driver's ring (published later). q->lock held. */
+static void vl_vq_push_used(struct vl_queue *q, u16 head, u32 len)
+{
+	struct vring_used_elem *e = &q->priv.used->ring[q->priv_used++ & (q->num - 1)];
+
+	e->id = cpu_to_virtio32(q->vdev, head);
+	e->len = cpu_to_virtio32(q->vdev, len);
+}
+
+/* --- posted queues ----------------------------------------------------------- */
+
+/*
+ * Two of virtio-console's transmit queues are posted: port 0's (1), which
+ * carries the console, and the control queue's (3; virtio spec 5.3.2). For
+ * those the driver waits for a sent buffer by spinning, with interrupts off
+ * (hvc's put_chars()) or preemption off (control messages), until the
+ * device uses it; a serial port's writer sleeps instead, so its queue keeps
+ * the back end's flow control. Through the loopback the device is a task of this very kernel, which
+ * that CPU cannot run, and may even be queued on it: the wait can last for
+ * ever. So a posted chain is copied into the pool under a shadow head of
+ * its own and used at once, at the kick; the back end gets the copy, and
+ * returns that head. It costs one more copy of bytes the back end sees
+ * anyway. The used entry of a transmit buffer tells the driver only that it
+ * may reuse the buffer, which is true once the module holds the copy.
+ */
+static bool vl_vq_is_posted(u32 device_id, unsigned int index)
+{
+	return device_id == VIRTIO_ID_CONSOLE && (index == 1 || index == 3);
+}
+
+/*
+ * A copy waits in the queue's backlog (in order) until a shadow head is
+ * free, so the back end may lag by up to VL_POST_BACKLOG copies or a
+ * quarter of the pool, not just by a ring: a writer that outruns it for a
+ * while does not wait, and yields its CPU at its next chance (below).
+ *
+ * Room runs out when the back end lags by all of that. Then the kick itself
+ * waits for room (vl_vq_post_wait()), with
+ * the driver's locks held and perhaps interrupts off, but never for long:
+ *  - the back end is woken from another CPU (vl_vq_kick()), so the
+ *    scheduler does not queue it behind the CPU that waits for it;
+ *  - from half a ring behind, the writer's CPU is asked to reschedule at
+ *    its next chance (the tty write loop reschedules between chunks), so
+ *    that a back end already queued there runs before room runs out;
+ *  - the wait ends once the back end has taken nothing for
+ *    VL_POST_STALL_MS (longer than our console back end's own wait for a
+ *    slow peer, 1 s), or after VL_POST_WAIT_MS whatever it does: the queue
+ *    then drops what it cannot post (used unsent, logged) until the back
+ *    end takes something again. On a single CPU nothing could run the back
+ *    end meanwhile: no wait.
+ * Lost console output is bad; a CPU that spins for a back end's sake, with
+ * interrupts off, for as long as that back end likes is worse.
+ */
+#define VL_POST_STALL_MS	1500
+#define VL_POST_WAIT_MS		3000
+#define VL_POST_BACKLOG		1024	/* copies; a power of 2 */
+
+static void vl_vq_post_yield(struct vl_queue *q)
+{
+	if (q->outstanding >= q->num / 2 || q->bl_head != q->bl_tail) {
+		set_tsk_need_resched(current);
+		set_preempt_need_resched();
+	}
+}
+
+/*
+ * The module's own messages about a posted queue. Never printed from the
+ * kick: the driver's locks are held there, and the kernel's console may be
+ * this very port (hvc's console write would take them again).
+ */
+static void vl_vq_post_log_work(struct work_struct *work)
+{
+	struct vl_queue *q = container_of(work, struct vl_queue, post_log);
+	u64 dropped, unsent;
+	bool dropping;
+
+	spin_lock_irq(&q->lock);
+	dropping = q->dropping;
+	dropped = q->dropped;
+	unsent = q->unsent;
+	q->unsent = 0;
+	if (!dropping)
+		q->dropped = 0;
+	spin_unlock_irq(&q->lock);
+	if (unsent)
+		dev_err(&q->vdev->dev,
+			"queue %u: %llu transmit chains were not plain transmit buffers of at most a quarter of the pool; used unsent\n",
+			q->index, unsent);
+	if (dropping)
+		dev_warn(&q->vdev->dev,
+			 "queue %u: the back end took no transmit buffer for %u ms (or kept the driver waiting %u ms); dropping what cannot be posted until it takes one\n",
+			 q->index, VL_POST_STALL_MS, VL_POST_WAIT_MS);
+	else if (dropped)
+		dev_warn(&q->vdev->dev,
+			 "queue %u: the back end takes transmit buffers again; %llu bytes were dropped\n",
+			 q->index, dropped);
+}
+
+/* Have the log written, from another CPU when there is one. q->lock held. */
+static void vl_vq_post_log(struct vl_queue *q)
+{
+	unsigned int cpu = cpumask_any_but(cpu_online_mask, raw_smp_processor_id());
+
+	if (cpu >= nr_cpu_ids)
+		cpu = raw_smp_processor_id();
+	queue_work_on(cpu, system_wq, &q->post_log);
+}
+
+struct vl_post_copy {
+	void *dst;
+	u32 pos;
+	bool ok;
+};
+
+static void vl_vq_copy_buf(struct vl_queue *q, u64 addr, u32 len,
+			   bool writable, void *arg)
+{
+	struct vl_post_copy *pc = arg;
+
+	if (writable || !pc->ok)
+		return;
+	/* From the driver's original: the pool's bounce copy is the back end's. */
+	pc->ok = vl_dma_read_orig(q->pool, addr, pc->dst + pc->pos, len);
+	pc->pos += len;
+}
+
+/* A shadow head no posted chain holds, or -1. q->lock held. */
+static int vl_vq_free_shadow_head(struct vl_queue *q)
+{
+	unsigned int i;
+	u16 s;
+
+	if (q->outstanding >= q->num)
+		return -1;
+	for (i = 0; i < q->num; i++) {
+		s = (q->post_hint + i) & (q->num - 1);
+		if (!(q->chains[s].flags & VL_CHAIN_OUT))
+			return s;
+	}
+	return -1;
+}
+
+/*
+ * Move the backlog's copies, oldest first, under free shadow heads and into
+ * the shadow avail ring (published by vl_vq_forward()). q->lock held.
+ */
+static void vl_vq_post_feed(struct vl_queue *q)
+{
+	struct vl_post_copy_ref *b;
+	struct vl_vq_chain *c;
+	struct vring_desc *d;
+	int s;
+
+	while (q->bl_head != q->bl_tail) {
+		s = vl_vq_free_shadow_head(q);
+		if (s < 0)
+			return;
+		b = &q->backlog[q->bl_head++ & (VL_POST_BACKLOG - 1)];
+		c = &q->chains[s];
+		c->wlen = 0;
+		c->flags = VL_CHAIN_OUT | VL_CHAIN_REQ;
+		c->post_slot = b->slot;
+		c->post_len = b->len;
+		q->outstanding++;
+		q->post_hint = s + 1;
+		d = &q->shadow.desc[s];
+		d->addr = cpu_to_virtio64(q->vdev, VL_POOL_DMA_BASE +
+					  ((u64)b->slot << VL_SLOT_SHIFT));
+		d->len = cpu_to_virtio32(q->vdev, b->len);
+		d->flags = 0;
+		d->next = 0;
+		q->shadow.avail->ring[q->shadow_avail++ & (q->num - 1)] =
+			cpu_to_virtio16(q->vdev, s);
+	}
+}
+
+/* Use the driver's chain at @head without sending it. q->lock held. */
+static void vl_vq_post_unsent(struct vl_queue *q, u16 head)
+{
+	if (q->state == VL_VQ_LIVE) {
+		q->unsent++;
+		vl_vq_post_log(q);
+	}
+	vl_vq_push_used(q, head, 0);
+}
+
+/*
+ * Post the driver's new chain at @head: copy its bytes into the pool under
+ * a free shadow head, make that available, and use the driver's chain. A
+ * chain that is not a transmit buffer, too large for one copy or unreadable
+ * is used unsent (and logged); so is every chain of a queue whose back end
+ * broke a rule, and, while the queue drops, one that finds no room. VL_WAIT
+ * when no shadow head or pool space is free (or the queue is not enabled
+ * yet): the chain stays in the driver's ring until the back end returns
+ * one. q->lock held.
+ */
+static enum vl_take vl_vq_post_chain(struct vl_queue *q, u16 head)
+{
+	u64 max = min_t(u64, VL_MAX_MAPPING, q->pool->size / 4);
+	struct vl_post_copy pc = { .ok = true };
+	struct vl_chain_sum sum = {};
+	struct vl_post_copy_ref *b;
+	long slot = -1;
+
+	if (head >= q->num)
+		return VL_BAD;
+	if (!vl_vq_walk(q, head, false, vl_vq_sum_buf, &sum) ||
+	    q->state != VL_VQ_LIVE || sum.wlen || sum.rlen > max) {
+		vl_vq_post_unsent(q, head);
+		return VL_TAKEN;
+	}
+	if (q->enabled && q->bl_tail - q->bl_head < VL_POST_BACKLOG &&
+	    q->post_bytes + sum.rlen <= q->pool->size / 4)
+		slot = vl_pool_alloc(q->pool, sum.rlen, 0);
+	if (slot < 0) {
+		if (!q->dropping)
+			return VL_WAIT;
+		q->dropped += sum.rlen;
+		vl_vq_push_used(q, head, 0);
+		return VL_TAKEN;
+	}
+	pc.dst = q->pool->vaddr + ((unsigned long)slot << VL_SLOT_SHIFT);
+	vl_vq_walk(q, head, false, vl_vq_copy_buf, &pc);
+	if (!pc.ok) {
+		vl_pool_free(q->pool, slot, sum.rlen);
+		vl_vq_post_unsent(q, head);
+		return VL_TAKEN;
+	}
+	b = &q->backlog[q->bl_tail++ & (VL_POST_BACKLOG - 1)];
+	b->slot = slot;
+	b->len = sum.rlen;
+	q->post_bytes += sum.rlen;
+	vl_vq_push_used(q, head, 0);
+	vl_vq_post_feed(q);
+	vl_vq_post_yield(q);
+	return VL_TAKEN;
+}
+
+/* The back end returned posted shadow head @s: free its copy. q->lock held. */
+static void vl_vq_unpost(struct vl_queue *q, u16 s)
+{
+	struct vl_vq_chain *c = &q->chains[s];
+
+	vl_pool_free(q->pool, c->post_slot, c->post_len);
+	q->post_bytes -= c->post_len;
+	c->flags = 0;
+	q->outstanding--;
+	if (q->dropping) {
+		q->dropping = false;
+		vl_vq_post_log(q);
+	}
+}
+
+/*
+ * Nobody will take the copies any more (a failing or vanishing queue):
+ * free those still in the shadow ring and in the backlog. q->lock held.
+ */
+static void vl_vq_unpost_all(struct vl_queue *q)
+{
+	struct vl_post_copy_ref *b;
+	u32 s;
+
+	for (s = 0; s < q->num && q->outstanding; s++)
+		if (q->chains[s].flags & VL_CHAIN_OUT)
+			vl_vq_unpost(q, s);
+	while (q->bl_head != q->bl_tail) {
+		b = &q->backlog[q->bl_head++ & (VL_POST_BACKLOG - 1)];
+		vl_pool_free(q->pool, b->slot, b->len);
+		q->post_bytes -= b->len;
+	}
+}
+
+static void vl_vq_schedule_delivery(struct vl_queue *q);
+static void vl_vq_deliver(struct vl_queue *q);
+
 /* --- kick: the driver's new buffers reach the shadow ring ----------------- */
 
 /*
  * Take what the driver made available since the last call. A live queue
  * forwards it into the shadow ring; a halted or failing one only notes it
- * (the fail pass returns it). With EVENT_IDX, ask the driver for a kick on
+ * (the fail pass returns it). A posted queue posts it instead (and stops
+ * where it runs out of room). With EVENT_IDX, ask the driver for a kick on
  * its next buffer and look again for one it added before it could see that
  * (it publishes avail->idx, then reads avail_event; we write avail_event,
  * then read avail->idx). q->lock held.
@@ -215,6 +506,7 @@ static void vl_vq_forward(struct vl_queue *q)
 {
 	bool live = q->state == VL_VQ_LIVE;
 	u16 mask = q->num - 1, avail;
+	enum vl_take took = VL_TAKEN;
 
 	for (;;) {
 		avail = vl16(q, READ_ONCE(q->priv.avail->idx));
@@ -223,15 +515,14 @@ static void vl_vq_forward(struct vl_queue *q)
 		for (; q->priv_avail != avail; q->priv_avail++) {
 			u16 head = vl16(q, READ_ONCE(q->priv.avail->ring[q->priv_avail & mask]));
 
-			if (!vl_vq_take_chain(q, head)) {
+			took = q->posted ? vl_vq_post_chain(q, head) :
+					   vl_vq_take_chain(q, head);
+			if (took == VL_WAIT)
+				break;
+			if (took == VL_BAD)
 				dev_err_ratelimited(&q->vdev->dev,
 						    "queue %u: the driver made head %u available twice, or a malformed chain\n",
 						    q->index, head);
-				continue;
-			}
-			if (live)
-				q->shadow.avail->ring[q->shadow_avail++ & mask] =
-					cpu_to_virtio16(q->vdev, head);
 		}
 		if (live) {
 			/* Descriptors and entries before the index. */
@@ -239,7 +530,9 @@ static void vl_vq_forward(struct vl_queue *q)
 			WRITE_ONCE(q->shadow.avail->idx,
 				   cpu_to_virtio16(q->vdev, q->shadow_avail));
 		}
-		if (!q->event_idx)
+		/* The rest comes when the back end returns a posted chain. */
+		q->post_waiting = took == VL_WAIT;
+		if (!q->event_idx || took == VL_WAIT)
 			return;
 		WRITE_ONCE(vring_avail_event(&q->priv),
 			   cpu_to_virtio16(q->vdev, q->priv_avail));
@@ -272,10 +565,17 @@ static bool vl_vq_kick_needed(struct vl_queue *q)
 
 static void vl_vq_kick(struct vl_queue *q)
 {
+	unsigned int cpu = nr_cpu_ids;
 	unsigned long flags;
 
+	/* A posted queue's back end is woken from another CPU (see above). */
+	if (q->posted)
+		cpu = cpumask_any_but(cpu_online_mask, raw_smp_processor_id());
 	spin_lock_irqsave(&q->kick_lock, flags);
-	if (q->kick_ctx && vl_eventfd_signal_allowed()) {
+	if (q->kick_ctx && cpu < nr_cpu_ids) {
+		q->kick_pending = true;
+		queue_work_on(cpu, system_highpri_wq, &q->kick_work);
+	} else if (q->kick_ctx && vl_eventfd_signal_allowed()) {
 		vl_eventfd_signal(q->kick_ctx);
 	} else {
 		/* No fd yet, or nested in another eventfd's wake-up. */
@@ -299,30 +599,94 @@ static void vl_vq_kick_work(struct work_struct *work)
 	spin_unlock_irqrestore(&q->kick_lock, flags);
 }
 
-static void vl_vq_schedule_delivery(struct vl_queue *q);
+static bool vl_vq_publish_used(struct vl_queue *q, u16 old);
+static bool vl_vq_take_used(struct vl_queue *q, bool *violated);
+
+/*
+ * A posted queue ran out of room at the kick: take what the back end
+ * returns, post what waits, and once the back end stalls, drop it instead
+ * (see VL_POST_STALL_MS). The driver's locks are held and interrupts may be
+ * off; only q->lock is taken, a pass at a time, so that deliveries on other
+ * CPUs go on.
+ */
+static void vl_vq_post_wait(struct vl_queue *q)
+{
+	ktime_t start = ktime_get(), seen = start, now;
+	bool waiting = true, kick, violated;
+	unsigned long flags;
+	u16 used, old;
+
+	while (waiting) {
+		cpu_relax();
+		now = ktime_get();
+		kick = false;
+		violated = false;
+		spin_lock_irqsave(&q->lock, flags);
+		used = q->shadow_used;
+		if (q->state == VL_VQ_LIVE && q->enabled && vl_vq_take_used(q, &violated))
+			q->owed = true;
+		if (q->shadow_used != used) {
+			seen = now;
+		} else if (q->post_waiting &&
+			   (num_online_cpus() == 1 ||
+			    ktime_ms_delta(now, seen) >= VL_POST_STALL_MS ||
+			    ktime_ms_delta(now, start) >= VL_POST_WAIT_MS)) {
+			q->dropping = true;
+			vl_vq_post_log(q);
+			old = q->priv_used;
+			vl_vq_forward(q);
+			if (vl_vq_publish_used(q, old))
+				q->owed = true;
+		}
+		if (q->state == VL_VQ_LIVE)
+			kick = vl_vq_kick_needed(q);
+		waiting = q->post_waiting && q->vq;
+		spin_unlock_irqrestore(&q->lock, flags);
+		if (violated)
+			q->ops->violation(q);
+		if (kick)
+			vl_vq_kick(q);
+	}
+}
 
 /* virtqueue_notify(): any context, possibly under the driver's queue lock. */
 static bool vl_vq_notify(struct virtqueue *vq)
 {
 	struct vl_queue *q = vq->priv;
-	bool kick = false, fail;
+	bool kick = false, fail, waiting;
 	unsigned long flags;
+	u16 old;
 
 	atomic64_inc(&q->dma->kicks);
 	spin_lock_irqsave(&q->lock, flags);
+	old = q->priv_used;
 	vl_vq_forward(q);
+	/* Posted chains are used already. */
+	if (vl_vq_publish_used(q, old))
+		q->owed = true;
 	if (q->state == VL_VQ_LIVE)
 		kick = vl_vq_kick_needed(q);
 	fail = q->state == VL_VQ_FAILING;
+	waiting = q->post_waiting;
 	spin_unlock_irqrestore(&q->lock, flags);
 	if (kick)
 		vl_vq_kick(q);
+	if (waiting)
+		vl_vq_post_wait(q);
 	/*
 	 * Nobody serves the ring: fail the new requests, from the delivery
 	 * context (the driver may hold the lock its callback takes).
 	 */
 	if (fail)
 		vl_vq_schedule_delivery(q);
+	/*
+	 * The driver wants an interrupt for posted chains: the same, through
+	 * an irq_work of its own. This one runs on this CPU, whose driver may
+	 * next spin with interrupts off; the back end's call must not queue
+	 * behind it.
+	 */
+	if (READ_ONCE(q->owed))
+		irq_work_queue(&q->owed_irq);
 	return true;
 }
 
@@ -351,14 +715,6 @@ static bool vl_vq_publish_used(struct vl_queue *q, u16 old)
 	smp_wmb();
 	WRITE_ONCE(q->priv.used->idx, cpu_to_virtio16(q->vdev, q->priv_used));
 	return vl_vq_interrupt_needed(q, old);
-}
-
-static void vl_vq_push_used(struct vl_queue *q, u16 head, u32 len)
-{
-	struct vring_used_elem *e = &q->priv.used->ring[q->priv_used++ & (q->num - 1)];
-
-	e->id = cpu_to_virtio32(q->vdev, head);
-	e->len = cpu_to_virtio32(q->vdev, len);
 }
 
 /* The back end broke @rule (VIRTIO_LOOPBACK_RULE_*): halt the queue. q->lock held. */
@@ -431,12 +787,21 @@ static bool vl_vq_take_used(struct vl_queue *q, bool *violated)
 				*violated = true;
 				goto out;
 			}
+			if (q->posted) {
+				vl_vq_unpost(q, id);
+				continue;
+			}
 			c->flags = 0;
 			q->outstanding--;
 			vl_vq_push_used(q, id, len);
 		}
 	}
 out:
+	/* Room again for the backlog, and for what it could not take. */
+	if (q->posted && q->state == VL_VQ_LIVE) {
+		vl_vq_post_feed(q);
+		vl_vq_forward(q);
+	}
 	return vl_vq_publish_used(q, old);
 }
 
@@ -457,6 +822,8 @@ static bool vl_vq_fail_outstanding(struct vl_queue *q)
 	u32 head;
 
 	vl_vq_forward(q);
+	if (q->posted)
+		vl_vq_unpost_all(q);
 	for (head = 0; head < q->num && q->outstanding; head++) {
 		struct vl_vq_chain *c = &q->chains[head];
 
@@ -474,7 +841,7 @@ static bool vl_vq_fail_outstanding(struct vl_queue *q)
 /* One delivery pass; the caller holds VL_Q_BUSY, interrupts off. */
 static void vl_vq_run(struct vl_queue *q)
 {
-	bool interrupt = false, violated = false;
+	bool interrupt = false, violated = false, kick = false;
 	struct virtqueue *vq;
 
 	spin_lock(&q->lock);
@@ -484,8 +851,15 @@ static void vl_vq_run(struct vl_queue *q)
 			interrupt = vl_vq_take_used(q, &violated);
 		else if (q->state == VL_VQ_FAILING)
 			interrupt = vl_vq_fail_outstanding(q);
+		/* A posted queue may have forwarded more. */
+		if (q->posted && q->state == VL_VQ_LIVE)
+			kick = vl_vq_kick_needed(q);
+		interrupt |= q->owed;
+		q->owed = false;
 	}
 	spin_unlock(&q->lock);
+	if (kick)
+		vl_vq_kick(q);
 	if (violated)
 		q->ops->violation(q);
 	if (interrupt) {
@@ -523,6 +897,11 @@ static void vl_vq_deliver(struct vl_queue *q)
 static void vl_vq_call_irq(struct irq_work *work)
 {
 	vl_vq_deliver(container_of(work, struct vl_queue, call_irq));
+}
+
+static void vl_vq_owed_irq(struct irq_work *work)
+{
+	vl_vq_deliver(container_of(work, struct vl_queue, owed_irq));
 }
 
 static void vl_vq_call_work(struct work_struct *work)
@@ -606,12 +985,15 @@ void vl_vq_init(struct vl_queue *q, struct virtio_device *vdev,
 	q->ops = ops;
 	q->index = index;
 	q->device_id = device_id;
+	q->posted = vl_vq_is_posted(device_id, index);
 	mutex_init(&q->mutex);
 	spin_lock_init(&q->lock);
 	spin_lock_init(&q->kick_lock);
 	INIT_WORK(&q->kick_work, vl_vq_kick_work);
 	init_irq_work(&q->call_irq, vl_vq_call_irq);
+	init_irq_work(&q->owed_irq, vl_vq_owed_irq);
 	INIT_WORK(&q->call_work, vl_vq_call_work);
+	INIT_WORK(&q->post_log, vl_vq_post_log_work);
 }
 
 /*
@@ -622,6 +1004,7 @@ void vl_vq_init(struct vl_queue *q, struct virtio_device *vdev,
 void vl_vq_synchronize(struct vl_queue *q)
 {
 	irq_work_sync(&q->call_irq);
+	irq_work_sync(&q->owed_irq);
 	flush_work(&q->call_work);
 	/* A fail pass runs the delivery from process context. */
 	while (test_bit(VL_Q_BUSY, &q->deliver_bits))
@@ -636,6 +1019,7 @@ void vl_vq_release(struct vl_queue *q)
 	mutex_unlock(&q->mutex);
 	vl_vq_synchronize(q);
 	cancel_work_sync(&q->kick_work);
+	cancel_work_sync(&q->post_log);
 	if (q->kick_ctx)
 		eventfd_ctx_put(q->kick_ctx);
 	if (q->call_ctx)
@@ -650,6 +1034,8 @@ void vl_vq_release(struct vl_queue *q)
 
 static void vl_vq_free_rings(struct vl_queue *q)
 {
+	kvfree(q->backlog);
+	q->backlog = NULL;
 	kvfree(q->chains);
 	q->chains = NULL;
 	kvfree(q->priv_mem);
@@ -668,13 +1054,15 @@ static int vl_vq_alloc_rings(struct vl_queue *q, u32 num)
 	long slot;
 
 	q->chains = kvcalloc(num, sizeof(*q->chains), GFP_KERNEL);
+	if (q->posted)
+		q->backlog = kvcalloc(VL_POST_BACKLOG, sizeof(*q->backlog), GFP_KERNEL);
 	q->priv_mem = kvzalloc(bytes, GFP_KERNEL);
 	slot = vl_pool_alloc(q->pool, bytes, (PAGE_SIZE >> VL_SLOT_SHIFT) - 1);
 	if (slot >= 0) {
 		q->shadow_slot = slot;
 		q->shadow_bytes = bytes;
 	}
-	if (!q->chains || !q->priv_mem || slot < 0) {
+	if (!q->chains || !q->priv_mem || slot < 0 || (q->posted && !q->backlog)) {
 		vl_vq_free_rings(q);
 		return -ENOMEM;
 	}
@@ -732,6 +1120,15 @@ int vl_vq_setup(struct vl_queue *q, u32 num,
 	q->shadow_used = 0;
 	q->outstanding = 0;
 	q->violation = 0;
+	q->post_hint = 0;
+	q->owed = false;
+	q->post_waiting = false;
+	q->bl_head = 0;
+	q->bl_tail = 0;
+	q->post_bytes = 0;
+	q->dropping = false;
+	q->dropped = 0;
+	q->unsent = 0;
 	q->vq = vq;
 	spin_unlock_irq(&q->lock);
 	vl_vq_arm_call(q);
@@ -756,6 +1153,8 @@ void vl_vq_del(struct vl_queue *q)
 	vl_vq_synchronize(q);
 	spin_lock_irq(&q->lock);
 	q->vq = NULL;
+	if (q->posted)
+		vl_vq_unpost_all(q);
 	spin_unlock_irq(&q->lock);
 	vring_del_virtqueue(vq);
 	vl_vq_free_rings(q);

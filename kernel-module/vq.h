@@ -36,14 +36,28 @@ struct vl_vq_ops {
 };
 
 /**
- * struct vl_vq_chain - what the module knows of one head of the driver's ring
+ * struct vl_vq_chain - what the module knows of one head of the shadow ring
  * @wlen: device-writable bytes of the chain: the largest used length the
  *	back end may report for it.
  * @flags: VL_CHAIN_*.
+ * @post_slot: a posted queue's chain: first pool slot of its copy.
+ * @post_len: its bytes.
+ *
+ * A queue forwards each driver chain under the driver's head (the shadow
+ * head is the driver's); a posted queue gives each copy a shadow head of
+ * its own, since the driver reuses its head once the chain is used.
  */
 struct vl_vq_chain {
 	u32 wlen;
 	u32 flags;
+	u32 post_slot;
+	u32 post_len;
+};
+
+/* A posted copy waiting in a queue's backlog for a shadow head. */
+struct vl_post_copy_ref {
+	u32 slot;
+	u32 len;
 };
 
 #define VL_CHAIN_OUT	BIT(0)	/* outstanding: forwarded, not yet used */
@@ -75,9 +89,28 @@ enum vl_vq_state {
  * @shadow_dma: DMA addresses of @shadow's desc, avail and used parts (M).
  * @shadow_slot: first pool slot of @shadow (M).
  * @shadow_bytes: bytes of @shadow (M).
- * @chains: per head of @priv, what is forwarded (L).
+ * @chains: per head of @shadow, what is forwarded (L).
  * @num: ring size (M).
  * @event_idx: VIRTIO_RING_F_EVENT_IDX negotiated (M).
+ * @posted: a transmit queue whose chains the module posts (vq.c): it copies
+ *	each into the pool and uses it at once, before the back end has it.
+ * @post_hint: where the search for a free shadow head starts (L).
+ * @owed: a posted chain was used and the driver wants an interrupt for it;
+ *	the next delivery pass raises it (L).
+ * @post_waiting: a posted queue left a chain in the driver's ring for want
+ *	of room; the kick waits for it (L).
+ * @backlog: a posted queue's copies that wait for a shadow head, a ring of
+ *	VL_POST_BACKLOG (M to allocate, L).
+ * @bl_head: next backlog entry to move into the shadow ring (L).
+ * @bl_tail: next backlog entry to fill (L).
+ * @post_bytes: bytes of the pool that a posted queue's copies hold (L).
+ * @dropping: the back end stalled while the driver waited (vq.c): what
+ *	cannot be posted is used unsent until it takes something again (L).
+ * @dropped: bytes used unsent since the drop began (L).
+ * @unsent: chains used unsent because they were no plain transmit buffers,
+ *	not yet logged (L).
+ * @post_log: writes the module's messages about a posted queue, never from
+ *	the kick (the kernel's console may be this queue).
  * @state: enum vl_vq_state (L).
  * @enabled: the driver set DRIVER_OK; used entries reach it (L).
  * @priv_avail: next position of the driver's avail ring to forward (L).
@@ -91,7 +124,8 @@ enum vl_vq_state {
  * @kick_ctx: the back end's kick eventfd, or NULL.
  * @kick_pending: a kick found no @kick_ctx, or could not signal in place;
  *	replayed on attach or by @kick_work.
- * @kick_work: signals a kick that could not be signalled in place.
+ * @kick_work: signals a kick that could not be signalled in place, and
+ *	a posted queue's kicks, from another CPU.
  * @call_file: the back end's call eventfd's file, or NULL (M).
  * @call_ctx: its eventfd context (M).
  * @call_armed: @call_wait is on the eventfd's wait queue (M).
@@ -99,6 +133,8 @@ enum vl_vq_state {
  * @call_pt: poll table used to add @call_wait.
  * @call_irq: runs the delivery in hard interrupt context, like a device
  *	interrupt would (never inside the eventfd's wake-up).
+ * @owed_irq: runs the delivery that a posted chain's interrupt needs, queued
+ *	by the kick (on the CPU of a driver that may spin next).
  * @call_work: runs the delivery from a work item instead (measurement knob
  *	call_context=1).
  * @deliver_bits: VL_Q_BUSY while one context delivers, VL_Q_AGAIN when
@@ -124,6 +160,18 @@ struct vl_queue {
 	struct vl_vq_chain *chains;
 	u16 num;
 	bool event_idx;
+	bool posted;
+	u16 post_hint;
+	bool owed;
+	bool dropping;
+	bool post_waiting;
+	struct vl_post_copy_ref *backlog;
+	u32 bl_head;
+	u32 bl_tail;
+	u64 post_bytes;
+	u64 dropped;
+	u64 unsent;
+	struct work_struct post_log;
 	enum vl_vq_state state;
 	bool enabled;
 	u16 priv_avail;
@@ -145,6 +193,7 @@ struct vl_queue {
 	wait_queue_entry_t call_wait;
 	poll_table call_pt;
 	struct irq_work call_irq;
+	struct irq_work owed_irq;
 	struct work_struct call_work;
 	unsigned long deliver_bits;
 };

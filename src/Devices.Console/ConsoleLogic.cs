@@ -51,9 +51,12 @@ public sealed partial class ConsoleLogic : IDeviceLogic, IDisposable
     /// <summary>
     /// How long a console's output waits for a peer that takes nothing; then it is dropped until the
     /// peer takes data again. The driver spins with interrupts off for each console buffer (hvc's
-    /// <c>put_chars</c>), so a console cannot wait as long as a serial port can.
+    /// <c>put_chars</c>), so a console cannot wait as long as a serial port can. Through the
+    /// loopback the module posts console buffers and gives up on a back end that takes nothing for
+    /// 1.5 s, so this stays below that; under a loaded guest a peer can miss a quarter second, so it
+    /// stays well above that.
     /// </summary>
-    public static readonly TimeSpan ConsoleStall = TimeSpan.FromMilliseconds(250);
+    public static readonly TimeSpan ConsoleStall = TimeSpan.FromSeconds(1);
 
     /// <summary>How often ptys are asked whether their slave is open and what size it has.</summary>
     public static readonly TimeSpan PollPeriod = TimeSpan.FromMilliseconds(250);

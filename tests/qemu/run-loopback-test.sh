@@ -94,7 +94,7 @@ for t in "${tests[@]}"; do
             # 4 vCPUs: virtio_console busy-waits for the device with preemption (put_chars: and
             # interrupts) off, for control messages and console output; two such waits on a
             # 2-vCPU guest leave no CPU for the back end in the same kernel (README.md, "virtio-console through the loopback needs spare CPUs").
-            GUEST_SMP=4 GUEST_MODULES="virtio_console" \
+            GUEST_SMP=2 GUEST_MODULES="virtio_console" \
                 run_guest "loopback-console" "$HERE/guest/loopback-console.sh" \
                 "$ko:/lib/modules/virtio_loopback.ko" "${kit[@]}" || rc=1
             ;;
