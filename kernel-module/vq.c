@@ -250,7 +250,9 @@ static bool vl_vq_is_posted(u32 device_id, unsigned int index)
  * A copy waits in the queue's backlog (in order) until a shadow head is
  * free, so the back end may lag by up to VL_POST_BACKLOG copies or a
  * quarter of the pool, not just by a ring: a writer that outruns it for a
- * while does not wait, and yields its CPU at its next chance (below).
+ * while does not wait, and yields its CPU at its next chance (below). A
+ * copy that waits has room for VL_POST_CHUNK bytes, and the writes after it
+ * join it while they fit (the back end cannot see it yet).
  *
  * Room runs out when the back end lags by all of that. Then the kick itself
  * waits for room (vl_vq_post_wait()), with
@@ -272,6 +274,7 @@ static bool vl_vq_is_posted(u32 device_id, unsigned int index)
 #define VL_POST_STALL_MS	1500
 #define VL_POST_WAIT_MS		3000
 #define VL_POST_BACKLOG		1024	/* copies; a power of 2 */
+#define VL_POST_CHUNK		4096	/* least room of a copy that waits */
 
 static void vl_vq_post_yield(struct vl_queue *q)
 {
@@ -378,7 +381,7 @@ static void vl_vq_post_feed(struct vl_queue *q)
 		c->wlen = 0;
 		c->flags = VL_CHAIN_OUT | VL_CHAIN_REQ;
 		c->post_slot = b->slot;
-		c->post_len = b->len;
+		c->post_cap = b->cap;
 		q->outstanding++;
 		q->post_hint = s + 1;
 		d = &q->shadow.desc[s];
@@ -419,6 +422,7 @@ static enum vl_take vl_vq_post_chain(struct vl_queue *q, u16 head)
 	struct vl_chain_sum sum = {};
 	struct vl_post_copy_ref *b;
 	long slot = -1;
+	u32 cap;
 
 	if (head >= q->num)
 		return VL_BAD;
@@ -427,9 +431,27 @@ static enum vl_take vl_vq_post_chain(struct vl_queue *q, u16 head)
 		vl_vq_post_unsent(q, head);
 		return VL_TAKEN;
 	}
+	/* Small writes (a cooked tty's) share the backlog's newest copy. */
+	b = &q->backlog[(q->bl_tail - 1) & (VL_POST_BACKLOG - 1)];
+	if (q->bl_head != q->bl_tail && b->cap - b->len >= sum.rlen) {
+		pc.dst = q->pool->vaddr + ((unsigned long)b->slot << VL_SLOT_SHIFT) + b->len;
+		vl_vq_walk(q, head, false, vl_vq_copy_buf, &pc);
+		if (!pc.ok) {
+			vl_vq_post_unsent(q, head);
+			return VL_TAKEN;
+		}
+		b->len += sum.rlen;
+		vl_vq_push_used(q, head, 0);
+		vl_vq_post_yield(q);
+		return VL_TAKEN;
+	}
+	/* A copy that will wait for a head leaves room for more. */
+	cap = sum.rlen;
+	if (q->outstanding >= q->num)
+		cap = max_t(u32, cap, VL_POST_CHUNK);
 	if (q->enabled && q->bl_tail - q->bl_head < VL_POST_BACKLOG &&
-	    q->post_bytes + sum.rlen <= q->pool->size / 4)
-		slot = vl_pool_alloc(q->pool, sum.rlen, 0);
+	    q->post_bytes + cap <= q->pool->size / 4)
+		slot = vl_pool_alloc(q->pool, cap, 0);
 	if (slot < 0) {
 		if (!q->dropping)
 			return VL_WAIT;
@@ -440,14 +462,15 @@ static enum vl_take vl_vq_post_chain(struct vl_queue *q, u16 head)
 	pc.dst = q->pool->vaddr + ((unsigned long)slot << VL_SLOT_SHIFT);
 	vl_vq_walk(q, head, false, vl_vq_copy_buf, &pc);
 	if (!pc.ok) {
-		vl_pool_free(q->pool, slot, sum.rlen);
+		vl_pool_free(q->pool, slot, cap);
 		vl_vq_post_unsent(q, head);
 		return VL_TAKEN;
 	}
 	b = &q->backlog[q->bl_tail++ & (VL_POST_BACKLOG - 1)];
 	b->slot = slot;
 	b->len = sum.rlen;
-	q->post_bytes += sum.rlen;
+	b->cap = cap;
+	q->post_bytes += cap;
 	vl_vq_push_used(q, head, 0);
 	vl_vq_post_feed(q);
 	vl_vq_post_yield(q);
@@ -459,8 +482,8 @@ static void vl_vq_unpost(struct vl_queue *q, u16 s)
 {
 	struct vl_vq_chain *c = &q->chains[s];
 
-	vl_pool_free(q->pool, c->post_slot, c->post_len);
-	q->post_bytes -= c->post_len;
+	vl_pool_free(q->pool, c->post_slot, c->post_cap);
+	q->post_bytes -= c->post_cap;
 	c->flags = 0;
 	q->outstanding--;
 	if (q->dropping) {
@@ -483,8 +506,8 @@ static void vl_vq_unpost_all(struct vl_queue *q)
 			vl_vq_unpost(q, s);
 	while (q->bl_head != q->bl_tail) {
 		b = &q->backlog[q->bl_head++ & (VL_POST_BACKLOG - 1)];
-		vl_pool_free(q->pool, b->slot, b->len);
-		q->post_bytes -= b->len;
+		vl_pool_free(q->pool, b->slot, b->cap);
+		q->post_bytes -= b->cap;
 	}
 }
 

@@ -41,7 +41,7 @@ struct vl_vq_ops {
  *	back end may report for it.
  * @flags: VL_CHAIN_*.
  * @post_slot: a posted queue's chain: first pool slot of its copy.
- * @post_len: its bytes.
+ * @post_cap: the bytes of the pool it holds.
  *
  * A queue forwards each driver chain under the driver's head (the shadow
  * head is the driver's); a posted queue gives each copy a shadow head of
@@ -51,13 +51,14 @@ struct vl_vq_chain {
 	u32 wlen;
 	u32 flags;
 	u32 post_slot;
-	u32 post_len;
+	u32 post_cap;
 };
 
 /* A posted copy waiting in a queue's backlog for a shadow head. */
 struct vl_post_copy_ref {
 	u32 slot;
-	u32 len;
+	u32 len;	/* bytes copied */
+	u32 cap;	/* bytes of the pool it holds */
 };
 
 #define VL_CHAIN_OUT	BIT(0)	/* outstanding: forwarded, not yet used */

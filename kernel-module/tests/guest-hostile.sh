@@ -218,6 +218,65 @@ outlive() {
     fi
 }
 
+# -------------------------------------------------------------- console ----
+# The console's writer spins with interrupts off for each buffer until the
+# device uses it; the module posts console buffers (vq.c), so a writer of
+# /dev/hvc0 must finish whatever the back end does. 4 MiB is more than the
+# module's backlog holds for a back end that takes nothing.
+console_attack() {
+    /bin/vl-hostile "$attack" 120 >/tmp/h.log 2>&1 &
+    pid=$!
+    if wait_until 20 test -c /dev/hvc0; then
+        pass vh_attack "$attack: /dev/hvc0 from $(grep -m1 'VL created' /tmp/h.log)"
+    else
+        fail vh_attack "no /dev/hvc0; $(tail -n 3 /tmp/h.log)"
+        return
+    fi
+    stty -F /dev/hvc0 raw -echo 2>/dev/null
+    t0=$(cut -d' ' -f1 /proc/uptime)
+    ( head -c 4194304 /dev/zero >/dev/hvc0; echo "rc $?" >/tmp/w.rc ) &
+    w=$!
+    if [ "$attack" = silent-console ]; then
+        if ! bg_wait $w 60; then
+            hang "the console write"
+            return
+        fi
+        took=$(awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.1f", b - a }')
+        if dmesg | grep -q 'dropping what cannot be posted' && [ "$(violations)" = 0 ]; then
+            pass vh_io "4 MiB to hvc0 ended after $took s ($(cat /tmp/w.rc)): the module dropped what the silent back end left"
+        else
+            fail vh_io "the write ended after $took s, but: $(vdev_state); $(dmesg | tail -n 3)"
+        fi
+        # Not answering breaks no rule: the device stays.
+        if ! needs_reset; then
+            pass vh_state "$(vdev_state): a slow back end is no broken one"
+        else
+            fail vh_state "$(vdev_state)"
+        fi
+        kill -TERM $pid 2>/dev/null
+    else
+        # The rule break fails the device; virtio_console then keeps the
+        # rest of the output (hvc retries a broken queue), so the writer
+        # waits until the device goes, and must then end.
+        if wait_until 20 needs_reset && [ "$(violations)" = 1 ] && dmesg | grep -q 'not an outstanding head'; then
+            pass vh_state "$(vdev_state); $(dmesg | grep -o 'the back end used id.*' | head -n 1)"
+        else
+            fail vh_state "$(vdev_state); $(dmesg | tail -n 3)"
+        fi
+        kill -TERM $pid 2>/dev/null
+        if bg_wait $w 20; then
+            pass vh_io "the writer of hvc0 ended ($(cat /tmp/w.rc 2>/dev/null || echo "killed: $bg_rc")) once the broken device went"
+        else
+            hang "the console write after the device went"
+        fi
+    fi
+    if bg_wait $pid 15 && vl_gone 100; then
+        pass vh_remove "console device removed"
+    else
+        fail vh_remove "still there: $(vl_leftover | tr '\n' ' ')"
+    fi
+}
+
 # -------------------------------------------------------------- refused ----
 refused_attack() {
     /bin/vl-hostile refused >/tmp/h.log 2>&1
@@ -237,6 +296,7 @@ case $attack in
     next-loop|call-race) rng_attack ;;
     next-clear|bad-id|dup-id|bad-len|idx-jump|outlive) blk_attack ;;
     refused) refused_attack ;;
+    silent-console|console-bad-id) console_attack ;;
     *) fail vh_attack "unknown attack '$attack'" ;;
 esac
 

@@ -30,6 +30,14 @@
  *   refused     CREATE_DEVICE of virtio-pmem (27) and virtio-mem (24) must
  *               fail with EPERM; a virtio-net device offered the control
  *               queue must not be offered it.
+ *   silent-console  a virtio-console (no MULTIPORT) whose back end reads
+ *               every kick and answers none, while the guest writes to
+ *               /dev/hvc0: virtio_console waits for each console buffer
+ *               with interrupts off. (Old module: that CPU spun for good.)
+ *   console-bad-id  the same console, honest for its first transmit
+ *               buffers, then returns an id beyond the ring while the guest
+ *               writes. (Old module: the waiting driver freed a buffer that
+ *               stayed in its ring, a use-after-free at removal.)
  *
  * Prints "VL ..." lines (the guest script greps them), "VL attack started"
  * when the attack begins. Exits on SIGTERM or after SECONDS (default 60).
@@ -311,6 +319,53 @@ static int run_blk(int seconds)
 	return 0;
 }
 
+/* --- console ------------------------------------------------------------- */
+
+#define CONSOLE_POOL	(8u << 20)
+
+/* Queue 1, port 0's transmit queue: take the bytes, then lie about the id. */
+static uint32_t console_serve(struct vlt_dev *t, unsigned int qi, uint16_t *id,
+			      struct vlt_seg *segs, int ns)
+{
+	(void)segs;
+	(void)ns;
+	if (++served > 16) {
+		started();
+		*id = t->q[qi].size + 5;
+	}
+	return 0;
+}
+
+static void console_kick(struct vlt_dev *t, unsigned int qi)
+{
+	/* Receive buffers (queue 0) stay with the back end: nothing to say. */
+	if (qi == 1)
+		vlt_serve(t, qi, console_serve);
+}
+
+static int run_console(int seconds)
+{
+	struct virtio_loopback_create c;
+	struct vlt_dev t = { .quiet = 1 };
+	int ctrl = vlt_open();
+
+	if (ctrl < 0)
+		return 1;
+	/* Port 0's receive and transmit queues; no config, so no MULTIPORT. */
+	vlt_params(&c, 3, 2, QUEUE_SIZE, CONSOLE_POOL, NULL, 0);
+	if (vlt_create(&t, ctrl, &c) < 0)
+		return 1;
+	/* silent-console: kicks are read and never answered. */
+	t.on_kick = is("console-bad-id") ? console_kick : NULL;
+	printf("VL created console device handle=%u\n", t.handle);
+	if (!t.on_kick)
+		started();
+	vlt_run(&t, seconds, NULL);
+	printf("VL served requests=%lu\n", served);
+	vlt_close(&t);
+	return 0;
+}
+
 /* --- refused -------------------------------------------------------------- */
 
 static int run_refused(void)
@@ -366,6 +421,8 @@ int main(int argc, char **argv)
 	printf("VL attack %s, pid %d\n", attack, getpid());
 	if (is("refused"))
 		return run_refused();
+	if (is("silent-console") || is("console-bad-id"))
+		return run_console(seconds);
 	if (is("next-loop") || is("call-race"))
 		return run_rng(seconds);
 	if (is("next-clear") || is("bad-id") || is("dup-id") || is("bad-len") ||

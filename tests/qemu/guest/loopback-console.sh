@@ -173,14 +173,15 @@ fi
 taskset -a -p -c 0-$(($(nproc) - 1)) $bpid >/dev/null
 data console_hvc_one_cpu_ms "$t_one"
 
-# A stopped back end takes nothing: once a whole ring waits, the writer spins, but only until the
-# module gives up on it (1.5 s without progress) and drops what it cannot post. Then the back end resumes, says so in the
-# kernel log, and the console carries data again.
+# A stopped back end takes nothing: the module keeps posting until its backlog (a quarter of the
+# 8 MiB pool) is full, then the writer spins, but only until the module gives up on the back end
+# (1.5 s without progress) and drops what it cannot post. So 4 MiB: more than the backlog holds.
+# Then the back end resumes, the kernel log says so, and the console carries data again.
 pu=$(find /sys/devices -name pool_used | head -n 1)
 pool0=$(cat $pu)
 kill -STOP $bpid
 t3=$(ms)
-head -c $MIB /dev/urandom >/dev/hvc0 &
+head -c $((4 * MIB)) /dev/urandom >/dev/hvc0 &
 w3=$!
 if within 60 sh -c "! kill -0 $w3 2>/dev/null"; then stop_ok=1; else stop_ok=0; fi
 t_stop=$(($(ms) - t3))
@@ -197,7 +198,7 @@ cat $T/to-host4 >/dev/hvc0
 wait $p4; prc4=$?
 if [ $stop_ok = 1 ] && dmesg | grep -q 'dropping what cannot be posted' && within 10 sh -c "dmesg | grep -q 'takes transmit buffers again'" \
     && [ $prc4 = 0 ] && [ "$(sha $T/at-host4)" = "$(sha $T/to-host4)" ]; then
-    pass lb_con_stopped "1 MiB to hvc0 with the back end stopped ended in $t_stop ms ($(dmesg | grep -o '[0-9]* bytes were dropped' | tail -n 1)); 64 KiB after SIGCONT, sha256 equal"
+    pass lb_con_stopped "4 MiB to hvc0 with the back end stopped ended in $t_stop ms ($(dmesg | grep -o '[0-9]* bytes were dropped' | tail -n 1)); 64 KiB after SIGCONT, sha256 equal"
 else
     fail lb_con_stopped "writer done: $stop_ok ($t_stop ms); peer status $prc4, host got $(wc -c <$T/at-host4 2>/dev/null) bytes"
     dmesg | grep virtio_loopback | tail -n 5 | sed 's/^/INFO dmesg: /'; show $T/peer4.log; kill -CONT $bpid; kill $w3 2>/dev/null
