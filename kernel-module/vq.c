@@ -292,10 +292,14 @@ static void vl_vq_post_yield(struct vl_queue *q)
 static void vl_vq_post_log_work(struct work_struct *work)
 {
 	struct vl_queue *q = container_of(work, struct vl_queue, post_log);
-	u64 dropped, unsent;
+	u64 dropped, unsent, held;
+	u32 backlog, out;
 	bool dropping;
 
 	spin_lock_irq(&q->lock);
+	held = q->post_bytes;
+	backlog = q->bl_tail - q->bl_head;
+	out = q->outstanding;
 	dropping = q->dropping;
 	dropped = q->dropped;
 	unsent = q->unsent;
@@ -309,8 +313,8 @@ static void vl_vq_post_log_work(struct work_struct *work)
 			q->index, unsent);
 	if (dropping)
 		dev_warn(&q->vdev->dev,
-			 "queue %u: the back end took no transmit buffer for %u ms (or kept the driver waiting %u ms); dropping what cannot be posted until it takes one\n",
-			 q->index, VL_POST_STALL_MS, VL_POST_WAIT_MS);
+			 "queue %u: the back end took no transmit buffer for %u ms (or kept the driver waiting %u ms) with %u buffers out and %u copies waiting (%llu bytes); dropping what cannot be posted until it takes one\n",
+			 q->index, VL_POST_STALL_MS, VL_POST_WAIT_MS, out, backlog, held);
 	else if (dropped)
 		dev_warn(&q->vdev->dev,
 			 "queue %u: the back end takes transmit buffers again; %llu bytes were dropped\n",

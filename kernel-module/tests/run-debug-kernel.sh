@@ -11,7 +11,7 @@
 #
 # Usage: run-debug-kernel.sh
 # Environment: DEBUG_GUESTS (default "rng input blk fuzz churn"),
-# DEBUG_ATTACKS (default: all), DEBUG_LOOPBACK (default "all faults gpio";
+# DEBUG_ATTACKS (default: all), DEBUG_LOOPBACK (default "all faults gpio console";
 # gpio needs this kernel's GPIO_SIM and GPIO_VIRTIO, which Debian's kernels
 # lack; qsd adds nothing the module sees that "all" does not, and costs CI
 # 40 s), LB_CHURN (default 10), LB_KILLS (default 3). Summaries under
@@ -45,7 +45,7 @@ QEMU_WORK_DIR=$work/hostile VL_ATTACKS=${DEBUG_ATTACKS:-} \
 tail -n 1 "$work/hostile.log" | tee "$work/hostile.summary"
 # shellcheck disable=SC2086
 LB_CHURN=${LB_CHURN:-10} LB_KILLS=${LB_KILLS:-3} QEMU_WORK_DIR=$work \
-	"$REPO_ROOT/tests/qemu/run-loopback-test.sh" ${DEBUG_LOOPBACK:-all faults gpio} \
+	"$REPO_ROOT/tests/qemu/run-loopback-test.sh" ${DEBUG_LOOPBACK:-all faults gpio console} \
 	>"$work/loopback.log" 2>&1 || rc=1
 tail -n 1 "$work/loopback.log" | tee "$work/loopback.summary"
 log "done in $(( $(date +%s) - t0 )) s"

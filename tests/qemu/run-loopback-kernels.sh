@@ -5,7 +5,8 @@
 # all of run-loopback-test.sh (all, qsd, faults with 100 churn cycles, signals, console); each
 # kernel fetched by kernel-module/scripts/fetch-kernels.sh (Debian 5.10 and
 # 6.12 amd64, 6.1 arm64 under qemu-system-aarch64 -M virt with the arm64
-# programs) gets "all" and "faults" with LB_CHURN (default 20) cycles, and
+# programs) gets "all", "faults" with LB_CHURN (default 20) cycles and "console"
+# (the module posts console buffers, which is per-kernel code), and
 # "sound" where the kernel has virtio_snd (6.12). The
 # module is built for each with kernel-module/scripts/build-all.sh (W=1).
 # Summaries: tests/qemu/work/loopback-<kernelrelease>/summary.
@@ -32,7 +33,7 @@ for dir in "$KERNELS_DIR"/*/; do
     OUT_DIR=$REPO_ROOT/out/modules "$REPO_ROOT/kernel-module/scripts/build-all.sh" "$dir/build" || { rc=1; continue; }
     bin=$REPO_ROOT/out/linux-x64
     [[ $(cat "$dir/arch") == arm64 ]] && bin=$REPO_ROOT/out/linux-arm64
-    tests=(all faults)
+    tests=(all faults console)
     # virtio_snd is built from Debian 6.12 on.
     [[ -n $(find "$dir/root/usr/lib/modules/$rel" -name 'virtio_snd.ko*' 2>/dev/null) ]] && tests+=(sound)
     KERNEL_VERSION=$rel BIN_DIR=$bin LB_CHURN=${LB_CHURN:-20} "$HERE/run-loopback-test.sh" "${tests[@]}" || rc=1

@@ -15,8 +15,11 @@
 #   lb_con_vport      and meanwhile 1 MiB each way at once through the serial port
 #   lb_con_guest_close the guest closing the serial port hangs up its peer (EOF)
 #   lb_con_one_cpu    64 KiB through hvc0 with the writer and the back end pinned to one vCPU
-#   lb_con_stopped    with the back end stopped, a writer of hvc0 still finishes (the module drops
-#                     what it cannot post), and after SIGCONT the console carries data again
+#   lb_con_stopped    with the back end stopped, a writer of 4 MiB to hvc0 still finishes (the
+#                     module drops what it cannot post), and after SIGCONT the console carries data
+#                     again
+# On 2 vCPUs: virtio_console spins with interrupts off for each console buffer, which the module
+# answers at the kick (its posted queues), so no spare CPU is needed for the back end.
 #   lb_con_alive      the back end, the adapter and the kernel are fine afterwards
 #
 # EXPECT: lb_insmod lb_con_socket lb_con_ports lb_con_size lb_con_closed lb_con_hvc lb_con_vport lb_con_guest_close lb_con_one_cpu lb_con_stopped lb_con_alive lb_adapter_sigterm lb_backend_sigterm lb_rmmod
