@@ -627,7 +627,7 @@ static void vl_vq_kick_work(struct work_struct *work)
 }
 
 static bool vl_vq_publish_used(struct vl_queue *q, u16 old);
-static bool vl_vq_take_used(struct vl_queue *q, bool *violated);
+static bool vl_vq_take_used(struct vl_queue *q, bool *violated, bool loud);
 
 /*
  * A posted queue ran out of room at the kick: take what the back end
@@ -650,7 +650,8 @@ static void vl_vq_post_wait(struct vl_queue *q)
 		violated = false;
 		spin_lock_irqsave(&q->lock, flags);
 		used = q->shadow_used;
-		if (q->state == VL_VQ_LIVE && q->enabled && vl_vq_take_used(q, &violated))
+		if (q->state == VL_VQ_LIVE && q->enabled &&
+		    vl_vq_take_used(q, &violated, false))
 			q->owed = true;
 		if (q->shadow_used != used) {
 			seen = now;
@@ -756,9 +757,11 @@ static void vl_vq_halt(struct vl_queue *q, u32 rule)
  * Take the back end's new used entries into the driver's ring, each
  * checked. Returns whether the driver wants an interrupt; *@violated when
  * a rule broke (the queue is halted then; entries before the bad one were
- * taken). q->lock held.
+ * taken). Without @loud (from a kick: the driver's locks are held, and the
+ * kernel's console may be this queue) the bad entry is not described; the
+ * device still logs which rule broke. q->lock held.
  */
-static bool vl_vq_take_used(struct vl_queue *q, bool *violated)
+static bool vl_vq_take_used(struct vl_queue *q, bool *violated, bool loud)
 {
 	u16 mask = q->num - 1, old = q->priv_used, idx, n;
 	bool rearmed = false;
@@ -767,9 +770,10 @@ static bool vl_vq_take_used(struct vl_queue *q, bool *violated)
 		idx = vl16(q, READ_ONCE(q->shadow.used->idx));
 		n = idx - q->shadow_used;
 		if (n > q->outstanding) {
-			dev_err_ratelimited(&q->vdev->dev,
-					    "queue %u: the back end moved the used index by %u with %u buffers outstanding\n",
-					    q->index, n, q->outstanding);
+			if (loud)
+				dev_err_ratelimited(&q->vdev->dev,
+						    "queue %u: the back end moved the used index by %u with %u buffers outstanding\n",
+						    q->index, n, q->outstanding);
 			vl_vq_halt(q, VIRTIO_LOOPBACK_RULE_USED_INDEX);
 			*violated = true;
 			break;
@@ -798,18 +802,20 @@ static bool vl_vq_take_used(struct vl_queue *q, bool *violated)
 			struct vl_vq_chain *c;
 
 			if (id >= q->num || !(q->chains[id].flags & VL_CHAIN_OUT)) {
-				dev_err_ratelimited(&q->vdev->dev,
-						    "queue %u: the back end used id %u, which is not an outstanding head\n",
-						    q->index, id);
+				if (loud)
+					dev_err_ratelimited(&q->vdev->dev,
+							    "queue %u: the back end used id %u, which is not an outstanding head\n",
+							    q->index, id);
 				vl_vq_halt(q, VIRTIO_LOOPBACK_RULE_USED_ID);
 				*violated = true;
 				goto out;
 			}
 			c = &q->chains[id];
 			if (len > c->wlen) {
-				dev_err_ratelimited(&q->vdev->dev,
-						    "queue %u: the back end used head %u with length %u, beyond its %u writable bytes\n",
-						    q->index, id, len, c->wlen);
+				if (loud)
+					dev_err_ratelimited(&q->vdev->dev,
+							    "queue %u: the back end used head %u with length %u, beyond its %u writable bytes\n",
+							    q->index, id, len, c->wlen);
 				vl_vq_halt(q, VIRTIO_LOOPBACK_RULE_USED_LENGTH);
 				*violated = true;
 				goto out;
@@ -875,7 +881,7 @@ static void vl_vq_run(struct vl_queue *q)
 	vq = q->vq;
 	if (vq && q->enabled) {
 		if (q->state == VL_VQ_LIVE)
-			interrupt = vl_vq_take_used(q, &violated);
+			interrupt = vl_vq_take_used(q, &violated, true);
 		else if (q->state == VL_VQ_FAILING)
 			interrupt = vl_vq_fail_outstanding(q);
 		/* A posted queue may have forwarded more. */

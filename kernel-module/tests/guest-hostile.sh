@@ -258,8 +258,8 @@ console_attack() {
         # The rule break fails the device; virtio_console then keeps the
         # rest of the output (hvc retries a broken queue), so the writer
         # waits until the device goes, and must then end.
-        if wait_until 20 needs_reset && [ "$(violations)" = 1 ] && dmesg | grep -q 'not an outstanding head'; then
-            pass vh_state "$(vdev_state); $(dmesg | grep -o 'the back end used id.*' | head -n 1)"
+        if wait_until 20 needs_reset && [ "$(violations)" = 1 ] && dmesg | grep -q 'broke rule 1 on queue 1'; then
+            pass vh_state "$(vdev_state); $(dmesg | grep -o 'the back end broke rule.*' | head -n 1)"
         else
             fail vh_state "$(vdev_state); $(dmesg | tail -n 3)"
         fi
