@@ -630,6 +630,21 @@ static bool vl_vq_publish_used(struct vl_queue *q, u16 old);
 static bool vl_vq_take_used(struct vl_queue *q, bool *violated, bool loud);
 
 /*
+ * Forward what the driver added. A posted queue uses its chains at once, and
+ * the driver may want an interrupt for them (q->owed). Returns whether the
+ * back end wants a kick. q->lock held.
+ */
+static bool vl_vq_forward_used(struct vl_queue *q)
+{
+	u16 old = q->priv_used;
+
+	vl_vq_forward(q);
+	if (vl_vq_publish_used(q, old))
+		q->owed = true;
+	return q->state == VL_VQ_LIVE && vl_vq_kick_needed(q);
+}
+
+/*
  * A posted queue ran out of room at the kick: take what the back end
  * returns, post what waits, and once the back end stalls, drop it instead
  * (see VL_POST_STALL_MS). The driver's locks are held and interrupts may be
@@ -641,12 +656,11 @@ static void vl_vq_post_wait(struct vl_queue *q)
 	ktime_t start = ktime_get(), seen = start, now;
 	bool waiting = true, kick, violated;
 	unsigned long flags;
-	u16 used, old;
+	u16 used;
 
 	while (waiting) {
 		cpu_relax();
 		now = ktime_get();
-		kick = false;
 		violated = false;
 		spin_lock_irqsave(&q->lock, flags);
 		used = q->shadow_used;
@@ -661,13 +675,8 @@ static void vl_vq_post_wait(struct vl_queue *q)
 			    ktime_ms_delta(now, start) >= VL_POST_WAIT_MS)) {
 			q->dropping = true;
 			vl_vq_post_log(q);
-			old = q->priv_used;
-			vl_vq_forward(q);
-			if (vl_vq_publish_used(q, old))
-				q->owed = true;
 		}
-		if (q->state == VL_VQ_LIVE)
-			kick = vl_vq_kick_needed(q);
+		kick = vl_vq_forward_used(q);
 		waiting = q->post_waiting && q->vq;
 		spin_unlock_irqrestore(&q->lock, flags);
 		if (violated)
@@ -681,19 +690,12 @@ static void vl_vq_post_wait(struct vl_queue *q)
 static bool vl_vq_notify(struct virtqueue *vq)
 {
 	struct vl_queue *q = vq->priv;
-	bool kick = false, fail, waiting;
+	bool kick, fail, waiting;
 	unsigned long flags;
-	u16 old;
 
 	atomic64_inc(&q->dma->kicks);
 	spin_lock_irqsave(&q->lock, flags);
-	old = q->priv_used;
-	vl_vq_forward(q);
-	/* Posted chains are used already. */
-	if (vl_vq_publish_used(q, old))
-		q->owed = true;
-	if (q->state == VL_VQ_LIVE)
-		kick = vl_vq_kick_needed(q);
+	kick = vl_vq_forward_used(q);
 	fail = q->state == VL_VQ_FAILING;
 	waiting = q->post_waiting;
 	spin_unlock_irqrestore(&q->lock, flags);
