@@ -233,9 +233,9 @@ static void vl_vq_push_used(struct vl_queue *q, u16 head, u32 len)
  * those the driver waits for a sent buffer by spinning, with interrupts off
  * (hvc's put_chars()) or preemption off (control messages), until the
  * device uses it; a serial port's writer sleeps instead, so its queue keeps
- * the back end's flow control. Through the loopback the device is a task of this very kernel, which
- * that CPU cannot run, and may even be queued on it: the wait can last for
- * ever. So a posted chain is copied into the pool under a shadow head of
+ * the back end's flow control. Through the loopback the device is a task of
+ * this very kernel, which that CPU cannot run, and may even be queued on it:
+ * the wait can last for ever. So a posted chain is copied into the pool under a shadow head of
  * its own and used at once, at the kick; the back end gets the copy, and
  * returns that head. It costs one more copy of bytes the back end sees
  * anyway. The used entry of a transmit buffer tells the driver only that it
@@ -255,8 +255,8 @@ static bool vl_vq_is_posted(u32 device_id, unsigned int index)
  * join it while they fit (the back end cannot see it yet).
  *
  * Room runs out when the back end lags by all of that. Then the kick itself
- * waits for room (vl_vq_post_wait()), with
- * the driver's locks held and perhaps interrupts off, but never for long:
+ * waits for room (vl_vq_post_wait()), with the driver's locks held and
+ * perhaps interrupts off, but never for long:
  *  - the back end is woken from another CPU (vl_vq_kick()), so the
  *    scheduler does not queue it behind the CPU that waits for it;
  *  - from half a ring behind, the writer's CPU is asked to reschedule at
