@@ -74,6 +74,15 @@ within() {
 # show FILE [LINES]: the tail of a log as INFO lines.
 show() { sed "s|^|INFO $(basename "$1"): |" "$1" | tail -n "${2:-40}"; }
 
+# lb_counters [PREFIX]: an INFO line per loopback device with its counters.
+lb_counters() {
+    for _d in /sys/devices/virtual/misc/virtio-loopback/virtio-loopback.*; do
+        [ -e "$_d/kicks" ] || continue
+        info "${1:-}${_d##*/}: kicks $(cat "$_d/kicks") interrupts $(cat "$_d/interrupts")" \
+            "pool_used $(cat "$_d/pool_used") violations $(cat "$_d/violations")"
+    done
+}
+
 # watchdog SECONDS LOG[:LINES]...: in the background, after SECONDS of a
 # run that has not ended, print what a hang needs to be explained: the logs'
 # tails, each loopback device's counters, every task that is not running
@@ -86,11 +95,7 @@ watchdog() {
         sleep "$_secs"
         echo "INFO watchdog: still running after $_secs s"
         for _l in "$@"; do show "${_l%%:*}" "$(echo "$_l:40" | cut -d: -f2)"; done
-        for _d in /sys/devices/virtual/misc/virtio-loopback/virtio-loopback.*; do
-            [ -e "$_d/kicks" ] || continue
-            info "watchdog: ${_d##*/}: kicks $(cat "$_d/kicks") interrupts $(cat "$_d/interrupts")" \
-                "pool_used $(cat "$_d/pool_used") violations $(cat "$_d/violations")"
-        done
+        lb_counters "watchdog: "
         for _t in /proc/[0-9]*/task/[0-9]*; do
             _st=$(sed -n 's/^State:\t\(.\).*/\1/p' "$_t/status" 2>/dev/null)
             case $_st in R|S|I|"") continue ;; esac

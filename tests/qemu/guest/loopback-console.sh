@@ -18,9 +18,10 @@
 #   lb_con_stopped    with the back end stopped, a writer of 4 MiB to hvc0 still finishes (the
 #                     module drops what it cannot post), and after SIGCONT the console carries data
 #                     again
+#   lb_con_alive      the back end, the adapter and the kernel are fine afterwards
+#
 # On 2 vCPUs: virtio_console spins with interrupts off for each console buffer, which the module
 # answers at the kick (its posted queues), so no spare CPU is needed for the back end.
-#   lb_con_alive      the back end, the adapter and the kernel are fine afterwards
 #
 # EXPECT: lb_insmod lb_con_socket lb_con_ports lb_con_size lb_con_closed lb_con_hvc lb_con_vport lb_con_guest_close lb_con_one_cpu lb_con_stopped lb_con_alive lb_adapter_sigterm lb_backend_sigterm lb_rmmod
 . /lib/guest-lib.sh
@@ -34,10 +35,7 @@ con_diag() {
     for _p in /sys/kernel/debug/virtio-ports/*; do
         [ -e "$_p" ] && info "${_p##*/}: $(tr '\n' ' ' <"$_p")"
     done
-    for _d in /sys/devices/virtual/misc/virtio-loopback/virtio-loopback.*; do
-        [ -e "$_d/kicks" ] && info "${_d##*/}: kicks $(cat "$_d/kicks") interrupts $(cat "$_d/interrupts")" \
-            "pool_used $(cat "$_d/pool_used") violations $(cat "$_d/violations")"
-    done
+    lb_counters
     kill -USR1 "$bpid" 2>/dev/null; usleep 300000
     show $T/backend.log 20
     dmesg | grep -E 'virtio|loopback' | tail -n 12 | sed 's/^/INFO dmesg: /'
@@ -60,8 +58,8 @@ else fail lb_con_socket "no socket"; show $T/backend.log; fi
 
 virtio-loopback-adapter --socket-path $T/con.sock --device console --log-level debug >$T/adapter.log 2>&1 &
 apid=$!
-( sleep 200; echo "INFO watchdog: still running after 200 s"; show $T/adapter.log; show $T/backend.log; dmesg | tail -n 20 ) &
-wpid=$!
+watchdog 200 $T/adapter.log $T/backend.log
+wpid=$WATCHDOG_PID
 
 # named_port NAME: the /dev node of the serial port the back end named NAME.
 named_port() {
