@@ -139,8 +139,22 @@ static void vl_dev_violation(struct vl_queue *q)
 		vl_dev_put(d);
 }
 
+/* Queue @index of @d, or NULL when out of range (no speculation past). */
+static struct vl_queue *vl_dev_queue(struct vl_dev *d, u32 index)
+{
+	if (index >= d->num_queues)
+		return NULL;
+	return &d->queues[array_index_nospec(index, d->num_queues)];
+}
+
+static struct vl_queue *vl_dev_sibling(struct vl_queue *q, u32 index)
+{
+	return vl_dev_queue(to_vl_dev(q->vdev), index);
+}
+
 static const struct vl_vq_ops vl_dev_vq_ops = {
 	.violation = vl_dev_violation,
+	.queue = vl_dev_sibling,
 };
 
 /*
@@ -542,14 +556,6 @@ struct file *vl_dev_open_pool(struct vl_dev *d)
 	}
 	vl_pool_attach_file(pool, file);
 	return file;
-}
-
-/* Queue @index of @d, or NULL when out of range (no speculation past). */
-static struct vl_queue *vl_dev_queue(struct vl_dev *d, u32 index)
-{
-	if (index >= d->num_queues)
-		return NULL;
-	return &d->queues[array_index_nospec(index, d->num_queues)];
 }
 
 /*

@@ -392,6 +392,28 @@ bool vl_dma_fail_range(struct vl_pool *pool, dma_addr_t addr, size_t len,
 	return true;
 }
 
+/*
+ * The module reads what the back end returned in the whole mapping at
+ * @addr: copy the pool's @size bytes to the original now and leave nothing
+ * for the unmap to copy, so that what the driver gets is what the module
+ * read (the back end may write the pool again until the unmap). False, and
+ * nothing done, when the range is not a whole live mapping. Any context.
+ */
+bool vl_dma_complete_now(struct vl_pool *pool, dma_addr_t addr, size_t size)
+{
+	unsigned long off;
+	long head = vl_dma_find(pool, addr, size, &off);
+	u32 old;
+
+	if (head < 0 || (unsigned long)head << VL_SLOT_SHIFT != off)
+		return false;
+	old = READ_ONCE(pool->slots[head].len);
+	if ((old & VL_SLOT_LEN_MASK) != size + 1 || (old & VL_SLOT_DISCARD))
+		return false;
+	vl_bounce(pool, off, vl_orig(pool, off), size, false);
+	return cmpxchg(&pool->slots[head].len, old, old | VL_SLOT_DISCARD) == old;
+}
+
 /* Pool statistics and counters in sysfs, on the DMA device. */
 static ssize_t pool_size_show(struct device *dev, struct device_attribute *attr,
 			      char *buf)

@@ -135,6 +135,7 @@ struct vl_dma_dev *vl_dma_dev_create(struct vl_pool *pool, struct device *parent
 				     const char *name);
 bool vl_dma_read_orig(struct vl_pool *pool, dma_addr_t addr, void *buf,
 		      size_t len);
+bool vl_dma_complete_now(struct vl_pool *pool, dma_addr_t addr, size_t size);
 bool vl_dma_fail_range(struct vl_pool *pool, dma_addr_t addr, size_t len,
 		       u8 fill);
 

@@ -39,6 +39,7 @@
 #include <linux/slab.h>
 #include <linux/virtio_config.h>
 #include <uapi/linux/virtio_blk.h>
+#include <uapi/linux/virtio_console.h>
 #include <uapi/linux/virtio_ids.h>
 
 #include "compat.h"
@@ -228,12 +229,14 @@ static void vl_vq_push_used(struct vl_queue *q, u16 head, u32 len)
 /* --- posted queues ----------------------------------------------------------- */
 
 /*
- * Two of virtio-console's transmit queues are posted: port 0's (1), which
- * carries the console, and the control queue's (3; virtio spec 5.3.2). For
- * those the driver waits for a sent buffer by spinning, with interrupts off
- * (hvc's put_chars()) or preemption off (control messages), until the
- * device uses it; a serial port's writer sleeps instead, so its queue keeps
- * the back end's flow control. Through the loopback the device is a task of
+ * virtio-console's transmit queues of console ports are posted: port 0's
+ * (1), that of each port N the back end makes a console (2N + 3, from its
+ * VIRTIO_CONSOLE_CONSOLE_PORT message; vl_vq_snoop_control()), and the
+ * control queue's (3; virtio spec 5.3.2). For those the driver waits for a
+ * sent buffer by spinning, with interrupts off (hvc's put_chars()) or
+ * preemption off (control messages), until the device uses it; a serial
+ * port's writer sleeps instead, so its queue keeps the back end's flow
+ * control. Through the loopback the device is a task of
  * this very kernel, which that CPU cannot run, and may even be queued on it:
  * the wait can last for ever. So a posted chain is copied into the pool under a shadow head of
  * its own and used at once, at the kick; the back end gets the copy, and
@@ -244,6 +247,12 @@ static void vl_vq_push_used(struct vl_queue *q, u16 head, u32 len)
 static bool vl_vq_is_posted(u32 device_id, unsigned int index)
 {
 	return device_id == VIRTIO_ID_CONSOLE && (index == 1 || index == 3);
+}
+
+/* Any console transmit queue may become posted: it gets a backlog. */
+static bool vl_vq_may_post(u32 device_id, unsigned int index)
+{
+	return device_id == VIRTIO_ID_CONSOLE && (index & 1);
 }
 
 /*
@@ -349,7 +358,7 @@ static void vl_vq_copy_buf(struct vl_queue *q, u64 addr, u32 len,
 	pc->pos += len;
 }
 
-/* A shadow head no posted chain holds, or -1. q->lock held. */
+/* A shadow head no chain holds or runs through, or -1. q->lock held. */
 static int vl_vq_free_shadow_head(struct vl_queue *q)
 {
 	unsigned int i;
@@ -359,7 +368,7 @@ static int vl_vq_free_shadow_head(struct vl_queue *q)
 		return -1;
 	for (i = 0; i < q->num; i++) {
 		s = (q->post_hint + i) & (q->num - 1);
-		if (!(q->chains[s].flags & VL_CHAIN_OUT))
+		if (!(q->chains[s].flags & (VL_CHAIN_OUT | VL_CHAIN_HELD)))
 			return s;
 	}
 	return -1;
@@ -383,7 +392,7 @@ static void vl_vq_post_feed(struct vl_queue *q)
 		b = &q->backlog[q->bl_head++ & (VL_POST_BACKLOG - 1)];
 		c = &q->chains[s];
 		c->wlen = 0;
-		c->flags = VL_CHAIN_OUT | VL_CHAIN_REQ;
+		c->flags = VL_CHAIN_OUT | VL_CHAIN_REQ | VL_CHAIN_POSTED;
 		c->post_slot = b->slot;
 		c->post_cap = b->cap;
 		q->outstanding++;
@@ -505,14 +514,95 @@ static void vl_vq_unpost_all(struct vl_queue *q)
 	struct vl_post_copy_ref *b;
 	u32 s;
 
+	/* Not the back end taking copies again: nothing to tell. */
+	q->dropping = false;
+	q->dropped = 0;
 	for (s = 0; s < q->num && q->outstanding; s++)
-		if (q->chains[s].flags & VL_CHAIN_OUT)
+		if (q->chains[s].flags & VL_CHAIN_POSTED)
 			vl_vq_unpost(q, s);
 	while (q->bl_head != q->bl_tail) {
 		b = &q->backlog[q->bl_head++ & (VL_POST_BACKLOG - 1)];
 		vl_pool_free(q->pool, b->slot, b->cap);
 		q->post_bytes -= b->cap;
 	}
+}
+
+/*
+ * Mark (@held) or clear the descriptors of the driver's chain at @head as
+ * held: its descriptors stay in the shadow table until the back end uses
+ * it, so no posted copy may take one as its head. The driver's own chain
+ * (taken before, so well formed). q->lock held.
+ */
+static void vl_vq_hold_chain(struct vl_queue *q, u16 head, bool held)
+{
+	unsigned int hops = 0;
+	u16 i = head;
+
+	for (;;) {
+		u16 flags = vl16(q, q->priv.desc[i].flags);
+
+		if (held)
+			q->chains[i].flags |= VL_CHAIN_HELD;
+		else
+			q->chains[i].flags &= ~VL_CHAIN_HELD;
+		if (!(flags & VRING_DESC_F_NEXT) || ++hops >= q->num)
+			return;
+		i = vl16(q, q->priv.desc[i].next) & (q->num - 1);
+	}
+}
+
+/*
+ * The back end made this queue's port a console: post from now on. Chains
+ * forwarded before stay outstanding under the driver's heads (their writers
+ * sleep) and hold their descriptors until the back end uses them. q->lock
+ * held.
+ */
+static void vl_vq_post_start(struct vl_queue *q)
+{
+	u32 head, left = q->outstanding;
+
+	if (q->posted || !READ_ONCE(q->post_asked) || !q->backlog)
+		return;
+	for (head = 0; head < q->num && left; head++) {
+		if (!(q->chains[head].flags & VL_CHAIN_OUT))
+			continue;
+		vl_vq_hold_chain(q, head, true);
+		left--;
+	}
+	WRITE_ONCE(q->posted, true);
+}
+
+/*
+ * virtio-console's control receive queue (2): the back end's message in the
+ * driver's chain at @head, before the driver sees it. A
+ * VIRTIO_CONSOLE_CONSOLE_PORT message makes port N a console (hvcN), whose
+ * writer spins like port 0's: its transmit queue (2N + 3) is posted from
+ * then on. The driver reads the message whatever used length came with
+ * it, and gets the bytes the module read (vl_dma_complete_now()): a back
+ * end cannot show the module one message and the driver another. A message
+ * that lies can only cost its own port the flow control of a serial port.
+ * q->lock held.
+ */
+static void vl_vq_snoop_control(struct vl_queue *q, u16 head)
+{
+	struct vring_desc d = q->priv.desc[head];
+	struct virtio_console_control msg;
+	struct vl_queue *tx;
+	u64 addr = vl64(q, d.addr);
+	u32 id;
+
+	/* virtio_console's control buffers are single whole mappings. */
+	if (vl16(q, d.flags) != VRING_DESC_F_WRITE || vl32(q, d.len) < sizeof(msg) ||
+	    !vl_dma_complete_now(q->pool, addr, vl32(q, d.len)) ||
+	    !vl_dma_read_orig(q->pool, addr, &msg, sizeof(msg)))
+		return;
+	id = vl32(q, msg.id);
+	if (vl16(q, msg.event) != VIRTIO_CONSOLE_CONSOLE_PORT || !msg.value ||
+	    !id || id > U16_MAX)
+		return;
+	tx = q->ops->queue(q, 2 * id + 3);
+	if (tx)
+		WRITE_ONCE(tx->post_asked, true);
 }
 
 static void vl_vq_schedule_delivery(struct vl_queue *q);
@@ -535,6 +625,7 @@ static void vl_vq_forward(struct vl_queue *q)
 	u16 mask = q->num - 1, avail;
 	enum vl_take took = VL_TAKEN;
 
+	vl_vq_post_start(q);
 	for (;;) {
 		avail = vl16(q, READ_ONCE(q->priv.avail->idx));
 		/* The entries after the index that publishes them. */
@@ -596,7 +687,7 @@ static void vl_vq_kick(struct vl_queue *q)
 	unsigned long flags;
 
 	/* A posted queue's back end is woken from another CPU (see above). */
-	if (q->posted)
+	if (READ_ONCE(q->posted))
 		cpu = cpumask_any_but(cpu_online_mask, raw_smp_processor_id());
 	spin_lock_irqsave(&q->kick_lock, flags);
 	if (q->kick_ctx && cpu < nr_cpu_ids) {
@@ -822,10 +913,14 @@ static bool vl_vq_take_used(struct vl_queue *q, bool *violated, bool loud)
 				*violated = true;
 				goto out;
 			}
-			if (q->posted) {
+			if (c->flags & VL_CHAIN_POSTED) {
 				vl_vq_unpost(q, id);
 				continue;
 			}
+			if (c->flags & VL_CHAIN_HELD)
+				vl_vq_hold_chain(q, id, false);
+			if (q->control_rx)
+				vl_vq_snoop_control(q, id);
 			c->flags = 0;
 			q->outstanding--;
 			vl_vq_push_used(q, id, len);
@@ -866,6 +961,8 @@ static bool vl_vq_fail_outstanding(struct vl_queue *q)
 		    (!(c->flags & VL_CHAIN_REQ) && !rng))
 			continue;
 		vl_vq_poison_chain(q, head);
+		if (c->flags & VL_CHAIN_HELD)
+			vl_vq_hold_chain(q, head, false);
 		c->flags = 0;
 		q->outstanding--;
 		vl_vq_push_used(q, head, 0);
@@ -1020,7 +1117,7 @@ void vl_vq_init(struct vl_queue *q, struct virtio_device *vdev,
 	q->ops = ops;
 	q->index = index;
 	q->device_id = device_id;
-	q->posted = vl_vq_is_posted(device_id, index);
+	q->control_rx = device_id == VIRTIO_ID_CONSOLE && index == 2;
 	mutex_init(&q->mutex);
 	spin_lock_init(&q->lock);
 	spin_lock_init(&q->kick_lock);
@@ -1089,7 +1186,7 @@ static int vl_vq_alloc_rings(struct vl_queue *q, u32 num)
 	long slot;
 
 	q->chains = kvcalloc(num, sizeof(*q->chains), GFP_KERNEL);
-	if (q->posted)
+	if (vl_vq_may_post(q->device_id, q->index))
 		q->backlog = kvcalloc(VL_POST_BACKLOG, sizeof(*q->backlog), GFP_KERNEL);
 	q->priv_mem = kvzalloc(bytes, GFP_KERNEL);
 	slot = vl_pool_alloc(q->pool, bytes, (PAGE_SIZE >> VL_SLOT_SHIFT) - 1);
@@ -1097,7 +1194,8 @@ static int vl_vq_alloc_rings(struct vl_queue *q, u32 num)
 		q->shadow_slot = slot;
 		q->shadow_bytes = bytes;
 	}
-	if (!q->chains || !q->priv_mem || slot < 0 || (q->posted && !q->backlog)) {
+	if (!q->chains || !q->priv_mem || slot < 0 ||
+	    (vl_vq_may_post(q->device_id, q->index) && !q->backlog)) {
 		vl_vq_free_rings(q);
 		return -ENOMEM;
 	}
@@ -1155,6 +1253,8 @@ int vl_vq_setup(struct vl_queue *q, u32 num,
 	q->shadow_used = 0;
 	q->outstanding = 0;
 	q->violation = 0;
+	q->posted = vl_vq_is_posted(q->device_id, q->index);
+	q->post_asked = false;
 	q->post_hint = 0;
 	q->owed = false;
 	q->post_waiting = false;

@@ -30,9 +30,11 @@ struct vl_queue;
  * @violation: the back end broke a rule on the queue (q->violation says
  *	which); the queue stopped taking its used entries. Called from the
  *	delivery context (hard interrupt): schedule work, do not sleep.
+ * @queue: queue @index of the same device, or NULL; any context.
  */
 struct vl_vq_ops {
 	void (*violation)(struct vl_queue *q);
+	struct vl_queue *(*queue)(struct vl_queue *q, u32 index);
 };
 
 /**
@@ -63,6 +65,9 @@ struct vl_post_copy_ref {
 
 #define VL_CHAIN_OUT	BIT(0)	/* outstanding: forwarded, not yet used */
 #define VL_CHAIN_REQ	BIT(1)	/* has a driver-readable part (a request) */
+#define VL_CHAIN_POSTED	BIT(2)	/* a posted copy under the module's head */
+/* A descriptor of a chain forwarded before its queue was posted: no copy's head. */
+#define VL_CHAIN_HELD	BIT(3)
 
 /* struct vl_queue.state */
 enum vl_vq_state {
@@ -94,7 +99,13 @@ enum vl_vq_state {
  * @num: ring size (M).
  * @event_idx: VIRTIO_RING_F_EVENT_IDX negotiated (M).
  * @posted: a transmit queue whose chains the module posts (vq.c): it copies
- *	each into the pool and uses it at once, before the back end has it.
+ *	each into the pool and uses it at once, before the back end has it
+ *	(L; read without it by the kick).
+ * @post_asked: the back end made this transmit queue's port a console; the
+ *	queue is posted from its next kick on (vq.c); set from the control
+ *	receive queue's delivery.
+ * @control_rx: virtio-console's control receive queue, whose messages the
+ *	module reads (vq.c).
  * @post_hint: where the search for a free shadow head starts (L).
  * @owed: a posted chain was used and the driver wants an interrupt for it;
  *	the next delivery pass raises it (L).
@@ -162,6 +173,8 @@ struct vl_queue {
 	u16 num;
 	bool event_idx;
 	bool posted;
+	bool post_asked;
+	bool control_rx;
 	u16 post_hint;
 	bool owed;
 	bool dropping;

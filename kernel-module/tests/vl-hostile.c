@@ -38,6 +38,11 @@
  *               buffers, then returns an id beyond the ring while the guest
  *               writes. (Old module: the waiting driver freed a buffer that
  *               stayed in its ring, a use-after-free at removal.)
+ *   silent-console-port  a MULTIPORT console with two ports whose back end
+ *               answers the control queue honestly and makes port 1, not
+ *               port 0, the console (/dev/hvc0), then answers nothing on
+ *               port 1's transmit queue. (Old module, which posted port
+ *               0's queue only: that CPU spun for good.)
  *
  * Prints "VL ..." lines (the guest script greps them), "VL attack started"
  * when the attack begins. Exits on SIGTERM or after SECONDS (default 60).
@@ -343,6 +348,110 @@ static void console_kick(struct vlt_dev *t, unsigned int qi)
 		vlt_serve(t, qi, console_serve);
 }
 
+/*
+ * silent-console-port: the control queue (virtio spec 5.3.6.2). Messages
+ * for the driver wait here until it has a receive buffer for them.
+ */
+#define CON_DEVICE_READY	0
+#define CON_PORT_ADD		1
+#define CON_PORT_READY		3
+#define CON_CONSOLE_PORT	4
+#define CON_PENDING		16
+
+struct con_msg {
+	uint32_t id;
+	uint16_t event;
+	uint16_t value;
+};
+
+static struct con_msg con_pending[CON_PENDING];
+static unsigned int con_npending;
+
+static void con_say(uint32_t id, uint16_t event, uint16_t value)
+{
+	if (con_npending < CON_PENDING)
+		con_pending[con_npending++] = (struct con_msg){ id, event, value };
+}
+
+/* Queue 3: the driver's control messages, each answered at once. */
+static uint32_t con_control(struct vlt_dev *t, unsigned int qi, uint16_t *id,
+			    struct vlt_seg *segs, int ns)
+{
+	struct con_msg m;
+
+	(void)t;
+	(void)qi;
+	(void)id;
+	if (ns < 1 || segs[0].wr || segs[0].len < sizeof(m))
+		return 0;
+	memcpy(&m, segs[0].p, sizeof(m));
+	printf("VL control from the driver: id %u event %u value %u\n",
+	       m.id, m.event, m.value);
+	if (m.event == CON_DEVICE_READY && m.value) {
+		con_say(0, CON_PORT_ADD, 0);
+		con_say(1, CON_PORT_ADD, 0);
+	} else if (m.event == CON_PORT_READY && m.value && m.id == 1) {
+		con_say(1, CON_CONSOLE_PORT, 1);
+		started();
+	}
+	return 0;
+}
+
+/* Queue 2: hand the pending messages over, one per receive buffer. */
+static void con_flush(struct vlt_dev *t)
+{
+	struct vlt_queue *q = &t->q[2];
+	struct vlt_seg segs[VLT_MAX_SEGS];
+	unsigned int sent = 0;
+	uint16_t head;
+
+	while (sent < con_npending && q->ready && !vlt_pop(q, &head)) {
+		if (vlt_walk(t, q, head, segs) < 1 || !segs[0].wr ||
+		    segs[0].len < sizeof(con_pending[0])) {
+			vlt_push(q, head, 0);
+			continue;
+		}
+		memcpy(segs[0].p, &con_pending[sent++], sizeof(con_pending[0]));
+		vlt_push(q, head, sizeof(con_pending[0]));
+	}
+	memmove(con_pending, con_pending + sent,
+		(con_npending - sent) * sizeof(con_pending[0]));
+	con_npending -= sent;
+	if (sent)
+		vlt_call(q);
+}
+
+static void con_port_kick(struct vlt_dev *t, unsigned int qi)
+{
+	/* Port 1's transmit queue (5) is the silent one. */
+	if (qi == 3)
+		vlt_serve(t, qi, con_control);
+	if (qi == 2 || qi == 3)
+		con_flush(t);
+}
+
+static int run_console_port(int seconds)
+{
+	/* virtio_console_config: cols, rows, max_nr_ports, emerg_wr. */
+	static const uint32_t cfg[3] = { 0, 2, 0 };
+	struct virtio_loopback_create c;
+	struct vlt_dev t = { .quiet = 1 };
+	int ctrl = vlt_open();
+
+	if (ctrl < 0)
+		return 1;
+	/* Ports 0 and 1, each a receive and a transmit queue, and control. */
+	vlt_params(&c, 3, 6, QUEUE_SIZE, CONSOLE_POOL, cfg, sizeof(cfg));
+	c.device_features = 1ull << 1;	/* VIRTIO_CONSOLE_F_MULTIPORT */
+	if (vlt_create(&t, ctrl, &c) < 0)
+		return 1;
+	t.on_kick = con_port_kick;
+	printf("VL created console device handle=%u\n", t.handle);
+	vlt_run(&t, seconds, NULL);
+	vlt_close(&t);
+	return 0;
+}
+
 static int run_console(int seconds)
 {
 	struct virtio_loopback_create c;
@@ -423,6 +532,8 @@ int main(int argc, char **argv)
 		return run_refused();
 	if (is("silent-console") || is("console-bad-id"))
 		return run_console(seconds);
+	if (is("silent-console-port"))
+		return run_console_port(seconds);
 	if (is("next-loop") || is("call-race"))
 		return run_rng(seconds);
 	if (is("next-clear") || is("bad-id") || is("dup-id") || is("bad-len") ||

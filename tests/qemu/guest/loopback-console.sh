@@ -1,13 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 #
-# Guest side of run-loopback-test.sh (console): our vhost-user-console with two
-# ports, a console (/dev/hvc0, socket peer, size 100x40) and a named serial port
-# (/dev/vportNp1, socket peer), served to the guest kernel's virtio_console
-# through virtio_loopback.ko and our adapter. The host side of each port is
-# stream-peer on the port's socket.
+# Guest side of run-loopback-test.sh (console): our vhost-user-console with three
+# ports, a console (/dev/hvc0, socket peer, size 100x40), a named serial port
+# (/dev/vportNp1, socket peer) and a second console on port 2 (/dev/hvc1, socket
+# peer), served to the guest kernel's virtio_console through virtio_loopback.ko
+# and our adapter. The host side of each port is stream-peer on the port's socket.
 #
-#   lb_con_ports      the driver made hvc0 and the named serial port
+#   lb_con_ports      the driver made hvc0, hvc1 and the named serial port
 #   lb_con_size       the console's size from the back end (stty size: 40 100)
 #   lb_con_closed     with no peer on its socket, the serial port reads end of file
 #                     (the back end told the driver the host side is closed)
@@ -18,12 +18,14 @@
 #   lb_con_stopped    with the back end stopped, a writer of 4 MiB to hvc0 still finishes (the
 #                     module drops what it cannot post), and after SIGCONT the console carries data
 #                     again
+#   lb_con_hvc1_stopped the same on hvc1: a console on port 2, which the module posts once the back
+#                     end's control message makes it a console
 #   lb_con_alive      the back end, the adapter and the kernel are fine afterwards
 #
 # On 2 vCPUs: virtio_console spins with interrupts off for each console buffer, which the module
 # answers at the kick (its posted queues), so no spare CPU is needed for the back end.
 #
-# EXPECT: lb_insmod lb_con_socket lb_con_ports lb_con_size lb_con_closed lb_con_hvc lb_con_vport lb_con_guest_close lb_con_one_cpu lb_con_stopped lb_con_alive lb_adapter_sigterm lb_backend_sigterm lb_rmmod
+# EXPECT: lb_insmod lb_con_socket lb_con_ports lb_con_size lb_con_closed lb_con_hvc lb_con_vport lb_con_guest_close lb_con_one_cpu lb_con_stopped lb_con_hvc1_stopped lb_con_alive lb_adapter_sigterm lb_backend_sigterm lb_rmmod
 . /lib/guest-lib.sh
 
 T=/tmp/lb
@@ -51,6 +53,7 @@ fi
 vhost-user-console --socket-path $T/con.sock \
     --port console,socket=$T/p0.sock,size=100x40 \
     --port serial,socket=$T/p1.sock,name=org.virtio-loopback.test \
+    --port console,socket=$T/p2.sock \
     >$T/backend.log 2>&1 &
 bpid=$!
 if wait_for $T/con.sock 20; then pass lb_con_socket "vhost-user-console listening (pid $bpid)"
@@ -69,9 +72,9 @@ named_port() {
     return 1
 }
 vport=
-if wait_until 30 test -c /dev/hvc0 && wait_until 10 named_port org.virtio-loopback.test >/dev/null; then
+if wait_until 30 test -c /dev/hvc0 && wait_until 10 test -c /dev/hvc1 && wait_until 10 named_port org.virtio-loopback.test >/dev/null; then
     vport=$(named_port org.virtio-loopback.test)
-    pass lb_con_ports "/dev/hvc0 and $vport ($(cat /sys/class/virtio-ports/$(basename $vport)/name)); $(grep -o 'queue(s) of up to [0-9]*' $T/adapter.log)"
+    pass lb_con_ports "/dev/hvc0, /dev/hvc1 and $vport ($(cat /sys/class/virtio-ports/$(basename $vport)/name)); $(grep -o 'queue(s) of up to [0-9]*' $T/adapter.log)"
 else
     fail lb_con_ports "ports: $(ls /sys/class/virtio-ports 2>&1 | tr '\n' ' ')"; show $T/adapter.log; show $T/backend.log
 fi
@@ -178,34 +181,47 @@ data console_hvc_one_cpu_ms "$t_one"
 # 8 MiB pool) is full, then the writer spins, but only until the module gives up on the back end
 # (1.5 s without progress) and drops what it cannot post. So 4 MiB: more than the backlog holds.
 # Then the back end resumes, the kernel log says so, and the console carries data again.
-pu=$(find /sys/devices -name pool_used | head -n 1)
-pool0=$(cat $pu)
-kill -STOP $bpid
-t3=$(ms)
-head -c $((4 * MIB)) /dev/urandom >/dev/hvc0 &
-w3=$!
-if within 60 sh -c "! kill -0 $w3 2>/dev/null"; then stop_ok=1; else stop_ok=0; fi
-t_stop=$(($(ms) - t3))
-kill -CONT $bpid
-# The back end drains what was posted (to no peer) before the next peer connects.
-within 30 sh -c "[ \$(cat $pu) = $pool0 ]" || info "pool holds $(cat $pu) bytes, $pool0 before"
-head -c 65536 /dev/urandom >$T/to-host4
-: >$T/peer4.log
-stream-peer $T/p0.sock --expect 65536 --out $T/at-host4 --timeout 60000 >$T/peer4.log 2>&1 &
-p4=$!
-wait_until 10 grep -q CONNECTED $T/peer4.log
-usleep 300000
-cat $T/to-host4 >/dev/hvc0
-wait $p4; prc4=$?
-if [ $stop_ok = 1 ] && dmesg | grep -q 'dropping what cannot be posted' && within 10 sh -c "dmesg | grep -q 'takes transmit buffers again'" \
-    && [ $prc4 = 0 ] && [ "$(sha $T/at-host4)" = "$(sha $T/to-host4)" ]; then
-    pass lb_con_stopped "4 MiB to hvc0 with the back end stopped ended in $t_stop ms ($(dmesg | grep -o '[0-9]* bytes were dropped' | tail -n 1)); 64 KiB after SIGCONT, sha256 equal"
-else
-    fail lb_con_stopped "writer done: $stop_ok ($t_stop ms); peer status $prc4, host got $(wc -c <$T/at-host4 2>/dev/null) bytes"
-    dmesg | grep virtio_loopback | tail -n 5 | sed 's/^/INFO dmesg: /'; show $T/peer4.log; kill -CONT $bpid; kill $w3 2>/dev/null
-fi
+# stopped_stage NAME TTY SOCKET TXQ: TXQ is the port's transmit queue (port N >= 1: 2N + 3).
+stopped_stage() {
+    _pu=$(find /sys/devices -name pool_used | head -n 1)
+    _pool0=$(cat $_pu)
+    kill -STOP $bpid
+    _t=$(ms)
+    head -c $((4 * MIB)) /dev/urandom >$2 &
+    _w=$!
+    if within 60 sh -c "! kill -0 $_w 2>/dev/null"; then _ok=1; else _ok=0; fi
+    _took=$(($(ms) - _t))
+    kill -CONT $bpid
+    # The back end drains what was posted (to no peer) before the next peer connects.
+    within 30 sh -c "[ \$(cat $_pu) = $_pool0 ]" || info "pool holds $(cat $_pu) bytes, $_pool0 before"
+    head -c 65536 /dev/urandom >$T/to-host-$1
+    : >$T/peer-$1.log
+    stream-peer $3 --expect 65536 --out $T/at-host-$1 --timeout 60000 >$T/peer-$1.log 2>&1 &
+    _p=$!
+    wait_until 10 grep -q CONNECTED $T/peer-$1.log
+    usleep 300000
+    cat $T/to-host-$1 >$2
+    wait $_p; _prc=$?
+    if [ $_ok = 1 ] && dmesg | grep -q "queue $4: .*dropping what cannot be posted" \
+        && within 10 sh -c "dmesg | grep -q 'queue $4: the back end takes transmit buffers again'" \
+        && [ $_prc = 0 ] && [ "$(sha $T/at-host-$1)" = "$(sha $T/to-host-$1)" ]; then
+        pass $1 "4 MiB to $2 with the back end stopped ended in $_took ms (queue $4, $(dmesg | grep -o '[0-9]* bytes were dropped' | tail -n 1)); 64 KiB after SIGCONT, sha256 equal"
+    else
+        fail $1 "writer done: $_ok ($_took ms); peer status $_prc, host got $(wc -c <$T/at-host-$1 2>/dev/null) bytes"
+        dmesg | grep virtio | tail -n 5 | sed 's/^/INFO dmesg: /'; show $T/peer-$1.log; kill -CONT $bpid; kill $_w 2>/dev/null
+        con_diag
+    fi
+}
+stopped_stage lb_con_stopped /dev/hvc0 $T/p0.sock 1
+# hvc1 is port 2: the module posts its queue once the back end's VIRTIO_CONSOLE_CONSOLE_PORT
+# message made it a console. (A module that posted port 0 only left this writer spinning.)
+sleep 1000 </dev/hvc1 &
+hold1=$!
+usleep 200000
+stty -F /dev/hvc1 raw -echo
+stopped_stage lb_con_hvc1_stopped /dev/hvc1 $T/p2.sock 7
 
-kill $hold 2>/dev/null
+kill $hold $hold1 2>/dev/null
 kill $wpid 2>/dev/null
 
 # (The harness judges the kernel log itself: kernel_clean.)
