@@ -227,6 +227,17 @@ outlive() {
 console_attack() {
     /bin/vl-hostile "$attack" 120 >/tmp/h.log 2>&1 &
     pid=$!
+    if [ "$attack" = silent-console-port ]; then
+        # Port 1 is an open serial port first: a write leaves buffers outstanding on its queue
+        # (the back end answers nothing there), then the back end makes the port the console.
+        if wait_until 20 test -c /dev/vport0p1; then
+            head -c 65536 /dev/zero >/dev/vport0p1 &
+            vw=$!
+            usleep 500000
+            info "serial writer of vport0p1 $(kill -0 $vw 2>/dev/null && echo waits || echo ended)"
+        fi
+        kill -USR1 $pid
+    fi
     if wait_until 20 test -c /dev/hvc0; then
         pass vh_attack "$attack: /dev/hvc0 from $(grep -m1 'VL created' /tmp/h.log)"
     else
@@ -258,6 +269,7 @@ console_attack() {
             fail vh_state "$(vdev_state)"
         fi
         kill -TERM $pid 2>/dev/null
+        [ -n "${vw:-}" ] && kill $vw 2>/dev/null
     else
         # The rule break fails the device; virtio_console then keeps the
         # rest of the output (hvc retries a broken queue), so the writer

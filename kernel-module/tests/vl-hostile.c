@@ -39,10 +39,12 @@
  *               writes. (Old module: the waiting driver freed a buffer that
  *               stayed in its ring, a use-after-free at removal.)
  *   silent-console-port  a MULTIPORT console with two ports whose back end
- *               answers the control queue honestly and makes port 1, not
- *               port 0, the console (/dev/hvc0), then answers nothing on
- *               port 1's transmit queue. (Old module, which posted port
- *               0's queue only: that CPU spun for good.)
+ *               answers the control queue honestly and answers nothing on
+ *               port 1's transmit queue. Port 1 starts as an open serial
+ *               port (the guest leaves writes outstanding on it); once
+ *               armed, the back end makes it the console (/dev/hvc0).
+ *               (Old module, which posted port 0's queue only: that CPU
+ *               spun for good.)
  *
  * Prints "VL ..." lines (the guest script greps them), "VL attack started"
  * when the attack begins. Exits on SIGTERM or after SECONDS (default 60).
@@ -356,6 +358,7 @@ static void console_kick(struct vlt_dev *t, unsigned int qi)
 #define CON_PORT_ADD		1
 #define CON_PORT_READY		3
 #define CON_CONSOLE_PORT	4
+#define CON_PORT_OPEN		6
 #define CON_PENDING		16
 
 struct con_msg {
@@ -391,8 +394,7 @@ static uint32_t con_control(struct vlt_dev *t, unsigned int qi, uint16_t *id,
 		con_say(0, CON_PORT_ADD, 0);
 		con_say(1, CON_PORT_ADD, 0);
 	} else if (m.event == CON_PORT_READY && m.value && m.id == 1) {
-		con_say(1, CON_CONSOLE_PORT, 1);
-		started();
+		con_say(1, CON_PORT_OPEN, 1);
 	}
 	return 0;
 }
@@ -430,6 +432,16 @@ static void con_port_kick(struct vlt_dev *t, unsigned int qi)
 		con_flush(t);
 }
 
+/* Once armed: port 1 becomes the console. */
+static void con_tick(struct vlt_dev *t)
+{
+	if (!armed || attack_logged)
+		return;
+	con_say(1, CON_CONSOLE_PORT, 1);
+	started();
+	con_flush(t);
+}
+
 static int run_console_port(int seconds)
 {
 	/* virtio_console_config: cols, rows, max_nr_ports, emerg_wr. */
@@ -447,7 +459,7 @@ static int run_console_port(int seconds)
 		return 1;
 	t.on_kick = con_port_kick;
 	printf("VL created console device handle=%u\n", t.handle);
-	vlt_run(&t, seconds, NULL);
+	vlt_run(&t, seconds, con_tick);
 	vlt_close(&t);
 	return 0;
 }
