@@ -293,6 +293,38 @@ console_attack() {
     fi
 }
 
+# ----------------------------------------------------------- console-swap ----
+# The back end returns a RESIZE for port 1, then keeps rewriting that buffer
+# into CONSOLE_PORT. The module reads control messages to know which ports
+# are consoles; the driver must act on what the module read.
+swap_attack() {
+    /bin/vl-hostile console-swap 60 >/tmp/h.log 2>&1 &
+    pid=$!
+    if wait_until 20 grep -q 'VL attack started' /tmp/h.log && wait_until 5 test -c /dev/vport0p1; then
+        pass vh_attack "console-swap: $(grep -m1 'VL created' /tmp/h.log), port 1 is /dev/vport0p1"
+    else
+        fail vh_attack "no port 1 or no attack; $(tail -n 3 /tmp/h.log)"
+        return
+    fi
+    usleep 3000000
+    if [ ! -e /dev/hvc0 ]; then
+        pass vh_io "no console 3 s later: the driver acted on the RESIZE the module read, not on the CONSOLE_PORT written over it"
+    else
+        fail vh_io "port 1 became a console: the driver read what the back end wrote after returning the buffer"
+    fi
+    if ! needs_reset && [ "$(violations)" = 0 ]; then
+        pass vh_state "$(vdev_state)"
+    else
+        fail vh_state "$(vdev_state)"
+    fi
+    kill -TERM $pid 2>/dev/null
+    if bg_wait $pid 15 && vl_gone 100; then
+        pass vh_remove "console device removed"
+    else
+        fail vh_remove "still there: $(vl_leftover | tr '\n' ' ')"
+    fi
+}
+
 # -------------------------------------------------------------- refused ----
 refused_attack() {
     /bin/vl-hostile refused >/tmp/h.log 2>&1
@@ -313,6 +345,7 @@ case $attack in
     next-clear|bad-id|dup-id|bad-len|idx-jump|outlive) blk_attack ;;
     refused) refused_attack ;;
     silent-console|silent-console-port|console-bad-id) console_attack ;;
+    console-swap) swap_attack ;;
     *) fail vh_attack "unknown attack '$attack'" ;;
 esac
 

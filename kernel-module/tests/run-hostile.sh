@@ -8,7 +8,7 @@
 #
 # Usage: run-hostile.sh [KERNELRELEASE]   (default: the newest 6.1 in /boot)
 # KERNELRELEASE may be any kernel find_kernel knows, arm64 included.
-# Environment: VL_ATTACKS (default: all twelve), MODULE (default
+# Environment: VL_ATTACKS (default: all thirteen), MODULE (default
 # out/modules/<release>/virtio_loopback.ko, e.g. an older build to compare).
 # Results: $QEMU_WORK_DIR/summary.
 set -euo pipefail
@@ -34,7 +34,7 @@ cc=gcc
 $cc -static -O2 -Wall -Wextra -Werror -I"$HERE/../include/uapi" \
 	-o "$QEMU_WORK_DIR/vl-hostile" "$HERE/vl-hostile.c" "$HERE/vl-test-lib.c" -lpthread
 
-for a in ${VL_ATTACKS:-next-loop next-clear bad-id dup-id bad-len idx-jump outlive call-race refused silent-console silent-console-port console-bad-id}; do
+for a in ${VL_ATTACKS:-next-loop next-clear bad-id dup-id bad-len idx-jump outlive call-race refused silent-console silent-console-port console-swap console-bad-id}; do
 	GUEST_APPEND="vlattack=$a" GUEST_MODULES="virtio_rng virtio_blk virtio_console" \
 		run_guest "vh-$a-$KVER" "$HERE/guest-hostile.sh" \
 		"$QEMU_WORK_DIR/vl-hostile:/bin/vl-hostile" \

@@ -45,6 +45,12 @@
  *               armed, the back end makes it the console (/dev/hvc0).
  *               (Old module, which posted port 0's queue only: that CPU
  *               spun for good.)
+ *   console-swap  the same device; port 1's message is a harmless RESIZE,
+ *               and right after returning it the back end rewrites the
+ *               buffer into CONSOLE_PORT, for 300 ms. The driver must act on
+ *               the message the module read: no console appears. (Module
+ *               that read the pool and left the copy to the unmap: the
+ *               driver made port 1 a console the module never posted.)
  *
  * Prints "VL ..." lines (the guest script greps them), "VL attack started"
  * when the attack begins. Exits on SIGTERM or after SECONDS (default 60).
@@ -60,6 +66,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vl-test-lib.h"
@@ -358,6 +365,7 @@ static void console_kick(struct vlt_dev *t, unsigned int qi)
 #define CON_PORT_ADD		1
 #define CON_PORT_READY		3
 #define CON_CONSOLE_PORT	4
+#define CON_RESIZE		5
 #define CON_PORT_OPEN		6
 #define CON_PENDING		16
 
@@ -395,8 +403,25 @@ static uint32_t con_control(struct vlt_dev *t, unsigned int qi, uint16_t *id,
 		con_say(1, CON_PORT_ADD, 0);
 	} else if (m.event == CON_PORT_READY && m.value && m.id == 1) {
 		con_say(1, CON_PORT_OPEN, 1);
+		if (is("console-swap"))
+			con_say(1, CON_RESIZE, 0);
 	}
 	return 0;
+}
+
+/* console-swap: turn the RESIZE just returned into CONSOLE_PORT, again and again. */
+static void con_swap(struct con_msg *m)
+{
+	const struct con_msg console = { 1, CON_CONSOLE_PORT, 1 };
+	struct timespec t0, t;
+
+	started();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		__atomic_store_n(&m->event, console.event, __ATOMIC_RELAXED);
+		__atomic_store_n(&m->value, console.value, __ATOMIC_RELAXED);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < 300);
 }
 
 /* Queue 2: hand the pending messages over, one per receive buffer. */
@@ -415,6 +440,10 @@ static void con_flush(struct vlt_dev *t)
 		}
 		memcpy(segs[0].p, &con_pending[sent++], sizeof(con_pending[0]));
 		vlt_push(q, head, sizeof(con_pending[0]));
+		if (con_pending[sent - 1].event == CON_RESIZE) {
+			vlt_call(q);
+			con_swap((struct con_msg *)segs[0].p);
+		}
 	}
 	memmove(con_pending, con_pending + sent,
 		(con_npending - sent) * sizeof(con_pending[0]));
@@ -544,7 +573,7 @@ int main(int argc, char **argv)
 		return run_refused();
 	if (is("silent-console") || is("console-bad-id"))
 		return run_console(seconds);
-	if (is("silent-console-port"))
+	if (is("silent-console-port") || is("console-swap"))
 		return run_console_port(seconds);
 	if (is("next-loop") || is("call-race"))
 		return run_rng(seconds);
