@@ -16,7 +16,8 @@
 #   bench-guest.sh modules    subject b under module variants, alternating: for each
 #                             of BENCH_ROUNDS rounds (default 2), each variant of
 #                             BENCH_VARIANTS ("label:path[:param=value,...] ...") is
-#                             loaded, b set up and every workload run on it
+#                             loaded, b set up and every workload run on it; each round
+#                             starts with the next variant
 #
 # The blk subjects, every disk BENCH_SIZE_MB, every image on BENCH_DIR (BENCH_TAG, if
 # set, is appended to each subject's name: two image folders in one guest):
@@ -400,8 +401,14 @@ load_module() {
 
 case ${1:-loopback} in
 modules)
+    # Each round starts with the next variant, so that whatever favours the
+    # first (or last) run of a round touches every variant alike.
+    # shellcheck disable=SC2086
+    set -- $BENCH_VARIANTS
     for round in $(seq 1 "${BENCH_ROUNDS:-2}"); do
-        for variant in $BENCH_VARIANTS; do
+        order=$*
+        first=$1; shift; set -- "$@" "$first"
+        for variant in $order; do
             label=${variant%%:*}; rest=${variant#*:}; ko=${rest%%:*}
             params=; [ "$rest" != "$ko" ] && params=$(echo "${rest#*:}" | tr ',' ' ')
             progress "round $round: module $label"
