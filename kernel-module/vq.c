@@ -236,13 +236,14 @@ static void vl_vq_push_used(struct vl_queue *q, u16 head, u32 len)
  * sent buffer by spinning, with interrupts off (hvc's put_chars()) or
  * preemption off (control messages), until the device uses it; a serial
  * port's writer sleeps instead, so its queue keeps the back end's flow
- * control. Through the loopback the device is a task of
- * this very kernel, which that CPU cannot run, and may even be queued on it:
- * the wait can last for ever. So a posted chain is copied into the pool under a shadow head of
- * its own and used at once, at the kick; the back end gets the copy, and
- * returns that head. It costs one more copy of bytes the back end sees
- * anyway. The used entry of a transmit buffer tells the driver only that it
- * may reuse the buffer, which is true once the module holds the copy.
+ * control. Through the loopback the device is a task of this very kernel,
+ * which that CPU cannot run, and may even be queued on it: the wait can
+ * last for ever. So a posted chain is copied into the pool under a shadow
+ * head of its own and used at once, at the kick; the back end gets the
+ * copy, and returns that head. It costs one more copy of bytes the back end
+ * sees anyway. The used entry of a transmit buffer tells the driver only
+ * that it may reuse the buffer, which is true once the module holds the
+ * copy.
  */
 static bool vl_vq_is_posted(u32 device_id, unsigned int index)
 {
