@@ -358,8 +358,9 @@ static void console_kick(struct vlt_dev *t, unsigned int qi)
 }
 
 /*
- * silent-console-port: the control queue (virtio spec 5.3.6.2). Messages
- * for the driver wait here until it has a receive buffer for them.
+ * silent-console-port and console-swap: the control queue (virtio spec
+ * 5.3.6.2). Messages for the driver wait here until it has a receive buffer
+ * for them.
  */
 #define CON_DEVICE_READY	0
 #define CON_PORT_ADD		1
@@ -440,6 +441,7 @@ static void con_flush(struct vlt_dev *t)
 		}
 		memcpy(segs[0].p, &con_pending[sent++], sizeof(con_pending[0]));
 		vlt_push(q, head, sizeof(con_pending[0]));
+		/* console-swap: the driver must have it before the rewriting. */
 		if (con_pending[sent - 1].event == CON_RESIZE) {
 			vlt_call(q);
 			con_swap((struct con_msg *)segs[0].p);
