@@ -39,7 +39,9 @@ public interface IVirtqueue
     IQueueEvents Events { get; }
 
     /// <summary>
-    /// A chain buffer for this queue, with room for <see cref="Size"/> descriptors. Call it in
+    /// A chain buffer for this queue, with room for the device's largest queue
+    /// (<see cref="IVirtioDevice.MaxQueueSize"/>, at least <see cref="Size"/>) of descriptors: the
+    /// segment limit a device states may exceed the ring the driver chose. Call it in
     /// <see cref="IVirtioDevice.Start"/> (the size can change between starts), never per request.
     /// </summary>
     DescriptorChain CreateChain();

@@ -91,7 +91,7 @@ public sealed partial class Vring : IVirtqueue, IQueueEvents, IDisposable
     internal bool KickPending { get; set; }
 
     /// <inheritdoc />
-    public DescriptorChain CreateChain() => new(Size == 0 ? 1 : Size);
+    public DescriptorChain CreateChain() => new(Math.Max((int)Size, _device.MaxQueueSize));
 
     /// <summary>
     /// Takes the next request: first the chains the inflight region says were in flight when the

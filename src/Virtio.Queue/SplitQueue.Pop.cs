@@ -198,8 +198,11 @@ public sealed partial class SplitQueue
             return Broken("descriptor table is no longer inside guest memory");
         }
 
-        // Every buffer takes a slot, so this bound also ends loops (§2.7.5.3.1: a chain is never
-        // longer than the queue size; an indirect table counts towards the same limit).
+        // Every buffer takes a slot, so this bound also ends loops. §2.7.5.3.1 keeps a driver's
+        // chain, indirect table included, within the queue size; but a device states its segment
+        // limits (blk's seg_max) before the driver picks a ring, which may be smaller than the
+        // largest the device offers. So an indirect chain may be as long as the chain holds (the
+        // back end sizes it for its largest queue), as QEMU takes indirect tables up to 1024.
         int limit = Math.Min(Size, chain.Capacity);
         int hops = 0;
         uint entries = Size;
@@ -254,6 +257,7 @@ public sealed partial class SplitQueue
 
                 tableGpa = address;
                 indirect = true;
+                limit = chain.Capacity;
                 chain.IsIndirect = true;
                 entries = length / SplitRing.DescriptorSize;
                 index = 0;

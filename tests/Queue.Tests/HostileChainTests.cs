@@ -50,6 +50,44 @@ public sealed class HostileChainTests
     }
 
     [Test]
+    public void IndirectChainLongerThanTheRingButWithinTheChain()
+    {
+        // A device offering queues of 8 (seg_max 6) on a ring of 4: an indirect table of 6 data
+        // buffers and the two of a blk request pops whole; one more breaks the queue.
+        using (QueueHarness h = new(size: 4))
+        {
+            Assert.That(PopIndirect(h, 8, new DescriptorChain(8)), Is.EqualTo(PopResult.Popped));
+        }
+
+        using (QueueHarness h = new(size: 4))
+        {
+            Assert.That(PopIndirect(h, 9, new DescriptorChain(8)), Is.EqualTo(PopResult.Broken));
+            Assert.That(h.Queue.BrokenReason, Does.Contain("more than 8 descriptors"));
+        }
+    }
+
+    // Publishes head 0 as an indirect table of N readable buffers and pops it into CHAIN.
+    private static PopResult PopIndirect(QueueHarness h, int n, DescriptorChain chain)
+    {
+        ulong buffer = h.Buffer(8);
+        ulong table = h.Memory.Alloc((uint)n * 16, 16);
+        for (int i = 0; i < n; i++)
+        {
+            h.Driver.WriteRawDescriptor(table + ((ulong)i * 16), buffer, 8, i < n - 1 ? Next : (ushort)0, (ushort)(i + 1));
+        }
+
+        h.Driver.WriteDescriptor(0, table, (uint)n * 16, Indirect, 0);
+        Publish(h, 0);
+        PopResult result = h.Queue.TryPop(chain);
+        if (result == PopResult.Popped)
+        {
+            Assert.That(chain.Readable.Length, Is.EqualTo(n));
+        }
+
+        return result;
+    }
+
+    [Test]
     public void LoopInsideAnIndirectTable()
     {
         using QueueHarness h = new();

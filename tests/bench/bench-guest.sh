@@ -250,8 +250,10 @@ setup_a() {
 }
 stop_a() { rmmod brd 2>/dev/null; }
 
-# start_ours NAME [OPTION...]: start_loopback with our vhost-user-blk on NAME's socket and image.
-start_ours() { _o=$1; shift; start_loopback "$_o" vhost-user-blk --socket-path "$D/$_o.sock" --blk-file "$D/$_o.img" "$@"; }
+# start_ours NAME [OPTION...]: start_loopback with our vhost-user-blk on NAME's socket and image
+# (BENCH_OURS_ARGS: more options for each of them, to try one out).
+# shellcheck disable=SC2086
+start_ours() { _o=$1; shift; start_loopback "$_o" vhost-user-blk --socket-path "$D/$_o.sock" --blk-file "$D/$_o.img" "$@" ${BENCH_OURS_ARGS:-}; }
 
 setup_b() {
     name_b=b-ours
