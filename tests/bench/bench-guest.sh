@@ -42,7 +42,8 @@
 # warm-up before each measured workload, default 1), BENCH_SIZE_MB (the disk,
 # default 128), BENCH_MODULE (default /lib/modules/virtio_loopback.ko),
 # BENCH_DIR (a tmpfs for the images, default /tmp/bench), BENCH_EVENTS (input
-# latency samples, default 10000), BENCH_POLL_US (g's poll window), BENCH_WORKLOADS
+# latency samples, default 10000), BENCH_POLL_US (g's poll window), BENCH_OURS_ARGS (more
+# options for every subject of our vhost-user-blk, to try one out), BENCH_WORKLOADS
 # (a subset of the workloads, while working on one; run-bench.sh's report needs all).
 #
 # Each workload is one fio process with two jobs: a warm-up of BENCH_RAMP
