@@ -59,7 +59,7 @@ public sealed class BlkDevice : IVirtioDevice, IDisposable
         ArgumentNullException.ThrowIfNull(options);
         options.ThrowIfInvalid();
         _options = options;
-        _image = BlkImage.Open(options.Path, options.ReadOnly);
+        _image = BlkImage.Open(options.Path, options.ReadOnly, options.Direct);
         try
         {
             _processor = new BlkRequestProcessor(_image, options.Serial);
@@ -138,6 +138,11 @@ public sealed class BlkDevice : IVirtioDevice, IDisposable
         {
             string engine = DescribeEngine();
             Log.IoEngineChosen(_logger, engine);
+        }
+
+        if (_image.IsDirect)
+        {
+            Log.DirectIo(_logger, _image.DirectMemoryAlignment, _image.DirectOffsetAlignment);
         }
     }
 

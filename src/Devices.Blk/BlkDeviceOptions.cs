@@ -37,6 +37,12 @@ public sealed class BlkDeviceOptions
     /// <summary>The I/O threads for an image on a real file system or a block device.</summary>
     public const int DefaultIoThreads = 4;
 
+    /// <summary>
+    /// Bypass the host's page cache (<c>--direct</c>): aligned transfers use the image opened
+    /// <c>O_DIRECT</c>, the rest a second, plain descriptor.
+    /// </summary>
+    public bool Direct { get; init; }
+
     /// <summary>How file I/O is done (<c>--io-engine</c>).</summary>
     public BlkIoEngine IoEngine { get; init; } = BlkIoEngine.Auto;
 

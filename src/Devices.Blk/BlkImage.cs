@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 using System;
 using System.IO;
+using System.Threading;
 using Tmds.Linux;
 using VirtioLoopback.Sys;
 
@@ -9,6 +10,9 @@ namespace VirtioLoopback.Devices.Blk;
 /// <summary>
 /// The disk behind a block device: a raw image file or a block device, opened read-write or
 /// (for <c>--read-only</c>) <c>O_RDONLY</c>, so a read-only device cannot change the data even by mistake.
+/// With <c>--direct</c> it is opened twice: <c>O_DIRECT</c> for transfers aligned as direct I/O needs
+/// (no copy into the host's page cache, and writes that io_uring can run without a worker thread),
+/// and plainly for the rest, which a guest may send (a 512-byte-aligned buffer on a 4 KiB disk).
 /// </summary>
 public sealed class BlkImage : IDisposable
 {
@@ -21,10 +25,17 @@ public sealed class BlkImage : IDisposable
     private static readonly uint BlkPbszGet = IoCtl.Io(0x12, 123);
     private static readonly uint BlkGetSize64 = IoCtl.Ior(0x12, 114, sizeof(ulong));
 
+    // The page size: the alignment assumed for O_DIRECT where the kernel does not state one.
+    private const uint FallbackDirectAlignment = 4096;
+
+    private long _unaligned;
+    private int _unalignedLogged;
+
     private BlkImage(string path, FileDescriptor handle, bool readOnly, bool isBlockDevice, uint logicalBlockSize, uint physicalBlockSize)
     {
         Path = path;
         Handle = handle;
+        BufferedHandle = handle;
         IsReadOnly = readOnly;
         IsBlockDevice = isBlockDevice;
         LogicalBlockSize = logicalBlockSize;
@@ -34,8 +45,29 @@ public sealed class BlkImage : IDisposable
     /// <summary>The path the image was opened from.</summary>
     public string Path { get; }
 
-    /// <summary>The open image (close-on-exec).</summary>
+    /// <summary>
+    /// The open image (close-on-exec); <c>O_DIRECT</c> when <see cref="IsDirect"/>, so only a transfer
+    /// that <see cref="HandleFor"/> chose may use it.
+    /// </summary>
     public FileDescriptor Handle { get; }
+
+    /// <summary>
+    /// The image opened without <c>O_DIRECT</c>: for transfers that are not aligned for direct I/O.
+    /// The same descriptor as <see cref="Handle"/> unless <see cref="IsDirect"/>.
+    /// </summary>
+    public FileDescriptor BufferedHandle { get; private init; }
+
+    /// <summary>Whether aligned transfers bypass the host's page cache (<c>--direct</c>).</summary>
+    public bool IsDirect { get; private init; }
+
+    /// <summary>The alignment <c>O_DIRECT</c> needs of each buffer's address (1 when not <see cref="IsDirect"/>).</summary>
+    public uint DirectMemoryAlignment { get; private init; } = 1;
+
+    /// <summary>The alignment <c>O_DIRECT</c> needs of the file offset and of each buffer's length (1 when not <see cref="IsDirect"/>).</summary>
+    public uint DirectOffsetAlignment { get; private init; } = 1;
+
+    /// <summary>How many transfers went through the page cache for want of alignment (only counted when <see cref="IsDirect"/>).</summary>
+    public long UnalignedTransfers => Interlocked.Read(ref _unaligned);
 
     /// <summary>Whether the image was opened <c>O_RDONLY</c>.</summary>
     public bool IsReadOnly { get; }
@@ -55,9 +87,15 @@ public sealed class BlkImage : IDisposable
     /// <summary>The physical block size in bytes: <c>BLKPBSZGET</c> for a block device, <see cref="LogicalBlockSize"/> for a file.</summary>
     public uint PhysicalBlockSize { get; }
 
-    /// <summary>Opens <paramref name="path"/> read-write, or read-only when <paramref name="readOnly"/> is set.</summary>
-    /// <exception cref="IOException">The path is a directory, cannot be opened, or its size cannot be read.</exception>
-    public static BlkImage Open(string path, bool readOnly)
+    /// <summary>
+    /// Opens <paramref name="path"/> read-write, or read-only when <paramref name="readOnly"/> is set;
+    /// with <paramref name="direct"/>, a second time with <c>O_DIRECT</c> for aligned transfers.
+    /// </summary>
+    /// <exception cref="IOException">
+    /// The path is a directory, cannot be opened, its size cannot be read, or (with
+    /// <paramref name="direct"/>) its file system has no direct I/O.
+    /// </exception>
+    public static BlkImage Open(string path, bool readOnly, bool direct = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (Directory.Exists(path))
@@ -81,9 +119,15 @@ public sealed class BlkImage : IDisposable
                 physical = pbs >= logical && BitIsPowerOfTwo(pbs) ? pbs : logical;
             }
 
-            BlkImage image = new(path, handle, readOnly, isBlockDevice, logical, physical) { IsInMemory = !isBlockDevice && OnMemoryFileSystem(handle) };
-            _ = image.QuerySizeBytes();
-            return image;
+            bool inMemory = !isBlockDevice && OnMemoryFileSystem(handle);
+            if (!direct)
+            {
+                BlkImage image = new(path, handle, readOnly, isBlockDevice, logical, physical) { IsInMemory = inMemory };
+                _ = image.QuerySizeBytes();
+                return image;
+            }
+
+            return OpenDirect(path, readOnly, handle, isBlockDevice, logical, physical, inMemory);
         }
         catch
         {
@@ -91,6 +135,44 @@ public sealed class BlkImage : IDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// The descriptor for a transfer of <paramref name="iov"/> at <paramref name="offset"/>:
+    /// <see cref="Handle"/> when the image is not direct or every address, every length and the
+    /// offset are aligned as <c>O_DIRECT</c> needs; otherwise <see cref="BufferedHandle"/> (the
+    /// kernel keeps the two coherent: a direct read writes back cached pages of its range first, a
+    /// direct write drops them).
+    /// </summary>
+    public FileDescriptor HandleFor(ReadOnlySpan<IoVec> iov, long offset)
+    {
+        if (!IsDirect)
+        {
+            return Handle;
+        }
+
+        ulong lengths = (ulong)offset;
+        ulong addresses = 0;
+        foreach (IoVec v in iov)
+        {
+            addresses |= (ulong)v.Base;
+            lengths |= v.Length;
+        }
+
+        if ((addresses & (DirectMemoryAlignment - 1)) == 0 && (lengths & (DirectOffsetAlignment - 1)) == 0)
+        {
+            return Handle;
+        }
+
+        Interlocked.Increment(ref _unaligned);
+        return BufferedHandle;
+    }
+
+    /// <summary>
+    /// True once: when <paramref name="chosen"/> (from <see cref="HandleFor"/>) is the first transfer
+    /// that had to go through the page cache, for one log line.
+    /// </summary>
+    public bool IsFirstUnaligned(FileDescriptor chosen) =>
+        IsDirect && !ReferenceEquals(chosen, Handle) && Interlocked.Exchange(ref _unalignedLogged, 1) == 0;
 
     /// <summary>
     /// Reads the current size in bytes: <c>BLKGETSIZE64</c> for a block device, the file size otherwise.
@@ -113,7 +195,58 @@ public sealed class BlkImage : IDisposable
     public ulong QueryCapacitySectors() => (ulong)QuerySizeBytes() / SectorSize;
 
     /// <summary>Closes the image.</summary>
-    public void Dispose() => Handle.Dispose();
+    public void Dispose()
+    {
+        Handle.Dispose();
+        BufferedHandle.Dispose();
+    }
+
+    private static BlkImage OpenDirect(string path, bool readOnly, FileDescriptor buffered, bool isBlockDevice, uint logical, uint physical, bool inMemory)
+    {
+        if (!FileIo.TryOpen(path, (readOnly ? LibC.O_RDONLY : LibC.O_RDWR) | LibC.O_DIRECT, out FileDescriptor? direct, out int errno))
+        {
+            throw new IOException(errno == LibC.EINVAL
+                ? $"{path}: its file system does not support direct I/O (O_DIRECT)"
+                : $"{path}: cannot be opened with O_DIRECT: {Errno.Describe(errno)}");
+        }
+
+        try
+        {
+            uint memory;
+            uint offset;
+            if (!FileIo.TryGetDirectIoAlignment(direct, out memory, out offset))
+            {
+                // Before Linux 6.1 (6.11 for a block device) the kernel does not say: a block
+                // device needs its logical block size, a file at most the page size.
+                memory = offset = isBlockDevice ? logical : FallbackDirectAlignment;
+            }
+            else if (memory == 0 || offset == 0)
+            {
+                throw new IOException($"{path}: its file system does not support direct I/O (O_DIRECT)");
+            }
+
+            if (!BitIsPowerOfTwo(memory) || !BitIsPowerOfTwo(offset))
+            {
+                memory = offset = Math.Max(FallbackDirectAlignment, logical);
+            }
+
+            BlkImage image = new(path, direct, readOnly, isBlockDevice, logical, physical)
+            {
+                IsInMemory = inMemory,
+                IsDirect = true,
+                BufferedHandle = buffered,
+                DirectMemoryAlignment = memory,
+                DirectOffsetAlignment = offset,
+            };
+            _ = image.QuerySizeBytes();
+            return image;
+        }
+        catch
+        {
+            direct.Dispose();
+            throw;
+        }
+    }
 
     private static bool OnMemoryFileSystem(FileDescriptor handle)
     {

@@ -550,7 +550,13 @@ public sealed class BlkRequestProcessor
         while (remaining > 0)
         {
             ReadOnlySpan<IoVec> pending = iov.AsSpan(first, end - first);
-            long n = write ? FileIo.PWriteV(_image.Handle, pending, offset) : FileIo.PReadV(_image.Handle, pending, offset);
+            FileDescriptor file = _image.HandleFor(pending, offset);
+            if (_image.IsFirstUnaligned(file))
+            {
+                Log.UnalignedDirect(_logger, request.Type, request.Sector);
+            }
+
+            long n = write ? FileIo.PWriteV(file, pending, offset) : FileIo.PReadV(file, pending, offset);
             if (n <= 0)
             {
                 Log.ShortIo(_logger, request.Type, request.Sector, remaining);
@@ -659,7 +665,7 @@ public sealed class BlkRequestProcessor
                 iov[count++] = new IoVec(zeros, (nuint)Math.Min(left, ZeroChunk));
             }
 
-            long n = FileIo.PWriteV(_image.Handle, iov[..count], offset);
+            long n = FileIo.PWriteV(_image.BufferedHandle, iov[..count], offset);
             if (n <= 0)
             {
                 throw new SysException("pwritev(zeros)", 28 /* ENOSPC */);

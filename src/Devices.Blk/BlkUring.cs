@@ -40,7 +40,7 @@ internal sealed class BlkUring : IDisposable
     private const ulong MaxFixedTotal = 256UL << 20;
 
     private readonly IoUring _ring;
-    private readonly FileDescriptor _file;
+    private readonly BlkImage _image;
     private readonly ILogger _logger;
     private readonly int _queue;
     private GuestMemoryMap? _registered;
@@ -49,10 +49,10 @@ internal sealed class BlkUring : IDisposable
     private ulong[] _fixedEnds = [];
     private bool _fixedRefused;
 
-    private BlkUring(IoUring ring, FileDescriptor file, int queue, ILogger logger)
+    private BlkUring(IoUring ring, BlkImage image, int queue, ILogger logger)
     {
         _ring = ring;
-        _file = file;
+        _image = image;
         _queue = queue;
         _logger = logger;
     }
@@ -71,7 +71,7 @@ internal sealed class BlkUring : IDisposable
         {
             ring = IoUring.Create((uint)slots);
             ring.RegisterEventFd(completion);
-            return new BlkUring(ring, image.Handle, queue, logger);
+            return new BlkUring(ring, image, queue, logger);
         }
         catch (SysException e)
         {
@@ -163,7 +163,7 @@ internal sealed class BlkUring : IDisposable
         InFlight++;
         if (request.Type == BlkRequestType.Flush)
         {
-            _ring.PrepareFsync(_file, dataOnly: true, (ulong)request.Index);
+            _ring.PrepareFsync(_image.Handle, dataOnly: true, (ulong)request.Index);
         }
         else
         {
@@ -236,7 +236,7 @@ internal sealed class BlkUring : IDisposable
         if (request.Type == BlkRequestType.Out && request.Writethrough)
         {
             request.Syncing = true;
-            _ring.PrepareFsync(_file, dataOnly: true, (ulong)request.Index);
+            _ring.PrepareFsync(_image.Handle, dataOnly: true, (ulong)request.Index);
             return false;
         }
 
@@ -267,18 +267,24 @@ internal sealed class BlkUring : IDisposable
         long offset = (long)(request.Sector * BlkImage.SectorSize) + request.Done;
         int first = request.FirstIoVec;
         int count = request.IoVecCount - first;
+        FileDescriptor file = _image.HandleFor(request.IoVecs.AsSpan(first, count), offset);
+        if (_image.IsFirstUnaligned(file))
+        {
+            Log.UnalignedDirect(_logger, request.Type, request.Sector);
+        }
+
         if (count == 1 && ReferenceEquals(request.Memory, _registered))
         {
             IoVec v = request.IoVecs[first];
             int index = FixedIndex((ulong)v.Base, (ulong)v.Length);
             if (index >= 0)
             {
-                _ring.PrepareFixed(write, _file, v.Base, (uint)v.Length, offset, (ushort)index, (ulong)request.Index);
+                _ring.PrepareFixed(write, file, v.Base, (uint)v.Length, offset, (ushort)index, (ulong)request.Index);
                 return;
             }
         }
 
-        _ring.PrepareVectored(write, _file, request.IoVecs, first, count, offset, (ulong)request.Index);
+        _ring.PrepareVectored(write, file, request.IoVecs, first, count, offset, (ulong)request.Index);
     }
 
     /// <summary>The registered buffer holding [<paramref name="address"/>, +<paramref name="length"/>), or -1.</summary>

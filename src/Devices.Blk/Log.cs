@@ -85,4 +85,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 2019, Level = LogLevel.Debug,
         Message = "Queue {Queue}: guest memory is a device or file mapping, which io_uring cannot register; every request goes vectored")]
     public static partial void UringFixedUnsupported(ILogger logger, int queue);
+
+    [LoggerMessage(EventId = 2020, Level = LogLevel.Information,
+        Message = "Direct I/O (O_DIRECT): buffers aligned to {MemoryAlignment} bytes, offsets and lengths to {OffsetAlignment}; other transfers go through the page cache")]
+    public static partial void DirectIo(ILogger logger, uint memoryAlignment, uint offsetAlignment);
+
+    [LoggerMessage(EventId = 2021, Level = LogLevel.Information,
+        Message = "A {Type} at sector {Sector} is not aligned for direct I/O: it and any like it go through the page cache (logged once)")]
+    public static partial void UnalignedDirect(ILogger logger, BlkRequestType type, ulong sector);
 }

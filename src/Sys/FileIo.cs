@@ -247,6 +247,29 @@ public static unsafe class FileIo
     }
 
     /// <summary>
+    /// The alignments <c>O_DIRECT</c> needs on <paramref name="fd"/>, from <c>statx(STATX_DIOALIGN)</c>:
+    /// of each buffer's address (<paramref name="memory"/>) and of the file offset and each length
+    /// (<paramref name="offset"/>). Both 0 means the file does not support direct I/O. False when the
+    /// kernel does not say (before 6.1 for files, 6.11 for block devices).
+    /// </summary>
+    public static bool TryGetDirectIoAlignment(FileDescriptor fd, out uint memory, out uint offset)
+    {
+        byte* buffer = stackalloc byte[NativeMethods.StatxBufferSize];
+        byte empty = 0;
+        using FdRef r = new(fd);
+        if (NativeMethods.statx(r.Fd, &empty, NativeMethods.AT_EMPTY_PATH, NativeMethods.STATX_DIOALIGN, buffer) != 0
+            || (*(uint*)buffer & NativeMethods.STATX_DIOALIGN) == 0)
+        {
+            memory = offset = 0;
+            return false;
+        }
+
+        memory = *(uint*)(buffer + NativeMethods.StatxDioMemAlign);
+        offset = *(uint*)(buffer + NativeMethods.StatxDioOffsetAlign);
+        return true;
+    }
+
+    /// <summary>
     /// Moves <paramref name="length"/> bytes at <paramref name="offset"/> with pread or pwrite. A signal
     /// can split a large transfer, so it resumes until all is moved or the call moves nothing (end of
     /// file); <c>EINTR</c> is retried.

@@ -13,6 +13,7 @@ const string NumQueuesOption = "--num-queues";
 const string QueueSizeOption = "--queue-size";
 const string IoThreadsOption = "--io-threads";
 const string IoEngineOption = "--io-engine";
+const string DirectOption = "--direct";
 
 BackendCommandLine commandLine = new(
     ProgramName,
@@ -42,6 +43,9 @@ commandLine.AddOption(
     + "threads (logged) where the kernel has none or refuses it; auto is io_uring unless the image is on tmpfs or ramfs (default auto).",
     "E",
     validator: v => ParseEngine(v) is null ? $"expected auto, io_uring or threads, not '{v}'" : null);
+commandLine.AddOption(
+    DirectOption,
+    "Bypass the host's page cache (O_DIRECT) for transfers aligned as the image's file system needs; the rest go through the cache.");
 commandLine.AddCapability("read-only-config");
 commandLine.AddCapability("blk-file");
 
@@ -59,6 +63,7 @@ BlkDeviceOptions deviceOptions = new()
     QueueSize = ParseOr(options.GetValue(QueueSizeOption), 128),
     IoThreads = options.GetValue(IoThreadsOption) is { } threads ? ParseOr(threads, BlkDeviceOptions.DefaultIoThreads) : null,
     IoEngine = options.GetValue(IoEngineOption) is { } engine ? ParseEngine(engine)!.Value : BlkIoEngine.Auto,
+    Direct = options.IsSet(DirectOption),
 };
 
 BlkDevice device;

@@ -57,6 +57,7 @@ public sealed class CommandLineTests
         new object[] { BackendPrograms.Blk, new[] { "--socket-path", Sock, "--blk-file", "/dev/null", "--io-engine", "aio" } },
         new object[] { BackendPrograms.Blk, new[] { "--socket-path", Sock, "--blk-file", "/dev/null", "--serial", "012345678901234567890" } },
         new object[] { BackendPrograms.Blk, new[] { "--socket-path", Sock, "--read-only=yes", "--blk-file", "/dev/null" } },
+        new object[] { BackendPrograms.Blk, new[] { "--socket-path", Sock, "--blk-file", "/dev/null", "--direct=on" } },
         new object[] { BackendPrograms.Input, new[] { "--socket-path", Sock } },
         new object[] { BackendPrograms.Input, new[] { "--socket-path", Sock, "--evdev-path", "/nonexistent/event99" } },
         new object[] { BackendPrograms.Input, new[] { "--socket-path", Sock, "--evdev-path", "/dev/null" } },

@@ -35,6 +35,10 @@
 #             its own io_uring; b's default for an image on a real file system)
 #   t-threads b with --io-engine threads --io-threads 4 (blocking calls on four I/O
 #             threads; b's default for such an image before io_uring)
+#   o-direct  h with --direct: the image opened O_DIRECT, so aligned transfers skip the
+#             page cache of the file system the image lives on (and io_uring needs no
+#             worker thread for an ext4 write)
+#   q-qsd-direct c with cache.direct=on,aio=native (qemu-storage-daemon's O_DIRECT)
 # A subject that cannot be set up is a "setup failed" result and makes the
 # script exit 1 at the end: nothing is left out silently.
 #
@@ -285,6 +289,13 @@ setup_t() {
 }
 stop_t() { stop_loopback t-threads; }
 
+setup_o() {
+    name_o=o-direct
+    start_ours o-direct --io-engine io_uring --direct || return 1
+    dev_o=$o_direct_dev; sysfs_o=$o_direct_sysfs
+}
+stop_o() { stop_loopback o-direct; }
+
 setup_c() {
     name_c=c-qsd
     command -v qemu-storage-daemon >/dev/null || { setup_fail c-qsd no-qemu-storage-daemon; return 1; }
@@ -293,6 +304,16 @@ setup_c() {
     dev_c=$c_qsd_dev; sysfs_c=$c_qsd_sysfs
 }
 stop_c() { stop_loopback c-qsd; }
+
+setup_q() {
+    name_q=q-qsd-direct
+    command -v qemu-storage-daemon >/dev/null || { setup_fail q-qsd-direct no-qemu-storage-daemon; return 1; }
+    start_loopback q-qsd-direct qemu-storage-daemon \
+        --blockdev driver=file,node-name=disk,filename="$D/q-qsd-direct.img",cache.direct=on,aio=native \
+        --export type=vhost-user-blk,id=exp,node-name=disk,addr.type=unix,addr.path="$D/q-qsd-direct.sock",writable=on,num-queues=1 || return 1
+    dev_q=$q_qsd_direct_dev; sysfs_q=$q_qsd_direct_sysfs
+}
+stop_q() { stop_loopback q-qsd-direct; }
 
 # e: VDUSE. qemu-storage-daemon creates the VDUSE device (/dev/vduse/vduse0), vdpa attaches
 # it to the vDPA bus, virtio_vdpa binds it and virtio_blk gets a disk.

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # The guest script of run-bench.sh's engines guest (6.1 amd64): our vhost-user-blk's I/O engines
-# against qemu-storage-daemon, with the images on ext4 on the virtio disk QEMU gives this guest
+# (and --direct) against qemu-storage-daemon (buffered and O_DIRECT), with the images on ext4 on the virtio disk QEMU gives this guest
 # (/dev/vda, a file on the host's disk), then on tmpfs. Knobs come from the kernel command line.
 # EXPECT: bench_ext4 bench_done
 . /lib/guest-lib.sh
@@ -14,7 +14,7 @@ else
     fail bench_ext4 "no ext4 on /dev/vda: $(ls /dev/vd* 2>&1)"
 fi
 mkdir -p /mnt/disk/bench
-BENCH_DIR=/mnt/disk/bench BENCH_TAG=@ext4 BENCH_SUBJECTS="t h c" sh /bin/bench-guest.sh blk; r1=$?
+BENCH_DIR=/mnt/disk/bench BENCH_TAG=@ext4 BENCH_SUBJECTS="t h o c q" sh /bin/bench-guest.sh blk; r1=$?
 BENCH_DIR=/tmp/bench BENCH_TAG=@tmpfs BENCH_SUBJECTS="b h t c" sh /bin/bench-guest.sh blk; r2=$?
 umount /mnt/disk
 if [ $r1 = 0 ] && [ $r2 = 0 ]; then pass bench_done "engines measured on ext4 and tmpfs"; else fail bench_done "bench-guest.sh failed: $r1 $r2"; fi

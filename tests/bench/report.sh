@@ -36,7 +36,7 @@ expected() {
         peers) echo "a-brd b-ours g-poll c-qsd e-vduse f-nbd" ;;
         loopback|arm64) echo "a-brd b-ours g-poll c-qsd" ;;
         vm) echo "d-vm" ;;
-        engines) echo "t-threads@ext4 h-uring@ext4 c-qsd@ext4 b-ours@tmpfs h-uring@tmpfs t-threads@tmpfs c-qsd@tmpfs" ;;
+        engines) echo "t-threads@ext4 h-uring@ext4 o-direct@ext4 c-qsd@ext4 q-qsd-direct@ext4 b-ours@tmpfs h-uring@tmpfs t-threads@tmpfs c-qsd@tmpfs" ;;
         *) echo "" ;;
     esac
 }
@@ -47,6 +47,7 @@ label() {
         g-poll) echo "g ours, polling" ;;
         h-uring@*) echo "h ours, io_uring (${1#*@})" ;; t-threads@*) echo "t ours, threads (${1#*@})" ;;
         b-ours@*) echo "b ours, default (${1#*@})" ;; c-qsd@*) echo "c qsd (${1#*@})" ;;
+        o-direct@*) echo "o ours, io_uring, --direct (${1#*@})" ;; q-qsd-direct@*) echo "q qsd, O_DIRECT (${1#*@})" ;;
         *) echo "$1" ;;
     esac
 }
@@ -124,7 +125,7 @@ if has_run loopback || has_run vm; then
     TABLES+=("linux61|Debian 6.1 amd64: the loopback (one run) and the VM path (another guest)|$cols|$rats")
 fi
 has_run arm64 && TABLES+=("arm64|Debian 6.1 arm64 (qemu-system-aarch64 -M virt), one interleaved run|arm64:a-brd arm64:b-ours arm64:g-poll arm64:c-qsd|arm64:b-ours/arm64:c-qsd arm64:b-ours/arm64:a-brd arm64:c-qsd/arm64:a-brd arm64:g-poll/arm64:b-ours")
-has_run engines && TABLES+=("engines-ext4|Debian 6.1 amd64, images on ext4 on a virtio disk (a host file, cache=none): our I/O engines|engines:t-threads@ext4 engines:h-uring@ext4 engines:c-qsd@ext4|engines:h-uring@ext4/engines:t-threads@ext4 engines:h-uring@ext4/engines:c-qsd@ext4")
+has_run engines && TABLES+=("engines-ext4|Debian 6.1 amd64, images on ext4 on a virtio disk (a host file, cache=none): our I/O engines, buffered and direct|engines:t-threads@ext4 engines:h-uring@ext4 engines:o-direct@ext4 engines:c-qsd@ext4 engines:q-qsd-direct@ext4|engines:h-uring@ext4/engines:t-threads@ext4 engines:h-uring@ext4/engines:c-qsd@ext4 engines:o-direct@ext4/engines:h-uring@ext4 engines:o-direct@ext4/engines:q-qsd-direct@ext4")
 has_run engines && TABLES+=("engines-tmpfs|Debian 6.1 amd64, the same guest, images on tmpfs|engines:b-ours@tmpfs engines:h-uring@tmpfs engines:t-threads@tmpfs engines:c-qsd@tmpfs|engines:h-uring@tmpfs/engines:b-ours@tmpfs engines:h-uring@tmpfs/engines:t-threads@tmpfs engines:b-ours@tmpfs/engines:c-qsd@tmpfs")
 col_run() { echo "${1%%:*}"; }
 col_subj() { echo "${1#*:}"; }

@@ -18,9 +18,10 @@
 #   arm64     Debian's 6.1 arm64 kernel under qemu-system-aarch64 -M virt, the
 #             arm64 programs, fio and qemu-storage-daemon: a, b, g, c, rng, input.
 #   engines   (only when BENCH_RUNS names it) Debian's 6.1 amd64 kernel: our
-#             vhost-user-blk's I/O engines, t-threads and h-uring, against c-qsd
-#             with the images on ext4 on a virtio disk (a file on the host's
-#             disk, cache=none), then b, h, t and c on tmpfs.
+#             vhost-user-blk's I/O engines, t-threads, h-uring and o-direct (h
+#             with --direct), against c-qsd and q-qsd-direct (O_DIRECT), with
+#             the images on ext4 on a virtio disk (a file on the host's disk,
+#             cache=none), then b, h, t and c on tmpfs.
 #
 # The numbers go to $BENCH_OUT (default docs/bench): results.json, results.md
 # and PNG charts (gnuplot). The run fails when any subject of any run could
@@ -201,10 +202,10 @@ for run in $RUNS; do
         ;;
     engines)
         use_kernel "${BENCH_KERNEL:-}" amd64
-        log "bench: engines guest, $KVER (t, h, c on ext4 on a virtio disk, then b, h, t, c on tmpfs)"
+        log "bench: engines guest, $KVER (t, h, o, c, q on ext4 on a virtio disk, then b, h, t, c on tmpfs)"
         ko=$(module_for)
         disk=$W/engines-ext4.img
-        rm -f "$disk"; truncate -s $(( 4 * SIZE + 256 ))M "$disk"
+        rm -f "$disk"; truncate -s $(( 6 * SIZE + 256 ))M "$disk"
         mkfs.ext4 -q -F "$disk" || die "mkfs.ext4 failed"
         kit=()
         add_programs "$BIN_DIR" virtio-loopback-adapter vhost-user-blk

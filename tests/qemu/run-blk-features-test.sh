@@ -3,7 +3,9 @@
 #
 # virtio-blk features under real QEMU (guest checks: guest/blk-features.sh):
 # write-zeroes, discard, limits, serial, cache mode, seg_max above the ring's
-# size (1 MiB writes verified), and a live resize. When
+# size (1 MiB writes verified), and a live resize, all on an image opened with
+# --direct (O_DIRECT on the host; the host checks that every guest transfer,
+# page-aligned in guest RAM, went direct). When
 # the guest prints RESIZE-NOW, this script grows the image from 64 to 128 MiB
 # and sends SIGHUP to vhost-user-blk, which tells QEMU through the back-end
 # channel (CONFIG_CHANGE_MSG). Ends with "N passed, M failed".
@@ -19,7 +21,7 @@ truncate -s 64M "$IMG"
 # --queue-size 256 (seg_max 254) while QEMU's vhost-user-blk-pci gives the ring 128 (its default):
 # a request may be an indirect table longer than the ring (long_requests).
 start_backend blk "$W/blk.sock" "$BIN_DIR/vhost-user-blk" --socket-path "$W/blk.sock" \
-    --blk-file "$IMG" --serial features-serial --queue-size 256
+    --blk-file "$IMG" --serial features-serial --queue-size 256 --direct
 PID=$BACKEND_PID
 GUEST_QEMU_ARGS=(-chardev "socket,id=blk0,path=$W/blk.sock" -device "vhost-user-blk-pci,chardev=blk0,num-queues=1")
 
@@ -51,5 +53,11 @@ if ! grep -q 'Capacity changed' "$W/blk.out"; then
     cat /proc/"$PID"/task/*/comm 2>/dev/null | sort | uniq -c >&2 || true
 fi
 stop_process blk "$PID" || rc=1
+# --direct: the image was opened O_DIRECT, and no guest transfer needed the page cache.
+if grep -q 'Direct I/O (O_DIRECT)' "$W/blk.out" && ! grep -q 'not aligned for direct I/O' "$W/blk.out"; then
+    host_result direct_io PASS "$(grep -o 'Direct I/O (O_DIRECT)[^;]*' "$W/blk.out" | head -n 1); no transfer fell back to the page cache"
+else
+    host_result direct_io FAIL "$(grep -E 'O_DIRECT|direct I/O' "$W/blk.out" | head -n 2 | tr '\n' ' ')"
+fi
 BACKEND_PIDS=()
 end_run $rc

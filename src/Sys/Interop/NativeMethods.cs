@@ -54,6 +54,25 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(LibC, EntryPoint = "fstatfs64", SetLastError = true)]
     internal static partial int fstatfs(int fd, byte* buf);
 
+    /// <summary><c>int statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *buf)</c> (glibc 2.28).</summary>
+    [LibraryImport(LibC, SetLastError = true)]
+    internal static partial int statx(int dirfd, byte* path, int flags, uint mask, byte* buf);
+
+    /// <summary><c>sizeof(struct statx)</c>: 256 on every ABI.</summary>
+    internal const int StatxBufferSize = 256;
+
+    /// <summary><c>STATX_DIOALIGN</c> (Linux 6.1): ask for the direct I/O alignments.</summary>
+    internal const uint STATX_DIOALIGN = 0x2000;
+
+    /// <summary><c>AT_EMPTY_PATH</c>: <c>statx</c> of the descriptor itself.</summary>
+    internal const int AT_EMPTY_PATH = 0x1000;
+
+    /// <summary>The offset of <c>stx_dio_mem_align</c> (u32) in <c>struct statx</c>; <c>stx_mask</c> is at 0.</summary>
+    internal const int StatxDioMemAlign = 0x98;
+
+    /// <summary>The offset of <c>stx_dio_offset_align</c> (u32) in <c>struct statx</c>.</summary>
+    internal const int StatxDioOffsetAlign = 0x9C;
+
     /// <summary>
     /// <c>int ioctl(int fd, unsigned long request, ...)</c> with one pointer-sized argument.
     /// The request is <c>unsigned long</c> in glibc; declaring it as <see cref="nuint"/> keeps the

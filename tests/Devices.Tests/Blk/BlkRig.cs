@@ -34,7 +34,8 @@ internal sealed class Rig : IDisposable
     /// bytes into it (one memfd, two mappings), as QEMU sends RAM split around a hole or a DIMM.
     /// </param>
     /// <param name="ioEngine">The I/O engine; threads unless a test is about io_uring, so that a test means the same on tmpfs and on a disk.</param>
-    public Rig(long imageBytes = 1 << 20, int numQueues = 1, string? serial = null, int? ioThreads = null, ulong? splitAt = null, BlkIoEngine ioEngine = BlkIoEngine.Threads)
+    /// <param name="direct">Open the image with <c>--direct</c>.</param>
+    public Rig(long imageBytes = 1 << 20, int numQueues = 1, string? serial = null, int? ioThreads = null, ulong? splitAt = null, BlkIoEngine ioEngine = BlkIoEngine.Threads, bool direct = false)
     {
         _path = BlkHarness.NewImagePath();
         using (FileStream f = new(_path, FileMode.CreateNew))
@@ -42,7 +43,7 @@ internal sealed class Rig : IDisposable
             f.SetLength(imageBytes);
         }
 
-        Device = new BlkDevice(new BlkDeviceOptions { Path = _path, NumQueues = numQueues, QueueSize = 256, Serial = serial, IoThreads = ioThreads, IoEngine = ioEngine });
+        Device = new BlkDevice(new BlkDeviceOptions { Path = _path, NumQueues = numQueues, QueueSize = 256, Serial = serial, IoThreads = ioThreads, IoEngine = ioEngine, Direct = direct });
         Logs = new CapturingLoggerProvider();
         _loggerFactory = Microsoft.Extensions.Logging.LoggerFactory.Create(b => b.AddProvider(Logs).SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Debug));
         Handler = new BackendHandler(Device, _loggerFactory);
@@ -125,6 +126,22 @@ internal sealed class Rig : IDisposable
     }
 
     public DriverBuffer Readable(byte[] data) => DriverBuffer.DeviceReadable(Memory.AllocBytes(data), (uint)data.Length);
+
+    /// <summary>A device-readable copy of <paramref name="data"/> at a guest address <paramref name="skew"/> bytes past a 4 KiB boundary.</summary>
+    public DriverBuffer ReadableAt(byte[] data, int skew)
+    {
+        ulong gpa = Memory.Alloc((ulong)(data.Length + skew), 4096) + (ulong)skew;
+        data.CopyTo(Memory.GetSpan(gpa, data.Length));
+        return DriverBuffer.DeviceReadable(gpa, (uint)data.Length);
+    }
+
+    /// <summary>A device-writable buffer at a guest address <paramref name="skew"/> bytes past a 4 KiB boundary.</summary>
+    public DriverBuffer WritableAt(int length, int skew)
+    {
+        ulong gpa = Memory.Alloc((ulong)(length + skew), 4096) + (ulong)skew;
+        Memory.Fill(gpa, length, 0xCC);
+        return DriverBuffer.DeviceWritable(gpa, (uint)length);
+    }
 
     public DriverBuffer Writable(int length)
     {
