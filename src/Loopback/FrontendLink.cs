@@ -78,6 +78,9 @@ public sealed class FrontendLink : IBackendLink
     public void SetVringKick(uint index, FileDescriptor fd) => _frontend.SetVringKick(index, fd);
 
     /// <inheritdoc/>
+    public void SetVringErr(uint index, FileDescriptor fd) => _frontend.SetVringErr(index, fd);
+
+    /// <inheritdoc/>
     public void SetVringEnable(uint index, bool enable) => _frontend.SetVringEnable(index, enable);
 
     /// <inheritdoc/>

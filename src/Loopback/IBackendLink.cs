@@ -66,6 +66,9 @@ public interface IBackendLink : IDisposable
     /// <summary><c>SET_VRING_KICK</c>.</summary>
     void SetVringKick(uint index, FileDescriptor fd);
 
+    /// <summary><c>SET_VRING_ERR</c>: the eventfd the back end signals when it finds the ring broken.</summary>
+    void SetVringErr(uint index, FileDescriptor fd);
+
     /// <summary><c>SET_VRING_ENABLE</c>.</summary>
     void SetVringEnable(uint index, bool enable);
 

@@ -87,4 +87,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 38, Level = LogLevel.Warning, Message = "The module no longer waited for the answer to {Type} event {Seq} (its sync_timeout_ms passed)")]
     internal static partial void EventDoneLate(ILogger logger, LoopbackEventType type, ulong seq);
+
+    [LoggerMessage(EventId = 39, Level = LogLevel.Error, Message = "The back end reports a broken vring on device handle {Handle} (SET_VRING_ERR); failing the device so the driver's requests end with an error")]
+    internal static partial void VringErrorReported(ILogger logger, uint handle);
+
+    [LoggerMessage(EventId = 40, Level = LogLevel.Debug, Message = "A vring error signal with no running device (handle {Handle}); ignored")]
+    internal static partial void VringErrorIgnored(ILogger logger, uint handle);
 }

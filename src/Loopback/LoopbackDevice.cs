@@ -60,6 +60,10 @@ public sealed class LoopbackDevice : IDisposable
     private InflightBuffer? _inflight;
     private int _configChanged;
 
+    // SET_VRING_ERR of every ring: one eventfd for the device's life (the adapter's loop watches
+    // it), so it outlives Destroy and Create.
+    private readonly EventFd _vringError = EventFd.Create();
+
     /// <summary>Creates the state machine; nothing happens until <see cref="Create"/>.</summary>
     /// <param name="control">The control channel the device lives on.</param>
     /// <param name="options">The device type and sizes.</param>
@@ -101,6 +105,12 @@ public sealed class LoopbackDevice : IDisposable
 
     /// <summary>The virtio device ID.</summary>
     public uint DeviceId => _options.DeviceId;
+
+    /// <summary>
+    /// The eventfd every ring's back end signals when it finds that ring broken (<c>SET_VRING_ERR</c>);
+    /// when it is readable, call <see cref="OnVringError"/>.
+    /// </summary>
+    public FileDescriptor VringErrorFd => _vringError.Handle;
 
     /// <summary>The current config space as the kernel has it.</summary>
     public ReadOnlySpan<byte> Config => _config;
@@ -179,6 +189,8 @@ public sealed class LoopbackDevice : IDisposable
                     break;
                 case LoopbackEventType.DriverOk:
                     _driverOk = true;
+                    // An error signalled by rings of an earlier session is not about these.
+                    _vringError.TryRead(out _);
                     if (IsBackendConnected && !StartRingsOrFail())
                     {
                         status = EIO;
@@ -228,6 +240,29 @@ public sealed class LoopbackDevice : IDisposable
             _control.SetConfig(Handle, 0, _config, notify: true);
             Log.ConfigChanged(_logger);
         }
+    }
+
+    /// <summary>
+    /// The back end signalled <see cref="VringErrorFd"/>: it found a ring broken and will not serve
+    /// it, so nothing in flight there would ever complete. Fail the device (FAIL_DEVICE): the driver's
+    /// requests end with an error and it sees NEEDS_RESET; its next reset starts the rings afresh.
+    /// </summary>
+    public void OnVringError()
+    {
+        if (!_vringError.TryRead(out _))
+        {
+            return;
+        }
+
+        if (Handle == 0 || !_driverOk || !Array.Exists(_running, r => r))
+        {
+            // From rings that a reset or a failure has stopped already.
+            Log.VringErrorIgnored(_logger, Handle);
+            return;
+        }
+
+        Log.VringErrorReported(_logger, Handle);
+        FailDevice(new InvalidOperationException("the back end reported a broken vring"), log: false);
     }
 
     /// <summary>The back end hung up: forget its state; the kernel device stays and its I/O waits.</summary>
@@ -296,7 +331,7 @@ public sealed class LoopbackDevice : IDisposable
             Handle = 0;
         }
 
-        Dispose();
+        Release();
         // Ready for a new Create(): nothing of the old device's driver or back end carries over.
         _pool = null;
         _poolFd = null;
@@ -310,6 +345,13 @@ public sealed class LoopbackDevice : IDisposable
 
     /// <summary>Releases the back-end connection, the pool and the eventfds (the kernel device goes with the control fd).</summary>
     public void Dispose()
+    {
+        Release();
+        _vringError.Dispose();
+    }
+
+    /// <summary>Releases what one kernel device and its back end used.</summary>
+    private void Release()
     {
         _link?.Dispose();
         _link = null;
@@ -501,6 +543,7 @@ public sealed class LoopbackDevice : IDisposable
                 link.SetVringBase(q, vringBase);
                 link.SetVringCall(q, _calls[q].Handle);
                 link.SetVringKick(q, _kicks[q].Handle);
+                link.SetVringErr(q, _vringError.Handle);
                 if ((_backendFeatures & ProtocolFeaturesBit) != 0)
                 {
                     link.SetVringEnable(q, true);
@@ -532,27 +575,36 @@ public sealed class LoopbackDevice : IDisposable
         }
         catch (Exception ex) when (ex is IOException or InvalidOperationException)
         {
-            Log.DeviceFailed(_logger, Handle, ex);
-            try
-            {
-                StopRings();
-            }
-            catch (Exception stop) when (stop is IOException or InvalidOperationException)
-            {
-                Log.StopFailed(_logger, stop);
-            }
-
-            try
-            {
-                _control.FailDevice(Handle, EIO);
-            }
-            catch (IOException fail)
-            {
-                // A module without FAIL_DEVICE (ENOTTY): the driver's I/O waits, as before.
-                Log.FailDeviceRefused(_logger, Handle, fail);
-            }
-
+            FailDevice(ex, log: true);
             return false;
+        }
+    }
+
+    /// <summary>Stops what runs, so that the back end no longer touches the pool, then FAIL_DEVICE.</summary>
+    private void FailDevice(Exception reason, bool log)
+    {
+        if (log)
+        {
+            Log.DeviceFailed(_logger, Handle, reason);
+        }
+
+        try
+        {
+            StopRings();
+        }
+        catch (Exception stop) when (stop is IOException or InvalidOperationException)
+        {
+            Log.StopFailed(_logger, stop);
+        }
+
+        try
+        {
+            _control.FailDevice(Handle, EIO);
+        }
+        catch (IOException fail)
+        {
+            // A module without FAIL_DEVICE (ENOTTY): the driver's I/O waits, as before.
+            Log.FailDeviceRefused(_logger, Handle, fail);
         }
     }
 

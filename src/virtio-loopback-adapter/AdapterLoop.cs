@@ -9,12 +9,16 @@ namespace VirtioLoopback.Programs;
 
 /// <summary>
 /// The adapter's one thread: module events from the control fd, wake-ups from other threads
-/// (signals, back-end config changes), and each device's back-end schedule.
+/// (signals, back-end config changes), back ends reporting a broken vring, and each device's
+/// back-end schedule.
 /// </summary>
 internal static class AdapterLoop
 {
     private const ulong ControlToken = 1;
     private const ulong WakeToken = 2;
+
+    // Device i's vring error eventfd (SET_VRING_ERR) is token VringErrorTokens + i.
+    private const ulong VringErrorTokens = 16;
 
     /// <summary>Runs until <paramref name="stopRequested"/> says so; returns the exit code.</summary>
     internal static int Run(LoopbackControl control, EventFd wake, IReadOnlyList<ServedDevice> devices, Func<bool> stopRequested, string programName)
@@ -22,6 +26,11 @@ internal static class AdapterLoop
         using Epoll epoll = Epoll.Create();
         epoll.Add(control.Handle, EpollEvents.In, ControlToken);
         epoll.Add(wake.Handle, EpollEvents.In, WakeToken);
+        for (int d = 0; d < devices.Count; d++)
+        {
+            epoll.Add(devices[d].Device.VringErrorFd, EpollEvents.In, VringErrorTokens + (ulong)d);
+        }
+
         Span<EpollEvent> ready = stackalloc EpollEvent[4];
         var events = new LoopbackEvent[16];
         while (!stopRequested())
@@ -54,6 +63,12 @@ internal static class AdapterLoop
                         device.Device.ProcessPendingWork();
                     }
 
+                    continue;
+                }
+
+                if (ready[i].Token >= VringErrorTokens && ready[i].Token - VringErrorTokens < (ulong)devices.Count)
+                {
+                    devices[(int)(ready[i].Token - VringErrorTokens)].Device.OnVringError();
                     continue;
                 }
 

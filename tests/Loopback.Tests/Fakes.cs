@@ -194,6 +194,15 @@ internal sealed class FakeLink : IBackendLink
 
     public void SetVringKick(uint index, FileDescriptor fd) => Calls.Add($"SET_VRING_KICK {index}");
 
+    public void SetVringErr(uint index, FileDescriptor fd)
+    {
+        Calls.Add($"SET_VRING_ERR {index}");
+        ErrFds[index] = fd;
+    }
+
+    /// <summary>The error eventfd each ring was given.</summary>
+    internal Dictionary<uint, FileDescriptor> ErrFds { get; } = [];
+
     public void SetVringEnable(uint index, bool enable) => Calls.Add($"SET_VRING_ENABLE {index} {(enable ? 1 : 0)}");
 
     /// <summary>The inflight areas handed out; a reconnected back end must get the same fd back.</summary>

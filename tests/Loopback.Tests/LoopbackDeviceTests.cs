@@ -139,7 +139,7 @@ public class LoopbackDeviceTests
         Assert.That(link.Calls, Is.EqualTo(new[]
         {
             "SET_FEATURES", "SET_MEM_TABLE", "SET_VRING_NUM 0 256", "SET_VRING_ADDR 0", "SET_VRING_BASE 0 0",
-            "SET_VRING_CALL 0", "SET_VRING_KICK 0", "SET_VRING_ENABLE 0 1",
+            "SET_VRING_CALL 0", "SET_VRING_KICK 0", "SET_VRING_ERR 0", "SET_VRING_ENABLE 0 1",
         }));
         MemoryRegion region = link.MemTable!.Value.Region;
         VringAddress a = link.Addresses[0];
@@ -235,7 +235,7 @@ public class LoopbackDeviceTests
         {
             "GET_FEATURES", "GET_PROTOCOL_FEATURES", "SET_PROTOCOL_FEATURES", "SET_OWNER", "SET_BACKEND_REQ_FD",
             "SET_FEATURES", "SET_MEM_TABLE", "SET_VRING_NUM 0 256", "SET_VRING_ADDR 0", "SET_VRING_BASE 0 17",
-            "SET_VRING_CALL 0", "SET_VRING_KICK 0", "SET_VRING_ENABLE 0 1",
+            "SET_VRING_CALL 0", "SET_VRING_KICK 0", "SET_VRING_ERR 0", "SET_VRING_ENABLE 0 1",
         }));
         Assert.That(_control.Calls, Has.Exactly(1).EqualTo("CREATE_DEVICE"), "the kernel device stays");
     }
@@ -309,6 +309,53 @@ public class LoopbackDeviceTests
         _device.HandleEvent(Event(LoopbackEventType.FeaturesOk, 5, false, features: 1UL << 32));
         _device.HandleEvent(Event(LoopbackEventType.DriverOk, 6, false, features: 1));
         Assert.That(link.InflightGiven, Has.Count.EqualTo(2), "a fresh area for the new driver session");
+    }
+
+    [Test]
+    public void VringError_StopsTheRingsAndFailsTheDevice()
+    {
+        StartRng();
+        FakeLink link = _links[0];
+        Assert.That(link.ErrFds.Keys, Is.EqualTo(new[] { 0u }), "every ring gets the error eventfd");
+        Assert.That(link.ErrFds[0].DangerousFd, Is.EqualTo(_device.VringErrorFd.DangerousFd));
+        link.Calls.Clear();
+
+        // The back end found ring 0 broken and signals its error eventfd (as vhost-user-blk does).
+        using (EventFd err = EventFd.Adopt(link.ErrFds[0].Duplicate()))
+        {
+            err.Signal();
+        }
+
+        _device.OnVringError();
+        Assert.That(link.Calls, Is.EqualTo(new[] { "GET_VRING_BASE 0" }), "the rings stop before the device fails");
+        Assert.That(_control.Calls[^1], Is.EqualTo("FAIL_DEVICE 7 5"), "EIO: the driver's requests end with an error");
+
+        // A second signal once the rings have stopped changes nothing.
+        int calls = _control.Calls.Count;
+        using (EventFd err = EventFd.Adopt(link.ErrFds[0].Duplicate()))
+        {
+            err.Signal();
+        }
+
+        _device.OnVringError();
+        Assert.That(_control.Calls, Has.Count.EqualTo(calls));
+    }
+
+    [Test]
+    public void VringError_SignalledBeforeDriverOk_DoesNotFailTheNextSession()
+    {
+        StartRng();
+        FakeLink link = _links[0];
+        _device.HandleEvent(Event(LoopbackEventType.Reset, 4, true));
+        using (EventFd err = EventFd.Adopt(link.ErrFds[0].Duplicate()))
+        {
+            err.Signal();
+        }
+
+        _device.HandleEvent(Event(LoopbackEventType.FeaturesOk, 5, false, features: 1UL << 32));
+        _device.HandleEvent(Event(LoopbackEventType.DriverOk, 6, false, features: 1));
+        _device.OnVringError();
+        Assert.That(_control.Calls, Has.None.StartsWith("FAIL_DEVICE"), "the old session's error is not the new one's");
     }
 
     [Test]
