@@ -36,7 +36,7 @@ PROGRAMS   := vhost-user-rng vhost-user-blk vhost-user-input vhost-user-console 
 # all for linux-x64; for linux-arm64 only those the arm64 guests run (the
 # arm64 test's probe, the loopback "all" suite's input tools, the console suite's stream peer,
 # the system test's display double).
-TEST_TOOLS := vhost-user-probe uinput-feeder evdev-inspect htt-double signal-storm stream-peer wav-tool
+TEST_TOOLS := vhost-user-probe uinput-feeder evdev-inspect htt-double signal-storm stream-peer wav-tool faulty-blk
 TEST_TOOLS_linux-arm64 := vhost-user-probe uinput-feeder evdev-inspect htt-double stream-peer
 RIDS       := linux-x64 linux-arm64
 

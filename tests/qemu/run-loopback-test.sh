@@ -78,7 +78,7 @@ for t in "${tests[@]}"; do
                 "$ko:/lib/modules/virtio_loopback.ko" "${kit[@]}" "$qsd:/bin/qemu-storage-daemon" || rc=1
             ;;
         faults)
-            bins virtio-loopback-adapter vhost-user-rng vhost-user-blk
+            bins virtio-loopback-adapter vhost-user-rng vhost-user-blk faulty-blk
             GUEST_MODULES="virtio_rng virtio_blk" \
                 run_guest "loopback-faults" "$HERE/guest/loopback-faults.sh" \
                 "$ko:/lib/modules/virtio_loopback.ko" "${kit[@]}" || rc=1

@@ -16,9 +16,13 @@
 #     binds to and reads from: no leak in live slab objects (/proc/slabinfo,
 #     without the process caches) or MemAvailable beyond a small bound,
 #     nothing left behind.
+#  4. A back end that finds its ring broken (faulty-blk, on demand) signals
+#     SET_VRING_ERR: the adapter fails the device, so a read in flight ends
+#     with an error instead of waiting forever, and the driver sees NEEDS_RESET.
 #
 # EXPECT: lb_insmod lb_restart_io_errors lb_restart_mismatches lb_restart_reconnects lb_restart_reverify
 # EXPECT: lb_kill_disk_gone lb_kill_reader lb_kill_backend lb_kill_repeat lb_kill_rmmod lb_churn_cycles lb_churn_leak lb_churn_rmmod
+# EXPECT: lb_vring_err_io lb_vring_err_logged
 . /lib/guest-lib.sh
 
 T=/tmp/lb
@@ -209,3 +213,50 @@ kill -TERM $rngpid; wait $rngpid
 left=$(ls /sys/bus/virtio/devices | wc -l)
 if [ "$left" = 0 ] && rmmod virtio_loopback; then pass lb_churn_rmmod "nothing left, module unloaded"
 else fail lb_churn_rmmod "$left devices left or rmmod refused"; fi
+
+# ---- 4. a back end that finds a ring broken: the guest's I/O fails, it does not wait ----------
+# faulty-blk serves the disk until $T/break exists; then it marks its request queue broken and
+# signals the ring's SET_VRING_ERR eventfd. The adapter stops the rings and fails the device.
+load || info "module reload failed"
+dd if=/dev/zero of=$T/faulty.img bs=1M count=8 2>/dev/null
+rm -f $T/break $T/err-dd.rc
+faulty-blk --socket-path $T/faulty.sock --blk-file $T/faulty.img --break-file $T/break >$T/faulty.log 2>&1 &
+fpid=$!
+wait_for $T/faulty.sock 10
+virtio-loopback-adapter --socket-path $T/faulty.sock --device blk --pool-size 4 --log-level debug >$T/adapter-err.log 2>&1 &
+apid=$!
+before=fail
+if wait_until 30 blk_by_sectors 16384 >/dev/null; then
+    fdev=$(blk_by_sectors 16384)
+    head -c 65536 /dev/urandom >$T/chunk
+    dd if=$T/chunk of=$fdev bs=64k count=1 oflag=direct 2>/dev/null \
+        && dd if=$fdev of=$T/chunk.back bs=64k count=1 iflag=direct 2>/dev/null \
+        && [ "$(sha $T/chunk)" = "$(sha $T/chunk.back)" ] && before=ok
+    touch $T/break
+    t0=$(ms)
+    ( dd if=$fdev of=/dev/null bs=64k count=1 skip=2 iflag=direct 2>$T/err-dd.txt; echo $? >$T/err-dd.rc ) &
+    if wait_until 30 test -s $T/err-dd.rc; then
+        rc=$(cat $T/err-dd.rc)
+        vdev=$(basename "$(readlink -f /sys/block/${fdev#/dev/}/device)")
+        st=$(cat /sys/bus/virtio/devices/$vdev/status 2>/dev/null)
+        if [ "$before" = ok ] && [ "$rc" != 0 ] && [ $(( ${st:-0} & 64 )) = 64 ]; then
+            pass lb_vring_err_io "$fdev: 64 KiB verified before the break; after it a read failed in $(( $(ms) - t0 )) ms instead of waiting ($(tail -n 1 $T/err-dd.txt)); status $st (NEEDS_RESET)"
+        else
+            fail lb_vring_err_io "before=$before dd rc=$rc status=$st: $(tail -n 1 $T/err-dd.txt)"
+        fi
+    else
+        fail lb_vring_err_io "the read still waits 30 s after the back end broke its ring"
+        show $T/adapter-err.log 10; show $T/faulty.log 10
+    fi
+else
+    fail lb_vring_err_io "no disk from faulty-blk"; show $T/adapter-err.log 20
+fi
+if grep -q 'reports a broken vring' $T/adapter-err.log && grep -q 'asked to break' $T/faulty.log; then
+    pass lb_vring_err_logged "back end: $(grep -o 'asked to break[^)]*)' $T/faulty.log | head -n 1); adapter: $(grep -o 'The back end reports a broken vring[^;]*' $T/adapter-err.log | head -n 1)"
+else
+    fail lb_vring_err_logged "adapter: $(grep -i 'vring\|fail' $T/adapter-err.log | tail -n 2 | tr '\n' ' ')"
+fi
+kill -TERM $apid; wait $apid
+kill -TERM $fpid; wait $fpid
+wait_until 10 not_there /sys/block/${fdev#/dev/} >/dev/null
+rmmod virtio_loopback || info "rmmod after the vring-error test refused"
