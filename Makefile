@@ -35,9 +35,9 @@ PROGRAMS   := vhost-user-rng vhost-user-blk vhost-user-input vhost-user-console 
 # Test tools from tests/tools/<name>/<name>.csproj, published when present:
 # all for linux-x64; for linux-arm64 only those the arm64 guests run (the
 # arm64 test's probe, the loopback "all" suite's input tools, the console suite's stream peer,
-# the system test's display double).
+# the system test's display double, the faults suite's faulty-blk).
 TEST_TOOLS := vhost-user-probe uinput-feeder evdev-inspect htt-double signal-storm stream-peer wav-tool faulty-blk
-TEST_TOOLS_linux-arm64 := vhost-user-probe uinput-feeder evdev-inspect htt-double stream-peer
+TEST_TOOLS_linux-arm64 := vhost-user-probe uinput-feeder evdev-inspect htt-double stream-peer faulty-blk
 RIDS       := linux-x64 linux-arm64
 
 DOTNET        ?= dotnet
