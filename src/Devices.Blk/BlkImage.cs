@@ -29,7 +29,6 @@ public sealed class BlkImage : IDisposable
     private const uint FallbackDirectAlignment = 4096;
 
     private long _unaligned;
-    private int _unalignedLogged;
 
     private BlkImage(string path, FileDescriptor handle, bool readOnly, bool isBlockDevice, uint logicalBlockSize, uint physicalBlockSize)
     {
@@ -141,10 +140,12 @@ public sealed class BlkImage : IDisposable
     /// <see cref="Handle"/> when the image is not direct or every address, every length and the
     /// offset are aligned as <c>O_DIRECT</c> needs; otherwise <see cref="BufferedHandle"/> (the
     /// kernel keeps the two coherent: a direct read writes back cached pages of its range first, a
-    /// direct write drops them).
+    /// direct write drops them). <paramref name="firstUnaligned"/> is true for the first transfer
+    /// that goes through the page cache, for one log line.
     /// </summary>
-    public FileDescriptor HandleFor(ReadOnlySpan<IoVec> iov, long offset)
+    public FileDescriptor HandleFor(ReadOnlySpan<IoVec> iov, long offset, out bool firstUnaligned)
     {
+        firstUnaligned = false;
         if (!IsDirect)
         {
             return Handle;
@@ -163,16 +164,9 @@ public sealed class BlkImage : IDisposable
             return Handle;
         }
 
-        Interlocked.Increment(ref _unaligned);
+        firstUnaligned = Interlocked.Increment(ref _unaligned) == 1;
         return BufferedHandle;
     }
-
-    /// <summary>
-    /// True once: when <paramref name="chosen"/> (from <see cref="HandleFor"/>) is the first transfer
-    /// that had to go through the page cache, for one log line.
-    /// </summary>
-    public bool IsFirstUnaligned(FileDescriptor chosen) =>
-        IsDirect && !ReferenceEquals(chosen, Handle) && Interlocked.Exchange(ref _unalignedLogged, 1) == 0;
 
     /// <summary>
     /// Reads the current size in bytes: <c>BLKGETSIZE64</c> for a block device, the file size otherwise.

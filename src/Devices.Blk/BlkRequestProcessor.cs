@@ -550,8 +550,8 @@ public sealed class BlkRequestProcessor
         while (remaining > 0)
         {
             ReadOnlySpan<IoVec> pending = iov.AsSpan(first, end - first);
-            FileDescriptor file = _image.HandleFor(pending, offset);
-            if (_image.IsFirstUnaligned(file))
+            FileDescriptor file = _image.HandleFor(pending, offset, out bool firstUnaligned);
+            if (firstUnaligned)
             {
                 Log.UnalignedDirect(_logger, request.Type, request.Sector);
             }

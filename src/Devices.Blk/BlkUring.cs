@@ -267,8 +267,8 @@ internal sealed class BlkUring : IDisposable
         long offset = (long)(request.Sector * BlkImage.SectorSize) + request.Done;
         int first = request.FirstIoVec;
         int count = request.IoVecCount - first;
-        FileDescriptor file = _image.HandleFor(request.IoVecs.AsSpan(first, count), offset);
-        if (_image.IsFirstUnaligned(file))
+        FileDescriptor file = _image.HandleFor(request.IoVecs.AsSpan(first, count), offset, out bool firstUnaligned);
+        if (firstUnaligned)
         {
             Log.UnalignedDirect(_logger, request.Type, request.Sector);
         }
