@@ -262,7 +262,7 @@ public sealed class LoopbackDevice : IDisposable
         }
 
         Log.VringErrorReported(_logger, Handle);
-        FailDevice(new InvalidOperationException("the back end reported a broken vring"), log: false);
+        FailDevice();
     }
 
     /// <summary>The back end hung up: forget its state; the kernel device stays and its I/O waits.</summary>
@@ -575,19 +575,15 @@ public sealed class LoopbackDevice : IDisposable
         }
         catch (Exception ex) when (ex is IOException or InvalidOperationException)
         {
-            FailDevice(ex, log: true);
+            Log.DeviceFailed(_logger, Handle, ex);
+            FailDevice();
             return false;
         }
     }
 
     /// <summary>Stops what runs, so that the back end no longer touches the pool, then FAIL_DEVICE.</summary>
-    private void FailDevice(Exception reason, bool log)
+    private void FailDevice()
     {
-        if (log)
-        {
-            Log.DeviceFailed(_logger, Handle, reason);
-        }
-
         try
         {
             StopRings();
