@@ -93,4 +93,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 40, Level = LogLevel.Debug, Message = "A vring error signal with no running device (handle {Handle}); ignored")]
     internal static partial void VringErrorIgnored(ILogger logger, uint handle);
+
+    [LoggerMessage(EventId = 41, Level = LogLevel.Warning, Message = "The back end refused SET_VRING_ERR for queue {Queue} ({Reason}); if it breaks that ring, the driver's requests there will wait")]
+    internal static partial void VringErrRefused(ILogger logger, uint queue, string reason);
 }

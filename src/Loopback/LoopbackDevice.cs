@@ -543,7 +543,7 @@ public sealed class LoopbackDevice : IDisposable
                 link.SetVringBase(q, vringBase);
                 link.SetVringCall(q, _calls[q].Handle);
                 link.SetVringKick(q, _kicks[q].Handle);
-                link.SetVringErr(q, _vringError.Handle);
+                SetVringErr(link, q);
                 if ((_backendFeatures & ProtocolFeaturesBit) != 0)
                 {
                     link.SetVringEnable(q, true);
@@ -559,6 +559,22 @@ public sealed class LoopbackDevice : IDisposable
             Log.QueueStarted(_logger, q, info.Size, vringBase, info.DescAddr, info.AvailAddr, info.UsedAddr);
         }
 
+    }
+
+    /// <summary>
+    /// The error channel is optional: a back end that refuses it (under <c>REPLY_ACK</c>) still
+    /// serves the ring; only a broken ring of its would then leave the driver waiting.
+    /// </summary>
+    private void SetVringErr(IBackendLink link, uint q)
+    {
+        try
+        {
+            link.SetVringErr(q, _vringError.Handle);
+        }
+        catch (VhostUserException ex) when (link.IsConnected)
+        {
+            Log.VringErrRefused(_logger, q, ex.Message);
+        }
     }
 
     /// <summary>

@@ -113,6 +113,9 @@ internal sealed class FakeLink : IBackendLink
 
     internal bool FailGetVringBase { get; set; }
 
+    /// <summary>Refuse SET_VRING_ERR as a back end without it would under REPLY_ACK.</summary>
+    internal bool RefuseVringErr { get; set; }
+
     /// <summary>The largest SET_VRING_NUM accepted; larger ones are refused like a NACK under REPLY_ACK.</summary>
     internal uint MaxQueueSize { get; set; } = 32768;
 
@@ -197,6 +200,11 @@ internal sealed class FakeLink : IBackendLink
     public void SetVringErr(uint index, FileDescriptor fd)
     {
         Calls.Add($"SET_VRING_ERR {index}");
+        if (RefuseVringErr)
+        {
+            throw new VhostUserException("rejected SET_VRING_ERR (acknowledgement 1)");
+        }
+
         ErrFds[index] = fd;
     }
 

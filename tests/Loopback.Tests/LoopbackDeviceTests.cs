@@ -342,6 +342,20 @@ public class LoopbackDeviceTests
     }
 
     [Test]
+    public void VringErrRefused_TheRingsStillStart()
+    {
+        var link = new FakeLink { RefuseVringErr = true };
+        Create(LoopbackDeviceOptions.RngId, link);
+        _control.Queues[0] = Queue(256, 0x0, 0x1000, 0x1240);
+        _device.HandleEvent(Event(LoopbackEventType.Reset, 1, true));
+        _device.HandleEvent(Event(LoopbackEventType.FeaturesOk, 2, false, features: 1UL << 32));
+        _device.HandleEvent(Event(LoopbackEventType.DriverOk, 3, true, features: 1));
+        Assert.That(link.Calls, Does.Contain("SET_VRING_ENABLE 0 1"), "the error channel is optional");
+        Assert.That(_control.Calls, Has.None.StartsWith("FAIL_DEVICE"));
+        Assert.That(_control.Done[^1], Is.EqualTo((7u, 3UL, 0u)));
+    }
+
+    [Test]
     public void VringError_SignalledBeforeDriverOk_DoesNotFailTheNextSession()
     {
         StartRng();
