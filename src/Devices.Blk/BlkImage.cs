@@ -30,11 +30,11 @@ public sealed class BlkImage : IDisposable
 
     private long _unaligned;
 
-    private BlkImage(string path, FileDescriptor handle, bool readOnly, bool isBlockDevice, uint logicalBlockSize, uint physicalBlockSize)
+    private BlkImage(string path, FileDescriptor handle, FileDescriptor bufferedHandle, bool readOnly, bool isBlockDevice, uint logicalBlockSize, uint physicalBlockSize)
     {
         Path = path;
         Handle = handle;
-        BufferedHandle = handle;
+        BufferedHandle = bufferedHandle;
         IsReadOnly = readOnly;
         IsBlockDevice = isBlockDevice;
         LogicalBlockSize = logicalBlockSize;
@@ -54,10 +54,10 @@ public sealed class BlkImage : IDisposable
     /// The image opened without <c>O_DIRECT</c>: for transfers that are not aligned for direct I/O.
     /// The same descriptor as <see cref="Handle"/> unless <see cref="IsDirect"/>.
     /// </summary>
-    public FileDescriptor BufferedHandle { get; private init; }
+    public FileDescriptor BufferedHandle { get; }
 
     /// <summary>Whether aligned transfers bypass the host's page cache (<c>--direct</c>).</summary>
-    public bool IsDirect { get; private init; }
+    public bool IsDirect => !ReferenceEquals(Handle, BufferedHandle);
 
     /// <summary>The alignment <c>O_DIRECT</c> needs of each buffer's address (1 when not <see cref="IsDirect"/>).</summary>
     public uint DirectMemoryAlignment { get; private init; } = 1;
@@ -103,6 +103,7 @@ public sealed class BlkImage : IDisposable
         }
 
         FileDescriptor handle = FileIo.Open(path, readOnly ? LibC.O_RDONLY : LibC.O_RDWR);
+        FileDescriptor? directHandle = null;
         try
         {
             bool isBlockDevice = TryGetBlockDeviceSize(handle, out _);
@@ -118,18 +119,25 @@ public sealed class BlkImage : IDisposable
                 physical = pbs >= logical && BitIsPowerOfTwo(pbs) ? pbs : logical;
             }
 
-            bool inMemory = !isBlockDevice && OnMemoryFileSystem(handle);
-            if (!direct)
+            uint memory = 1;
+            uint offset = 1;
+            if (direct)
             {
-                BlkImage image = new(path, handle, readOnly, isBlockDevice, logical, physical) { IsInMemory = inMemory };
-                _ = image.QuerySizeBytes();
-                return image;
+                (directHandle, memory, offset) = OpenDirect(path, readOnly, isBlockDevice, logical);
             }
 
-            return OpenDirect(path, readOnly, handle, isBlockDevice, logical, physical, inMemory);
+            BlkImage image = new(path, directHandle ?? handle, handle, readOnly, isBlockDevice, logical, physical)
+            {
+                IsInMemory = !isBlockDevice && OnMemoryFileSystem(handle),
+                DirectMemoryAlignment = memory,
+                DirectOffsetAlignment = offset,
+            };
+            _ = image.QuerySizeBytes();
+            return image;
         }
         catch
         {
+            directHandle?.Dispose();
             handle.Dispose();
             throw;
         }
@@ -195,7 +203,8 @@ public sealed class BlkImage : IDisposable
         BufferedHandle.Dispose();
     }
 
-    private static BlkImage OpenDirect(string path, bool readOnly, FileDescriptor buffered, bool isBlockDevice, uint logical, uint physical, bool inMemory)
+    /// <summary>The image opened <c>O_DIRECT</c>, with the alignments direct I/O needs of buffers and of offsets and lengths.</summary>
+    private static (FileDescriptor Handle, uint Memory, uint Offset) OpenDirect(string path, bool readOnly, bool isBlockDevice, uint logical)
     {
         if (!FileIo.TryOpen(path, (readOnly ? LibC.O_RDONLY : LibC.O_RDWR) | LibC.O_DIRECT, out FileDescriptor? direct, out int errno))
         {
@@ -204,42 +213,24 @@ public sealed class BlkImage : IDisposable
                 : $"{path}: cannot be opened with O_DIRECT: {Errno.Describe(errno)}");
         }
 
-        try
+        if (!FileIo.TryGetDirectIoAlignment(direct, out uint memory, out uint offset))
         {
-            uint memory;
-            uint offset;
-            if (!FileIo.TryGetDirectIoAlignment(direct, out memory, out offset))
-            {
-                // Before Linux 6.1 (6.11 for a block device) the kernel does not say: a block
-                // device needs its logical block size, a file at most the page size.
-                memory = offset = isBlockDevice ? logical : FallbackDirectAlignment;
-            }
-            else if (memory == 0 || offset == 0)
-            {
-                throw new IOException($"{path}: its file system does not support direct I/O (O_DIRECT)");
-            }
-
-            if (!BitIsPowerOfTwo(memory) || !BitIsPowerOfTwo(offset))
-            {
-                memory = offset = Math.Max(FallbackDirectAlignment, logical);
-            }
-
-            BlkImage image = new(path, direct, readOnly, isBlockDevice, logical, physical)
-            {
-                IsInMemory = inMemory,
-                IsDirect = true,
-                BufferedHandle = buffered,
-                DirectMemoryAlignment = memory,
-                DirectOffsetAlignment = offset,
-            };
-            _ = image.QuerySizeBytes();
-            return image;
+            // Before Linux 6.1 (6.11 for a block device) the kernel does not say: a block
+            // device needs its logical block size, a file at most the page size.
+            memory = offset = isBlockDevice ? logical : FallbackDirectAlignment;
         }
-        catch
+        else if (memory == 0 || offset == 0)
         {
             direct.Dispose();
-            throw;
+            throw new IOException($"{path}: its file system does not support direct I/O (O_DIRECT)");
         }
+
+        if (!BitIsPowerOfTwo(memory) || !BitIsPowerOfTwo(offset))
+        {
+            memory = offset = Math.Max(FallbackDirectAlignment, logical);
+        }
+
+        return (direct, memory, offset);
     }
 
     private static bool OnMemoryFileSystem(FileDescriptor handle)
