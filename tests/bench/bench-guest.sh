@@ -296,21 +296,24 @@ setup_o() {
 }
 stop_o() { stop_loopback o-direct; }
 
+# start_qsd NAME [FILE_OPTIONS]: qemu-storage-daemon's vhost-user-blk export of $D/NAME.img
+# behind the loopback; FILE_OPTIONS are more options of its file driver (",cache.direct=on").
+start_qsd() {
+    command -v qemu-storage-daemon >/dev/null || { setup_fail "$1" no-qemu-storage-daemon; return 1; }
+    start_loopback "$1" qemu-storage-daemon --blockdev driver=file,node-name=disk,filename="$D/$1.img${2:-}" \
+        --export type=vhost-user-blk,id=exp,node-name=disk,addr.type=unix,addr.path="$D/$1.sock",writable=on,num-queues=1
+}
+
 setup_c() {
     name_c=c-qsd
-    command -v qemu-storage-daemon >/dev/null || { setup_fail c-qsd no-qemu-storage-daemon; return 1; }
-    start_loopback c-qsd qemu-storage-daemon --blockdev driver=file,node-name=disk,filename="$D/c-qsd.img" \
-        --export type=vhost-user-blk,id=exp,node-name=disk,addr.type=unix,addr.path="$D/c-qsd.sock",writable=on,num-queues=1 || return 1
+    start_qsd c-qsd || return 1
     dev_c=$c_qsd_dev; sysfs_c=$c_qsd_sysfs
 }
 stop_c() { stop_loopback c-qsd; }
 
 setup_q() {
     name_q=q-qsd-direct
-    command -v qemu-storage-daemon >/dev/null || { setup_fail q-qsd-direct no-qemu-storage-daemon; return 1; }
-    start_loopback q-qsd-direct qemu-storage-daemon \
-        --blockdev driver=file,node-name=disk,filename="$D/q-qsd-direct.img",cache.direct=on,aio=native \
-        --export type=vhost-user-blk,id=exp,node-name=disk,addr.type=unix,addr.path="$D/q-qsd-direct.sock",writable=on,num-queues=1 || return 1
+    start_qsd q-qsd-direct ,cache.direct=on,aio=native || return 1
     dev_q=$q_qsd_direct_dev; sysfs_q=$q_qsd_direct_sysfs
 }
 stop_q() { stop_loopback q-qsd-direct; }
