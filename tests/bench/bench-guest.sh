@@ -6,8 +6,8 @@
 # image (no QEMU involved): it needs only a shell, fio, the programs on PATH
 # and, for the loopback subjects, the module.
 #
-#   bench-guest.sh loopback   subjects a, b, g, c interleaved, then rng and input
-#   bench-guest.sh peers      subjects a, b, g, c, e, f interleaved (e needs VDUSE:
+#   bench-guest.sh loopback   subjects a, b, g, p, c interleaved, then rng and input
+#   bench-guest.sh peers      subjects a, b, g, p, c, e, f interleaved (e needs VDUSE:
 #                             Linux 6.x with vduse.ko, vdpa.ko, virtio_vdpa.ko)
 #   bench-guest.sh blk        the subjects named in BENCH_SUBJECTS (letters,
 #                             e.g. "a b e"), interleaved
@@ -31,6 +31,10 @@
 #   f-nbd     nbd.ko -> unix socket -> qemu-nbd (nbd-client -u sets it up)
 #   g-poll    b with vhost-user-blk --poll-us BENCH_POLL_US (default 200): its queue
 #             thread polls after activity instead of sleeping at once
+#   p-polled  g with the driver polling too: a second queue that virtio_blk makes a poll
+#             queue (poll_queues=1: no interrupt is asked for; the submitter looks for its
+#             completion), and fio on io_uring with hipri, so that fio spins for its
+#             completion instead of sleeping. Neither end sleeps while I/O is in flight
 #   h-uring   b with --io-engine io_uring (each queue's reads, writes and flushes on
 #             its own io_uring; b's default for an image on a real file system)
 #   t-threads b with --io-engine threads --io-threads 4 (blocking calls on four I/O
@@ -120,6 +124,7 @@ EOF
 snapval() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
 # fio_run DEV JOBNAME FIO_ARGS... : fio with a warm-up job and the measured job JOBNAME,
+# libaio unless FIO_ARGS name another engine,
 # snapshots around the latter in $D/JOBNAME.prerun.txt / .postrun.txt (fio writes them
 # into its working directory); terse output in $D/fio.out.
 fio_run() {
@@ -159,13 +164,13 @@ result_line() {
     }' "$D/fio.out"
 }
 
-# fio_one SUBJECT DEV WORKLOAD SYSFS_DIR: one workload on one subject, one RESULT line
-# (and a COUNTER line for a loopback disk).
+# fio_one SUBJECT DEV WORKLOAD SYSFS_DIR [FIO_ARGS]: one workload on one subject, one RESULT
+# line (and a COUNTER line for a loopback disk). FIO_ARGS: the subject's own fio options.
 fio_one() {
     progress "$1: $3 (${RT} s)"
     _sysfs=$4
-    # shellcheck disable=SC2046
-    fio_run "$2" "$3" $(fio_args "$3")
+    # shellcheck disable=SC2046,SC2086
+    fio_run "$2" "$3" $(fio_args "$3") ${5:-}
     if [ -s "$D/fio.out" ]; then
         result_line "$1" "$3"
     else
@@ -175,12 +180,14 @@ fio_one() {
     _sysfs=
 }
 
-# verify_one SUBJECT DEV: a verified (crc32c) write pass over a quarter of the disk: every
-# block written is read back and checked; a mismatch fails the run.
+# verify_one SUBJECT DEV [FIO_ARGS]: a verified (crc32c) write pass over a quarter of the disk,
+# on the subject's own fio options: every block written is read back and checked; a mismatch
+# fails the run.
 verify_one() {
     progress "$1: verified write pass"
     rm -f "$D/verify-64k.prerun.txt" "$D/verify-64k.postrun.txt"
-    if (cd "$D" && fio --name=verify-64k --filename="$2" --direct=1 --ioengine=libaio --rw=write --bs=64k --iodepth=8 \
+    # shellcheck disable=SC2086
+    if (cd "$D" && fio --name=verify-64k --filename="$2" --direct=1 --ioengine=libaio ${3:-} --rw=write --bs=64k --iodepth=8 \
         --size=$((SIZE / 4))M --verify=crc32c --do_verify=1 --verify_fatal=1 --lat_percentiles=1 --clat_percentiles=0 \
         --exec_prerun="sh $D/snap.sh $2" --exec_postrun="sh $D/snap.sh $2" --minimal) >"$D/fio.all" 2>"$D/fio.err"; then
         grep '^3;' "$D/fio.all" >"$D/fio.out"
@@ -274,6 +281,24 @@ setup_g() {
     dev_g=$g_poll_dev; sysfs_g=$g_poll_sysfs
 }
 stop_g() { stop_loopback g-poll; }
+
+# p: g with a poll queue in the driver and fio polling for its completions (io_uring, hipri).
+# virtio_blk reads poll_queues when it probes a disk, so it is 1 only while p's disk appears;
+# the poll queue is the second of two (the first keeps interrupts for everything not polled).
+setup_p() {
+    name_p=p-polled
+    _pq=/sys/module/virtio_blk/parameters/poll_queues
+    [ -w $_pq ] || { setup_fail p-polled "no-$_pq"; return 1; }
+    echo 1 >$_pq
+    start_ours p-polled --poll-us "${BENCH_POLL_US:-200}" --num-queues 2; _r=$?
+    echo 0 >$_pq
+    [ $_r = 0 ] || return 1
+    dev_p=$p_polled_dev; sysfs_p=$p_polled_sysfs
+    _poll=$(cat "/sys/block/${dev_p#/dev/}/queue/io_poll" 2>/dev/null)
+    [ "$_poll" = 1 ] || { setup_fail p-polled "io_poll-${_poll:-missing}"; return 1; }
+    fio_p="--ioengine=io_uring --hipri=1"
+}
+stop_p() { stop_loopback p-polled; }
 
 setup_h() {
     name_h=h-uring
@@ -399,11 +424,11 @@ blk_subjects() {
     t0=$(msnow); bios=0
     for w in $WORKLOADS; do
         for s in $ready; do
-            eval "fio_one \$name_$s \$dev_$s $w \"\$sysfs_$s\"" | tee "$D/last"
+            eval "fio_one \$name_$s \$dev_$s $w \"\$sysfs_$s\" \"\${fio_$s:-}\"" | tee "$D/last"
             [ "$s" = b ] && bios=$((bios + $(sed -n 's/.*ios=\([0-9]*\).*/\1/p' "$D/last" | head -n 1)))
         done
     done
-    for s in $ready; do eval "verify_one \$name_$s \$dev_$s"; done
+    for s in $ready; do eval "verify_one \$name_$s \$dev_$s \"\${fio_$s:-}\""; done
     t1=$(msnow)
     if [ $has_b = 1 ]; then
         [ -n "${spid:-}" ] && { kill -INT $spid; wait $spid 2>/dev/null; }
@@ -459,9 +484,9 @@ vm)
     ;;
 peers|blk)
     versions
-    subjects=${BENCH_SUBJECTS:-a b g c e f}
-    [ "$1" = peers ] && subjects="a b g c e f"
-    case " $subjects " in *" b "*|*" c "*|*" g "*|*" h "*|*" t "*) load_module ;; esac
+    subjects=${BENCH_SUBJECTS:-a b g p c e f}
+    [ "$1" = peers ] && subjects="a b g p c e f"
+    case " $subjects " in *" b "*|*" c "*|*" g "*|*" h "*|*" t "*|*" o "*|*" p "*|*" q "*) load_module ;; esac
     # shellcheck disable=SC2086
     blk_subjects $subjects
     lsmod | grep -q '^virtio_loopback ' && rmmod virtio_loopback
@@ -472,7 +497,7 @@ loopback)
     # (a) the kernel's own ceiling: brd, a RAM disk in the same kernel; (b) our vhost-user-blk and
     # (c) qemu-storage-daemon (C, libvhost-user) through the same module and adapter, images of the
     # same size on the same tmpfs.
-    blk_subjects a b g c
+    blk_subjects a b g p c
 
     # rng through the loopback: throughput and the latency of one 64-byte read.
     progress "rng"

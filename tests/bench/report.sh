@@ -33,8 +33,8 @@ WORKLOADS="randread-4k-qd1 randread-4k-qd32 randwrite-4k-qd1 randwrite-4k-qd32 r
 # The subjects each run must have measured.
 expected() {
     case $1 in
-        peers) echo "a-brd b-ours g-poll c-qsd e-vduse f-nbd" ;;
-        loopback|arm64) echo "a-brd b-ours g-poll c-qsd" ;;
+        peers) echo "a-brd b-ours g-poll p-polled c-qsd e-vduse f-nbd" ;;
+        loopback|arm64) echo "a-brd b-ours g-poll p-polled c-qsd" ;;
         vm) echo "d-vm" ;;
         engines) echo "t-threads@ext4 h-uring@ext4 o-direct@ext4 c-qsd@ext4 q-qsd-direct@ext4 b-ours@tmpfs h-uring@tmpfs t-threads@tmpfs c-qsd@tmpfs" ;;
         *) echo "" ;;
@@ -44,7 +44,7 @@ label() {
     case $1 in
         a-brd) echo "a brd" ;; b-ours) echo "b ours" ;; c-qsd) echo "c qsd" ;;
         d-vm) echo "d ours (VM)" ;; e-vduse) echo "e VDUSE" ;; f-nbd) echo "f NBD" ;;
-        g-poll) echo "g ours, polling" ;;
+        g-poll) echo "g ours, polling" ;; p-polled) echo "p ours, both ends polling" ;;
         h-uring@*) echo "h ours, io_uring (${1#*@})" ;; t-threads@*) echo "t ours, threads (${1#*@})" ;;
         b-ours@*) echo "b ours, default (${1#*@})" ;; c-qsd@*) echo "c qsd (${1#*@})" ;;
         o-direct@*) echo "o ours, io_uring, --direct (${1#*@})" ;; q-qsd-direct@*) echo "q qsd, O_DIRECT (${1#*@})" ;;
@@ -108,6 +108,14 @@ for run in "${RUNS[@]}"; do
         v=$(field "$run" "$s" verify-64k verify)
         [[ $v == ok ]] || { echo "report: $run: $s verify pass: ${v:-missing}" >&2; rc=1; }
     done
+    # p must have polled: at queue depth 1 its requests complete without interrupts (a
+    # poll queue asks for none). Otherwise its numbers are g's under another name.
+    if [[ " $(expected "$run") " == *" p-polled "* ]]; then
+        k=${C[$run|p-polled|randread-4k-qd1|kicks]:-0} i=${C[$run|p-polled|randread-4k-qd1|interrupts]:-}
+        if [[ -z $i ]] || (( k == 0 || i * 10 > k )); then
+            echo "report: $run: p-polled was not polled (randread-4k-qd1: ${i:-no} interrupts for $k kicks)" >&2; rc=1
+        fi
+    fi
     grep -q "^$run VERSION " "$all" || { echo "report: $run: no VERSION line" >&2; rc=1; }
     case $run in loopback|arm64)
         for k in RNG INPUT; do grep -q "^$run $k " "$all" || { echo "report: $run: no $k line" >&2; rc=1; }; done ;;
@@ -117,14 +125,14 @@ done
 # The tables: columns are RUN:SUBJECT, ratios NUM/DEN over the same columns' keys.
 # Each is "name|title|columns|ratios".
 TABLES=()
-has_run peers && TABLES+=("peers|Peer table: Debian 6.12 amd64, one interleaved run|peers:a-brd peers:b-ours peers:g-poll peers:c-qsd peers:e-vduse peers:f-nbd|peers:b-ours/peers:e-vduse peers:b-ours/peers:f-nbd peers:c-qsd/peers:e-vduse peers:b-ours/peers:a-brd peers:g-poll/peers:b-ours")
+has_run peers && TABLES+=("peers|Peer table: Debian 6.12 amd64, one interleaved run|peers:a-brd peers:b-ours peers:g-poll peers:p-polled peers:c-qsd peers:e-vduse peers:f-nbd|peers:b-ours/peers:e-vduse peers:b-ours/peers:f-nbd peers:c-qsd/peers:e-vduse peers:b-ours/peers:a-brd peers:g-poll/peers:b-ours peers:p-polled/peers:b-ours")
 if has_run loopback || has_run vm; then
     cols= rats=
-    has_run loopback && { cols="loopback:a-brd loopback:b-ours loopback:g-poll loopback:c-qsd"; rats="loopback:b-ours/loopback:c-qsd loopback:b-ours/loopback:a-brd loopback:g-poll/loopback:b-ours"; }
+    has_run loopback && { cols="loopback:a-brd loopback:b-ours loopback:g-poll loopback:p-polled loopback:c-qsd"; rats="loopback:b-ours/loopback:c-qsd loopback:b-ours/loopback:a-brd loopback:g-poll/loopback:b-ours loopback:p-polled/loopback:b-ours"; }
     has_run vm && cols="$cols vm:d-vm"
     TABLES+=("linux61|Debian 6.1 amd64: the loopback (one run) and the VM path (another guest)|$cols|$rats")
 fi
-has_run arm64 && TABLES+=("arm64|Debian 6.1 arm64 (qemu-system-aarch64 -M virt), one interleaved run|arm64:a-brd arm64:b-ours arm64:g-poll arm64:c-qsd|arm64:b-ours/arm64:c-qsd arm64:b-ours/arm64:a-brd arm64:c-qsd/arm64:a-brd arm64:g-poll/arm64:b-ours")
+has_run arm64 && TABLES+=("arm64|Debian 6.1 arm64 (qemu-system-aarch64 -M virt), one interleaved run|arm64:a-brd arm64:b-ours arm64:g-poll arm64:p-polled arm64:c-qsd|arm64:b-ours/arm64:c-qsd arm64:b-ours/arm64:a-brd arm64:c-qsd/arm64:a-brd arm64:g-poll/arm64:b-ours arm64:p-polled/arm64:b-ours")
 has_run engines && TABLES+=("engines-ext4|Debian 6.1 amd64, images on ext4 on a virtio disk (a host file, cache=none): our I/O engines, buffered and direct|engines:t-threads@ext4 engines:h-uring@ext4 engines:o-direct@ext4 engines:c-qsd@ext4 engines:q-qsd-direct@ext4|engines:h-uring@ext4/engines:t-threads@ext4 engines:h-uring@ext4/engines:c-qsd@ext4 engines:o-direct@ext4/engines:h-uring@ext4 engines:o-direct@ext4/engines:q-qsd-direct@ext4")
 has_run engines && TABLES+=("engines-tmpfs|Debian 6.1 amd64, the same guest, images on tmpfs|engines:b-ours@tmpfs engines:h-uring@tmpfs engines:t-threads@tmpfs engines:c-qsd@tmpfs|engines:h-uring@tmpfs/engines:b-ours@tmpfs engines:h-uring@tmpfs/engines:t-threads@tmpfs engines:b-ours@tmpfs/engines:c-qsd@tmpfs")
 col_run() { echo "${1%%:*}"; }
