@@ -292,7 +292,9 @@ bench: deps all module
 	tests/bench/run-bench.sh
 
 # What a change of the module costs: this tree's module against BENCH_PREV_REF
-# (a git ref), and call_context=1, alternating (tests/bench/run-bench-modules.sh).
+# (a git ref), and call_context=1, alternating (tests/bench/run-bench-modules.sh);
+# with BENCH_PREV_STACK=1, this tree's module, adapter and back end against the
+# ref's.
 bench-modules: deps all module
 	tests/bench/run-bench-modules.sh
 

@@ -15,9 +15,13 @@
 #                             (vhost-user-blk-pci on our back end), /dev/vda
 #   bench-guest.sh modules    subject b under module variants, alternating: for each
 #                             of BENCH_ROUNDS rounds (default 2), each variant of
-#                             BENCH_VARIANTS ("label:path[:param=value,...] ...") is
-#                             loaded, b set up and every workload run on it; each round
-#                             starts with the next variant
+#                             BENCH_VARIANTS is loaded, its subjects set up and every
+#                             workload run on each; each round starts with the next
+#                             variant. A variant is label:module[:params[:dir[:subjects]]]:
+#                             params "name=value,..." for insmod, dir a folder whose
+#                             adapter and back end replace those on PATH (an earlier
+#                             tree's), subjects letters "b,p" (default b). Results are
+#                             named <letter>-<label>
 #
 # The blk subjects, every disk BENCH_SIZE_MB, every image on BENCH_DIR (BENCH_TAG, if
 # set, is appended to each subject's name: two image folders in one guest):
@@ -461,16 +465,21 @@ modules)
         order=$*
         first=$1; shift; set -- "$@" "$first"
         for variant in $order; do
-            label=${variant%%:*}; rest=${variant#*:}; ko=${rest%%:*}
-            params=; [ "$rest" != "$ko" ] && params=$(echo "${rest#*:}" | tr ',' ' ')
+            IFS=: read -r label ko params bindir letters <<EOF
+$variant
+EOF
             progress "round $round: module $label"
-            # shellcheck disable=SC2086
-            insmod "$ko" $params || { setup_fail "b-$label" insmod; continue; }
+            # shellcheck disable=SC2046
+            insmod "$ko" $(echo "$params" | tr ',' ' ') || { setup_fail "b-$label" insmod; continue; }
             waitfor 5 test -c /dev/virtio-loopback
-            if start_ours b-ours; then
-                for w in $WORKLOADS; do fio_one "b-$label" "$b_ours_dev" "$w" "$b_ours_sysfs"; done
-                stop_loopback b-ours
-            fi
+            _path=$PATH; [ -z "$bindir" ] || PATH=$bindir:$PATH
+            for s in $(echo "${letters:-b}" | tr ',' ' '); do
+                "setup_$s" || continue
+                eval "_vd=\$dev_$s _vs=\$sysfs_$s _vf=\${fio_$s:-}"
+                for w in $WORKLOADS; do fio_one "$s-$label" "$_vd" "$w" "$_vs" "$_vf"; done
+                "stop_$s"
+            done
+            PATH=$_path
             rmmod virtio_loopback
         done
     done
