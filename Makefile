@@ -294,8 +294,8 @@ bench: deps all module
 # What a change of the module costs: this tree's module against BENCH_PREV_REF
 # (a git ref), and call_context=1, alternating (tests/bench/run-bench-modules.sh);
 # with BENCH_PREV_STACK=1, this tree's module, adapter and back end against the
-# ref's.
-bench-modules: deps all module
+# ref's. It builds both modules for its kernel (KERNEL_VERSION: any fetched one).
+bench-modules: deps all
 	tests/bench/run-bench-modules.sh
 
 bench-smoke: all module

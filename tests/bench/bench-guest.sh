@@ -6,7 +6,7 @@
 # image (no QEMU involved): it needs only a shell, fio, the programs on PATH
 # and, for the loopback subjects, the module.
 #
-#   bench-guest.sh loopback   subjects a, b, g, p, c interleaved, then rng and input
+#   bench-guest.sh loopback   subjects a, b, g, c interleaved, then rng and input
 #   bench-guest.sh peers      subjects a, b, g, p, c, e, f interleaved (e needs VDUSE:
 #                             Linux 6.x with vduse.ko, vdpa.ko, virtio_vdpa.ko)
 #   bench-guest.sh blk        the subjects named in BENCH_SUBJECTS (letters,
@@ -38,7 +38,9 @@
 #   p-polled  g with the driver polling too: a second queue that virtio_blk makes a poll
 #             queue (poll_queues=1: no interrupt is asked for; the submitter looks for its
 #             completion), and fio on io_uring with hipri, so that fio spins for its
-#             completion instead of sleeping. Neither end sleeps while I/O is in flight
+#             completion instead of sleeping. Neither end sleeps while I/O is in flight.
+#             Linux 6.12 or later: on 6.1 a polled read that the block layer splits
+#             never completes (see setup_p)
 #   h-uring   b with --io-engine io_uring (each queue's reads, writes and flushes on
 #             its own io_uring; b's default for an image on a real file system)
 #   t-threads b with --io-engine threads --io-threads 4 (blocking calls on four I/O
@@ -289,8 +291,16 @@ stop_g() { stop_loopback g-poll; }
 # p: g with a poll queue in the driver and fio polling for its completions (io_uring, hipri).
 # virtio_blk reads poll_queues when it probes a disk, so it is 1 only while p's disk appears;
 # the poll queue is the second of two (the first keeps interrupts for everything not polled).
+#
+# Not before Linux 6.12. On Debian's 6.1 (amd64 and arm64 alike) a polled 1 MiB read that the
+# block layer splits (seg_max 126, fio's buffer scattered in guest memory) never completes:
+# fio spins in io_uring's poll with nothing in flight on the disk. QEMU's own virtio-blk-pci
+# with queue-size=128 and a poll queue hangs the same way, so it is the guest kernel's, not
+# this transport's; 6.12 completes the same workloads.
 setup_p() {
     name_p=p-polled
+    _kv=$(uname -r | awk -F'[.-]' '{ print $1 * 1000 + $2 }')
+    [ "$_kv" -ge 6012 ] || { setup_fail p-polled "kernel-$(uname -r)-loses-split-polled-reads"; return 1; }
     _pq=/sys/module/virtio_blk/parameters/poll_queues
     [ -w $_pq ] || { setup_fail p-polled "no-$_pq"; return 1; }
     echo 1 >$_pq
@@ -506,7 +516,7 @@ loopback)
     # (a) the kernel's own ceiling: brd, a RAM disk in the same kernel; (b) our vhost-user-blk and
     # (c) qemu-storage-daemon (C, libvhost-user) through the same module and adapter, images of the
     # same size on the same tmpfs.
-    blk_subjects a b g p c
+    blk_subjects a b g c
 
     # rng through the loopback: throughput and the latency of one 64-byte read.
     progress "rng"

@@ -34,7 +34,7 @@ WORKLOADS="randread-4k-qd1 randread-4k-qd32 randwrite-4k-qd1 randwrite-4k-qd32 r
 expected() {
     case $1 in
         peers) echo "a-brd b-ours g-poll p-polled c-qsd e-vduse f-nbd" ;;
-        loopback|arm64) echo "a-brd b-ours g-poll p-polled c-qsd" ;;
+        loopback|arm64) echo "a-brd b-ours g-poll c-qsd" ;;
         vm) echo "d-vm" ;;
         engines) echo "t-threads@ext4 h-uring@ext4 o-direct@ext4 c-qsd@ext4 q-qsd-direct@ext4 b-ours@tmpfs h-uring@tmpfs t-threads@tmpfs c-qsd@tmpfs" ;;
         *) echo "" ;;
@@ -128,11 +128,11 @@ TABLES=()
 has_run peers && TABLES+=("peers|Peer table: Debian 6.12 amd64, one interleaved run|peers:a-brd peers:b-ours peers:g-poll peers:p-polled peers:c-qsd peers:e-vduse peers:f-nbd|peers:b-ours/peers:e-vduse peers:b-ours/peers:f-nbd peers:c-qsd/peers:e-vduse peers:b-ours/peers:a-brd peers:g-poll/peers:b-ours peers:p-polled/peers:b-ours")
 if has_run loopback || has_run vm; then
     cols= rats=
-    has_run loopback && { cols="loopback:a-brd loopback:b-ours loopback:g-poll loopback:p-polled loopback:c-qsd"; rats="loopback:b-ours/loopback:c-qsd loopback:b-ours/loopback:a-brd loopback:g-poll/loopback:b-ours loopback:p-polled/loopback:b-ours"; }
+    has_run loopback && { cols="loopback:a-brd loopback:b-ours loopback:g-poll loopback:c-qsd"; rats="loopback:b-ours/loopback:c-qsd loopback:b-ours/loopback:a-brd loopback:g-poll/loopback:b-ours"; }
     has_run vm && cols="$cols vm:d-vm"
     TABLES+=("linux61|Debian 6.1 amd64: the loopback (one run) and the VM path (another guest)|$cols|$rats")
 fi
-has_run arm64 && TABLES+=("arm64|Debian 6.1 arm64 (qemu-system-aarch64 -M virt), one interleaved run|arm64:a-brd arm64:b-ours arm64:g-poll arm64:p-polled arm64:c-qsd|arm64:b-ours/arm64:c-qsd arm64:b-ours/arm64:a-brd arm64:c-qsd/arm64:a-brd arm64:g-poll/arm64:b-ours arm64:p-polled/arm64:b-ours")
+has_run arm64 && TABLES+=("arm64|Debian 6.1 arm64 (qemu-system-aarch64 -M virt), one interleaved run|arm64:a-brd arm64:b-ours arm64:g-poll arm64:c-qsd|arm64:b-ours/arm64:c-qsd arm64:b-ours/arm64:a-brd arm64:c-qsd/arm64:a-brd arm64:g-poll/arm64:b-ours")
 has_run engines && TABLES+=("engines-ext4|Debian 6.1 amd64, images on ext4 on a virtio disk (a host file, cache=none): our I/O engines, buffered and direct|engines:t-threads@ext4 engines:h-uring@ext4 engines:o-direct@ext4 engines:c-qsd@ext4 engines:q-qsd-direct@ext4|engines:h-uring@ext4/engines:t-threads@ext4 engines:h-uring@ext4/engines:c-qsd@ext4 engines:o-direct@ext4/engines:h-uring@ext4 engines:o-direct@ext4/engines:q-qsd-direct@ext4")
 has_run engines && TABLES+=("engines-tmpfs|Debian 6.1 amd64, the same guest, images on tmpfs|engines:b-ours@tmpfs engines:h-uring@tmpfs engines:t-threads@tmpfs engines:c-qsd@tmpfs|engines:h-uring@tmpfs/engines:b-ours@tmpfs engines:h-uring@tmpfs/engines:t-threads@tmpfs engines:b-ours@tmpfs/engines:c-qsd@tmpfs")
 col_run() { echo "${1%%:*}"; }

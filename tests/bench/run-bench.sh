@@ -13,12 +13,13 @@
 #               g-poll   b with the back end polling (--poll-us 200),
 #               p-polled g with the driver polling too (a virtio_blk poll queue,
 #                        fio on io_uring with hipri);
-#   loopback  Debian's 6.1 amd64 kernel: a, b, g, p, c, then rng and input through the
+#   loopback  Debian's 6.1 amd64 kernel: a, b, g, c, then rng and input through the
 #             loopback;
 #   vm        Debian's 6.1 amd64 kernel with a vhost-user-blk-pci disk from QEMU on
 #             our vhost-user-blk (image on the host's /dev/shm): subject d-vm;
 #   arm64     Debian's 6.1 arm64 kernel under qemu-system-aarch64 -M virt, the
-#             arm64 programs, fio and qemu-storage-daemon: a, b, g, p, c, rng, input.
+#             arm64 programs, fio and qemu-storage-daemon: a, b, g, c, rng, input.
+#             (p needs Linux 6.12: bench-guest.sh's setup_p says why.)
 #   engines   (only when BENCH_RUNS names it) Debian's 6.1 amd64 kernel: our
 #             vhost-user-blk's I/O engines, t-threads, h-uring and o-direct (h
 #             with --direct), against c-qsd and q-qsd-direct (O_DIRECT), with
@@ -180,12 +181,12 @@ for run in $RUNS; do
         ;;
     loopback)
         use_kernel "${BENCH_KERNEL:-}" amd64
-        log "bench: loopback guest, $KVER (subjects a, b, g, p, c, rng, input; ${RT} s per workload)"
+        log "bench: loopback guest, $KVER (subjects a, b, g, c, rng, input; ${RT} s per workload)"
         ko=$(module_for); brd=$(kernel_module brd)
         kit=()
         add_programs "$BIN_DIR" virtio-loopback-adapter vhost-user-blk vhost-user-rng vhost-user-input uinput-feeder
         add_host_tools fio strace qemu-storage-daemon
-        GUEST_MEM=$(( 512 + 5 * SIZE )) GUEST_MODULES="virtio_blk virtio_rng virtio_input evdev uinput" \
+        GUEST_MEM=$(( 512 + 4 * SIZE )) GUEST_MODULES="virtio_blk virtio_rng virtio_input evdev uinput" \
             guest loopback "$HERE/guest-loopback.sh" "$ko:/lib/modules/virtio_loopback.ko" "$brd:/lib/modules/brd.ko" \
             "$HERE/bench-guest.sh:/bin/bench-guest.sh" "${kit[@]}"
         ;;
@@ -224,7 +225,7 @@ for run in $RUNS; do
         rel=${BENCH_ARM64_KERNEL:-}
         [[ -n $rel ]] || rel=$(fetched_kernel '6.1.*-arm64' bookworm:arm64)
         use_kernel "$rel" arm64
-        log "bench: arm64 guest, $KVER (subjects a, b, g, p, c, rng, input; ${RT} s per workload)"
+        log "bench: arm64 guest, $KVER (subjects a, b, g, c, rng, input; ${RT} s per workload)"
         ko=$(module_for); brd=$(kernel_module brd)
         kit=()
         add_programs "${ARM64_BIN_DIR:-$REPO_ROOT/out/linux-arm64}" virtio-loopback-adapter vhost-user-blk vhost-user-rng \
@@ -233,7 +234,7 @@ for run in $RUNS; do
         tools=$(fetch_arm64_tools fio qemu-storage-daemon)
         mapfile -t tools <<<"$tools"
         [[ ${#tools[@]} == 2 ]] || die "arm64: fio and qemu-storage-daemon were not both found"
-        GUEST_MEM=$(( 768 + 5 * SIZE )) GUEST_MODULES="virtio_blk virtio_rng virtio_input evdev uinput" \
+        GUEST_MEM=$(( 768 + 4 * SIZE )) GUEST_MODULES="virtio_blk virtio_rng virtio_input evdev uinput" \
             guest arm64 "$HERE/guest-loopback.sh" "$ko:/lib/modules/virtio_loopback.ko" "$brd:/lib/modules/brd.ko" \
             "$HERE/bench-guest.sh:/bin/bench-guest.sh" "${kit[@]}" "${tools[0]}:/bin/fio" "${tools[1]}:/bin/qemu-storage-daemon"
         ;;
