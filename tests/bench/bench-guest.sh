@@ -296,7 +296,7 @@ stop_g() { stop_loopback g-poll; }
 # block layer splits (seg_max 126, fio's buffer scattered in guest memory) never completes:
 # fio spins in io_uring's poll with nothing in flight on the disk. QEMU's own virtio-blk-pci
 # with queue-size=128 and a poll queue hangs the same way, so it is the guest kernel's, not
-# this transport's; 6.12 completes the same workloads.
+# this transport's; on 6.12 p completes the same workloads.
 setup_p() {
     name_p=p-polled
     _kv=$(uname -r | awk -F'[.-]' '{ print $1 * 1000 + $2 }')
