@@ -13,7 +13,8 @@
 # module, adapter and vhost-user-blk (built here), new is this tree's, measured
 # as b and as p (both ends polling); work is left out. That is how a target
 # stated against an earlier tree ("half of today's latency") is measured in
-# one run.
+# one run. p needs a 6.12 guest (KERNEL_VERSION; bench-guest.sh's setup_p says
+# why), and fails the run on 6.1.
 # Prints a table of each workload's mean over the rounds (IOPS, mean latency,
 # guest CPU per request) and new/prev, and writes it to $BENCH_OUT/modules.md
 # (default docs/bench).
