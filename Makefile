@@ -224,7 +224,8 @@ dotnet-test:
 # third-party back ends that provide no config space behind the adapter's
 # device profiles (Debian's virtiofsd in C and in Rust, DPDK's vhost PMD) on
 # 6.1 amd64 and arm64, with libblkio as a second front end for our vhost-user-blk
-# (tests/qemu/run-peer-kernels.sh).
+# (tests/qemu/run-peer-kernels.sh). Before the bench smoke, the bench report's
+# summing up of rounds on made-up lines (tests/bench/report-test.sh, no guest).
 VM_SUMMARIES := tests/qemu/work/vm-tests/summary tests/qemu/work/blk-features/summary \
 	tests/qemu/work/blk-restart/summary \
 	tests/qemu/work/input-test/summary tests/qemu/work/arm64-test/summary \
@@ -233,7 +234,7 @@ VM_SUMMARIES := tests/qemu/work/vm-tests/summary tests/qemu/work/blk-features/su
 	tests/qemu/work/module/summary tests/qemu/work/hostile/summary \
 	tests/qemu/work/debug-*/*.summary tests/qemu/work/system-*/summary \
 	tests/qemu/work/peers-*/summary tests/qemu/work/blkio/summary tests/qemu/work/vm-sound/summary \
-	tests/qemu/work/vm-gpio/summary
+	tests/qemu/work/vm-gpio/summary tests/qemu/work/bench-report/summary
 vm-test: $(BINARIES) module
 	@rc=0; \
 	tests/qemu/run-vm-tests.sh || rc=1; \
@@ -255,6 +256,8 @@ vm-test: $(BINARIES) module
 	tests/qemu/run-vm-sound-test.sh || rc=1; \
 	tests/qemu/run-vm-gpio-test.sh || rc=1; \
 	tests/qemu/run-peer-kernels.sh || rc=1; \
+	tests/bench/report-test.sh >tests/qemu/work/bench-report.log 2>&1 || rc=1; \
+	tail -n 1 tests/qemu/work/bench-report.log; \
 	$(MAKE) --no-print-directory bench-smoke || rc=1; \
 	$(MAKE) --no-print-directory system-test || rc=1; \
 	exit $$rc
@@ -280,12 +283,13 @@ demo: deps all module
 	tests/qemu/demo.sh
 
 # The benchmark (docs/PERFORMANCE.md): the peer table on Debian 6.12 (brd,
-# the loopback with our back end and with qemu-storage-daemon, VDUSE, NBD),
+# the loopback with our back end and with qemu-storage-daemon, VDUSE, NBD;
+# BENCH_ROUNDS interleaved rounds, default 3, and their medians),
 # the 6.1 run (brd, the loopback, the VM path; rng and input through the
 # loopback) and the arm64 run (brd, the loopback). The 6.12 and arm64 kernels
 # are fetched and the module built for them when missing. Writes docs/bench/.
-# bench-smoke is the 1-second version, without warm-up, that make test runs
-# (into tests/qemu/work/bench/out): the peers run (every blk subject) and the
+# bench-smoke is the 1-second version, without warm-up and in one round, that make
+# test runs (into tests/qemu/work/bench/out): the peers run (every blk subject) and the
 # VM run, to keep CI's time; the 6.1 loopback run (rng, input) and the arm64
 # run by hand, for example BENCH_RUNS="loopback arm64" make bench-smoke.
 bench: deps all module
@@ -299,7 +303,7 @@ bench-modules: deps all
 	tests/bench/run-bench-modules.sh
 
 bench-smoke: all module
-	BENCH_RUNTIME=1 BENCH_RAMP=0 BENCH_EVENTS=500 BENCH_RUNS="$${BENCH_RUNS:-peers vm}" \
+	BENCH_RUNTIME=1 BENCH_RAMP=0 BENCH_EVENTS=500 BENCH_ROUNDS="$${BENCH_ROUNDS:-1}" BENCH_RUNS="$${BENCH_RUNS:-peers vm}" \
 		BENCH_OUT=tests/qemu/work/bench/out tests/bench/run-bench.sh
 
 demo-vm: deps all

@@ -8,9 +8,12 @@
 #
 #   bench-guest.sh loopback   subjects a, b, g, c interleaved, then rng and input
 #   bench-guest.sh peers      subjects a, b, g, p, c, e, f interleaved (e needs VDUSE:
-#                             Linux 6.x with vduse.ko, vdpa.ko, virtio_vdpa.ko)
+#                             Linux 6.x with vduse.ko, vdpa.ko, virtio_vdpa.ko), in
+#                             BENCH_ROUNDS rounds (default 1): each round sets every
+#                             subject up afresh and starts each workload with the
+#                             next subject of the last round's order
 #   bench-guest.sh blk        the subjects named in BENCH_SUBJECTS (letters,
-#                             e.g. "a b e"), interleaved
+#                             e.g. "a b e"), interleaved, in BENCH_ROUNDS rounds
 #   bench-guest.sh vm         subject d: the virtio-blk disk QEMU gives this guest
 #                             (vhost-user-blk-pci on our back end), /dev/vda
 #   bench-guest.sh modules    subject b under module variants, alternating: for each
@@ -70,7 +73,8 @@
 # the back end, the adapter) and interrupt work, but not what runs outside
 # the guest (QEMU's own threads for subject d's back end on the host).
 #
-# Output, one line per number, for run-bench.sh (or a person):
+# Output, one line per number (per round: a subject's lines repeat in each), for
+# run-bench.sh (or a person):
 #   RESULT <subject> <workload> iops=<n> bw_kib=<n> lat_us=<mean> p99_us=<n> ios=<n>
 #          cpu_us=<busy µs per request> cpu_pct=<busy % of all vCPUs> [verify=ok|failed]
 #     (lat_us and p99_us are fio's total latency, submission to completion)
@@ -507,7 +511,13 @@ peers|blk)
     [ "$1" = peers ] && subjects="a b g p c e f"
     case " $subjects " in *" b "*|*" c "*|*" g "*|*" h "*|*" t "*|*" o "*|*" p "*|*" q "*) load_module ;; esac
     # shellcheck disable=SC2086
-    blk_subjects $subjects
+    set -- $subjects
+    rounds=${BENCH_ROUNDS:-1}
+    for round in $(seq 1 "$rounds"); do
+        [ "$rounds" = 1 ] || progress "round $round of $rounds: $*"
+        blk_subjects "$@"
+        first=$1; shift; set -- "$@" "$first"
+    done
     lsmod | grep -q '^virtio_loopback ' && rmmod virtio_loopback
     ;;
 loopback)

@@ -53,22 +53,51 @@ label() {
 }
 
 # Every value once, into associative arrays (one awk pass, not one per look-up):
-#   F[run|subject|workload|key]  a RESULT line's key=value
-#   K[run|kind|subject|key]      another line's (VERSION, RNG, INPUT, SYSCALLS, ALLOC, HOST)
-#   C[run|subject|workload|key]  a COUNTER line's after - before
-declare -A F K C
+#   F[run|subject|workload|key]  a RESULT line's key=value; over rounds (a run that
+#                                measured each subject and workload more than once),
+#                                the median (the lower middle value for an even
+#                                count), or for verify the first that is not ok
+#   L[run|subject|workload|key]  every round's value, in order, space-separated
+#   R[run]                       the run's rounds
+#   K[run|kind|subject|key]      another line's (VERSION, RNG, INPUT, SYSCALLS, ALLOC,
+#                                HOST); the last round's
+#   C[run|subject|workload|key]  a COUNTER line's after - before, summed over rounds
+declare -A F L R K C
 while IFS=$'\t' read -r kind k v; do
-    case $kind in F) F[$k]=$v ;; K) K[$k]=$v ;; C) C[$k]=$v ;; esac
+    case $kind in F) F[$k]=$v ;; L) L[$k]=$v ;; R) R[$k]=$v ;; K) K[$k]=$v ;; C) C[$k]=$v ;; esac
 done < <(awk '
-    $2 == "RESULT" { for (i = 5; i <= NF; i++) { n = index($i, "="); if (n) printf "F\t%s|%s|%s|%s\t%s\n", $1, $3, $4, substr($i, 1, n - 1), substr($i, n + 1) } next }
+    $2 == "RESULT" { for (i = 5; i <= NF; i++) { n = index($i, "="); if (!n) continue
+            k = $1 "|" $3 "|" $4 "|" substr($i, 1, n - 1)
+            if (!(k in cnt)) order[++nk] = k
+            vals[k, ++cnt[k]] = substr($i, n + 1)
+            if (cnt[k] > rounds[$1]) rounds[$1] = cnt[k] }
+        next }
     $2 == "COUNTER" { side = ""; delete b; delete a
         for (i = 5; i <= NF; i++) { if ($i == "before" || $i == "after") { side = $i; continue }
             n = index($i, "="); if (!n) continue; k = substr($i, 1, n - 1); v = substr($i, n + 1)
             if (side == "before") b[k] = v; else a[k] = v }
-        for (k in a) if (k in b) printf "C\t%s|%s|%s|%s\t%s\n", $1, $3, $4, k, a[k] - b[k]
+        for (k in a) if (k in b) { ck = $1 "|" $3 "|" $4 "|" k; if (!(ck in csum)) corder[++nc] = ck; csum[ck] += a[k] - b[k] }
         next }
     $2 ~ /^(VERSION|RNG|INPUT|HOST)$/ { for (i = 3; i <= NF; i++) { n = index($i, "="); if (n) printf "K\t%s|%s||%s\t%s\n", $1, $2, substr($i, 1, n - 1), substr($i, n + 1) } next }
     $2 ~ /^(SYSCALLS|ALLOC)$/ { for (i = 4; i <= NF; i++) { n = index($i, "="); if (n) printf "K\t%s|%s|%s|%s\t%s\n", $1, $2, $3, substr($i, 1, n - 1), substr($i, n + 1) } next }
+    END {
+        for (j = 1; j <= nk; j++) {
+            k = order[j]; n = cnt[k]; list = vals[k, 1]
+            for (i = 2; i <= n; i++) list = list " " vals[k, i]
+            printf "L\t%s\t%s\n", k, list
+            if (k ~ /[|]verify$/) {
+                v = vals[k, 1]; for (i = 2; i <= n && v == "ok"; i++) v = vals[k, i]
+                printf "F\t%s\t%s\n", k, v; continue
+            }
+            # The median by value; printed as written.
+            for (i = 1; i <= n; i++) idx[i] = i
+            for (i = 2; i <= n; i++)
+                for (m = i; m > 1 && vals[k, idx[m - 1]] + 0 > vals[k, idx[m]] + 0; m--) { t = idx[m]; idx[m] = idx[m - 1]; idx[m - 1] = t }
+            printf "F\t%s\t%s\n", k, vals[k, idx[int((n + 1) / 2)]]
+        }
+        for (j = 1; j <= nc; j++) printf "C\t%s\t%s\n", corder[j], csum[corder[j]]
+        for (r in rounds) printf "R\t%s\t%s\n", r, rounds[r]
+    }
 ' "$all")
 # field RUN SUBJECT WORKLOAD KEY: a value of a RESULT line (empty if none).
 field() { echo "${F[$1|$2|$3|$4]:-}"; }
@@ -125,14 +154,18 @@ done
 # The tables: columns are RUN:SUBJECT, ratios NUM/DEN over the same columns' keys.
 # Each is "name|title|columns|ratios".
 TABLES=()
-has_run peers && TABLES+=("peers|Peer table: Debian 6.12 amd64, one interleaved run|peers:a-brd peers:b-ours peers:g-poll peers:p-polled peers:c-qsd peers:e-vduse peers:f-nbd|peers:b-ours/peers:e-vduse peers:b-ours/peers:f-nbd peers:c-qsd/peers:e-vduse peers:b-ours/peers:a-brd peers:g-poll/peers:b-ours peers:p-polled/peers:b-ours")
+# rounds_of RUN: how many rounds the run measured; in_rounds RUN: a title's "one ... run" or
+# "N ... rounds".
+rounds_of() { echo "${R[$1]:-1}"; }
+in_rounds() { local n; n=$(rounds_of "$1"); (( n > 1 )) && echo "$n interleaved rounds" || echo "one interleaved run"; }
+has_run peers && TABLES+=("peers|Peer table: Debian 6.12 amd64, $(in_rounds peers)|peers:a-brd peers:b-ours peers:g-poll peers:p-polled peers:c-qsd peers:e-vduse peers:f-nbd|peers:b-ours/peers:e-vduse peers:b-ours/peers:f-nbd peers:c-qsd/peers:e-vduse peers:b-ours/peers:a-brd peers:g-poll/peers:b-ours peers:p-polled/peers:b-ours")
 if has_run loopback || has_run vm; then
     cols= rats=
     has_run loopback && { cols="loopback:a-brd loopback:b-ours loopback:g-poll loopback:c-qsd"; rats="loopback:b-ours/loopback:c-qsd loopback:b-ours/loopback:a-brd loopback:g-poll/loopback:b-ours"; }
     has_run vm && cols="$cols vm:d-vm"
     TABLES+=("linux61|Debian 6.1 amd64: the loopback (one run) and the VM path (another guest)|$cols|$rats")
 fi
-has_run arm64 && TABLES+=("arm64|Debian 6.1 arm64 (qemu-system-aarch64 -M virt), one interleaved run|arm64:a-brd arm64:b-ours arm64:g-poll arm64:c-qsd|arm64:b-ours/arm64:c-qsd arm64:b-ours/arm64:a-brd arm64:c-qsd/arm64:a-brd arm64:g-poll/arm64:b-ours")
+has_run arm64 && TABLES+=("arm64|Debian 6.1 arm64 (qemu-system-aarch64 -M virt), $(in_rounds arm64)|arm64:a-brd arm64:b-ours arm64:g-poll arm64:c-qsd|arm64:b-ours/arm64:c-qsd arm64:b-ours/arm64:a-brd arm64:c-qsd/arm64:a-brd arm64:g-poll/arm64:b-ours")
 has_run engines && TABLES+=("engines-ext4|Debian 6.1 amd64, images on ext4 on a virtio disk (a host file, cache=none): our I/O engines, buffered and direct|engines:t-threads@ext4 engines:h-uring@ext4 engines:o-direct@ext4 engines:c-qsd@ext4 engines:q-qsd-direct@ext4|engines:h-uring@ext4/engines:t-threads@ext4 engines:h-uring@ext4/engines:c-qsd@ext4 engines:o-direct@ext4/engines:h-uring@ext4 engines:o-direct@ext4/engines:q-qsd-direct@ext4")
 has_run engines && TABLES+=("engines-tmpfs|Debian 6.1 amd64, the same guest, images on tmpfs|engines:b-ours@tmpfs engines:h-uring@tmpfs engines:t-threads@tmpfs engines:c-qsd@tmpfs|engines:h-uring@tmpfs/engines:b-ours@tmpfs engines:h-uring@tmpfs/engines:t-threads@tmpfs engines:b-ours@tmpfs/engines:c-qsd@tmpfs")
 col_run() { echo "${1%%:*}"; }
@@ -142,6 +175,20 @@ ratio_value() { # RATIO WORKLOAD
     local n=${1%%/*} d=${1#*/} k=iops
     case $2 in *-1m|verify*) k=bw_kib ;; esac
     ratio "${F[${n%%:*}|${n#*:}|$2|$k]:-}" "${F[${d%%:*}|${d#*:}|$2|$k]:-}"
+}
+# measure WORKLOAD: the key a workload is compared by (IOPS, or bandwidth for 1 MiB and verify).
+measure() { case $1 in *-1m|verify*) echo bw_kib ;; *) echo iops ;; esac; }
+# shown WORKLOAD V: V as the tables show it (MiB/s for bandwidth), grouped.
+shown() { local v=$2; [[ -z $v || $(measure "$1") == iops ]] || v=$(( v / 1024 )); grouped "$v"; }
+# round_ratios RATIO WORKLOAD: the ratio in each round, space-separated (rounds pair up
+# by position: round i of each subject ran in the same round of the guest).
+round_ratios() {
+    local n=${1%%/*} d=${1#*/} k i out=
+    k=$(measure "$2")
+    read -ra nv <<<"${L[${n%%:*}|${n#*:}|$2|$k]:-}"
+    read -ra dv <<<"${L[${d%%:*}|${d#*:}|$2|$k]:-}"
+    for i in "${!nv[@]}"; do out+="${out:+ }$(ratio "${nv[$i]}" "${dv[$i]:-}")"; done
+    echo "$out"
 }
 
 # ---- results.md ----------------------------------------------------------------------
@@ -158,7 +205,12 @@ kernel_of() { kv "$1" VERSION kernel; }
         echo
         echo "### $title"
         echo
-        echo "IOPS (4 KiB) or MiB/s (1 MiB, verified 64 KiB writes); ratios of the same."
+        nr=$(rounds_of "$(col_run "${cols%% *}")")
+        if (( nr > 1 )); then
+            echo "IOPS (4 KiB) or MiB/s (1 MiB, verified 64 KiB writes), each the median of $nr rounds; ratios of the medians. Every round's figure follows the tables."
+        else
+            echo "IOPS (4 KiB) or MiB/s (1 MiB, verified 64 KiB writes); ratios of the same."
+        fi
         echo
         line="| workload"; sep="|---"
         for c in $cols; do line="$line | $(label "${c#*:}")"; sep="$sep|---"; done
@@ -188,9 +240,23 @@ kernel_of() { kv "$1" VERSION kernel; }
             done
             echo
             echo "b behind a peer: ${behind:-none}."
+            if (( nr > 1 )); then
+                # The same claim round by round.
+                trailed=
+                for w in $WORKLOADS; do
+                    for r in peers:b-ours/peers:e-vduse peers:b-ours/peers:f-nbd; do
+                        i=0
+                        for v in $(round_ratios "$r" "$w"); do
+                            i=$((i + 1))
+                            [[ ${v%%.*} == 0 ]] && trailed+="${trailed:+, }$w $(ratio_label "$r") $v (round $i)"
+                        done
+                    done
+                done
+                echo "Rounds in which b trailed a peer: ${trailed:-none}."
+            fi
         fi
         echo
-        echo "Latency at queue depth 1, µs: mean (p99), submission to completion."
+        echo "Latency at queue depth 1, µs: mean (p99), submission to completion$( (( nr > 1 )) && echo "; medians of the rounds")."
         echo
         line="| workload"; sep="|---"
         for c in $cols; do line="$line | $(label "${c#*:}")"; sep="$sep|---"; done
@@ -204,7 +270,7 @@ kernel_of() { kv "$1" VERSION kernel; }
             echo "$line |"
         done
         echo
-        echo "Guest CPU per request, µs of busy vCPU time (busy share of all vCPUs)."
+        echo "Guest CPU per request, µs of busy vCPU time (busy share of all vCPUs)$( (( nr > 1 )) && echo "; medians of the rounds")."
         echo
         line="| workload"; sep="|---"
         for c in $cols; do line="$line | $(label "${c#*:}")"; sep="$sep|---"; done
@@ -217,13 +283,31 @@ kernel_of() { kv "$1" VERSION kernel; }
             done
             echo "$line |"
         done
+        if (( nr > 1 )); then
+            echo
+            echo "Every round, in order: IOPS or MiB/s (the first table's medians come from these)."
+            echo
+            line="| workload"; sep="|---"
+            for c in $cols; do line="$line | $(label "${c#*:}")"; sep="$sep|---"; done
+            echo "$line |"; echo "$sep|"
+            for w in $WORKLOADS; do
+                line="| $w"
+                for c in $cols; do
+                    vs=
+                    for v in ${L[${c%%:*}|${c#*:}|$w|$(measure "$w")]:-}; do vs+="${vs:+ / }$(shown "$w" "$v")"; done
+                    line="$line | ${vs:--}"
+                done
+                echo "$line |"
+            done
+        fi
     done
     for run in "${RUNS[@]}"; do
         case " $(expected "$run") " in *" b-ours "*) ;; *) continue ;; esac
         echo
         echo "### Loopback accounting for b, run $run (module counters per request)"
         echo
-        echo "| workload | requests | kicks/IO | interrupts/IO | bounced bytes/IO | pool map failures |"
+        nr=$(rounds_of "$run")
+        echo "| workload | requests$( (( nr > 1 )) && echo " ($nr rounds)") | kicks/IO | interrupts/IO | bounced bytes/IO | pool map failures |"
         echo "|---|---|---|---|---|---|"
         for w in ${WORKLOADS% verify-64k}; do
             ios=${C[$run|b-ours|$w|requests]:-}
@@ -233,10 +317,10 @@ kernel_of() { kv "$1" VERSION kernel; }
         done
         if grep -q "^$run SYSCALLS " "$all"; then
             echo
-            echo "Adapter system calls during all of b's workloads ($(kv "$run" SYSCALLS seconds b-ours) s, $(kv "$run" SYSCALLS requests b-ours) requests): $(kv "$run" SYSCALLS adapter_calls b-ours) in all ($(kv "$run" SYSCALLS calls b-ours)); epoll_wait is the loop's 250 ms housekeeping tick."
+            echo "Adapter system calls during all of b's workloads$( (( nr > 1 )) && echo " of the last round") ($(kv "$run" SYSCALLS seconds b-ours) s, $(kv "$run" SYSCALLS requests b-ours) requests): $(kv "$run" SYSCALLS adapter_calls b-ours) in all ($(kv "$run" SYSCALLS calls b-ours)); epoll_wait is the loop's 250 ms housekeeping tick."
         fi
         if grep -q "^$run ALLOC " "$all"; then
-            echo "vhost-user-blk managed allocations during all of b's workloads: $(kv "$run" ALLOC bytes b-ours) bytes (after subtracting $(kv "$run" ALLOC sample_cost b-ours) bytes that taking one sample costs)."
+            echo "vhost-user-blk managed allocations during all of b's workloads$( (( nr > 1 )) && echo " of the last round"): $(kv "$run" ALLOC bytes b-ours) bytes (after subtracting $(kv "$run" ALLOC sample_cost b-ours) bytes that taking one sample costs)."
         fi
     done
     for run in "${RUNS[@]}"; do
@@ -257,7 +341,7 @@ kernel_of() { kv "$1" VERSION kernel; }
     rsep=
     for run in "${RUNS[@]}"; do
         printf '%s    %s: {\n' "$rsep" "$(json_str "$run")"; rsep=$',\n'
-        printf '      "kernel": %s, "arch": %s, "vcpus": %s,\n' "$(json_str "$(kernel_of "$run")")" "$(json_str "$(kv "$run" VERSION arch)")" "$(num "$(kv "$run" VERSION cpus)")"
+        printf '      "kernel": %s, "arch": %s, "vcpus": %s, "rounds": %s,\n' "$(json_str "$(kernel_of "$run")")" "$(json_str "$(kv "$run" VERSION arch)")" "$(num "$(kv "$run" VERSION cpus)")" "$(rounds_of "$run")"
         printf '      "versions": {"fio": %s' "$(json_str "$(kv "$run" VERSION fio)")"
         for k in qsd qemu_nbd nbd_client; do v=$(kv "$run" VERSION $k); [[ -z $v ]] || printf ', "%s": %s' "$k" "$(json_str "$v")"; done
         printf '},\n'
@@ -273,6 +357,11 @@ kernel_of() { kv "$1" VERSION kernel; }
                     "${F[$run|$s|$w|cpu_us]:-null}" "${F[$run|$s|$w|cpu_pct]:-null}"
                 bsep=,
                 v=${F[$run|$s|$w|verify]:-}; [[ -z $v ]] || printf ', "verify": %s' "$(json_str "$v")"
+                if (( $(rounds_of "$run") > 1 )); then
+                    for k in iops bw_kib lat_us cpu_us; do
+                        printf ', "%s_rounds": [%s]' "$k" "$(sed 's/ /, /g' <<<"${L[$run|$s|$w|$k]:-}")"
+                    done
+                fi
                 ios=${C[$run|$s|$w|requests]:-}; k=${C[$run|$s|$w|kicks]:-}
                 if [[ -n $k && -n $ios && $ios != 0 ]]; then
                     printf ', "kicks_per_request": %s, "interrupts_per_request": %s, "bounce_bytes_per_request": %s, "pool_map_failures": %s' \

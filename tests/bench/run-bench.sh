@@ -4,7 +4,8 @@
 # make bench: the benchmark (docs/PERFORMANCE.md explains the method). Four
 # QEMU guests (TCG, 2 vCPUs), each running tests/bench/bench-guest.sh:
 #
-#   peers     Debian's 6.12 amd64 kernel: the peer table, one interleaved run of
+#   peers     Debian's 6.12 amd64 kernel: the peer table, BENCH_ROUNDS interleaved
+#             rounds (the report gives each figure's median and every round's) of
 #               a-brd    the guest kernel's brd RAM disk (the kernel's own ceiling),
 #               b-ours   the loopback + our vhost-user-blk,
 #               c-qsd    the loopback + qemu-storage-daemon's vhost-user-blk export,
@@ -37,7 +38,8 @@
 # out/modules/<release>/virtio_loopback.ko.
 #
 # Environment: BENCH_RUNTIME (s per workload, default 10), BENCH_RAMP (s of
-# warm-up per workload, default 1), BENCH_SIZE_MB (default 128), BENCH_EVENTS
+# warm-up per workload, default 1), BENCH_ROUNDS (the peers run's rounds, default
+# 3), BENCH_SIZE_MB (default 128), BENCH_EVENTS
 # (input samples, default 10000), BENCH_OUT, BENCH_RUNS (default
 # "peers loopback vm arm64"; a subset is for working on one run, and the
 # report then covers only those).
@@ -50,13 +52,14 @@ RT=${BENCH_RUNTIME:-10}
 RAMP=${BENCH_RAMP:-1}
 SIZE=${BENCH_SIZE_MB:-128}
 EVENTS=${BENCH_EVENTS:-10000}
+ROUNDS=${BENCH_ROUNDS:-3}
 OUT=${BENCH_OUT:-$REPO_ROOT/docs/bench}
 RUNS=${BENCH_RUNS:-peers loopback vm arm64}
 for r in $RUNS; do
     case $r in peers|loopback|vm|arm64|engines) ;; *) die "BENCH_RUNS: unknown run '$r' (peers, loopback, vm, arm64, engines)" ;; esac
 done
-[[ $RT =~ ^[1-9][0-9]*$ && $RAMP =~ ^[0-9]+$ && $SIZE =~ ^[1-9][0-9]*$ && $EVENTS =~ ^[1-9][0-9]*$ ]] ||
-    die "BENCH_RUNTIME, BENCH_SIZE_MB and BENCH_EVENTS must be positive integers, BENCH_RAMP a non-negative one"
+[[ $RT =~ ^[1-9][0-9]*$ && $RAMP =~ ^[0-9]+$ && $SIZE =~ ^[1-9][0-9]*$ && $EVENTS =~ ^[1-9][0-9]*$ && $ROUNDS =~ ^[1-9][0-9]*$ ]] ||
+    die "BENCH_RUNTIME, BENCH_SIZE_MB, BENCH_EVENTS and BENCH_ROUNDS must be positive integers, BENCH_RAMP a non-negative one"
 begin_run bench
 mkdir -p "$OUT" "$W/kit"
 T0=$(now_ms)
@@ -149,12 +152,13 @@ use_kernel() {
 }
 
 # guest RUN SCRIPT KIT...: boot one bench guest and keep its numbers in $W/raw-RUN.txt.
+# Only the peers run has rounds (GUEST_ROUNDS).
 rc=0
 guest() {
     local run=$1 script=$2; shift 2
     local t0; t0=$(now_ms)
-    export GUEST_APPEND="benchrt=$RT benchramp=$RAMP benchevents=$EVENTS benchsize=$SIZE"
-    export GUEST_TIMEOUT=$(( 900 + (RT + RAMP + 4) * 60 ))
+    export GUEST_APPEND="benchrt=$RT benchramp=$RAMP benchevents=$EVENTS benchsize=$SIZE benchrounds=${GUEST_ROUNDS:-1}"
+    export GUEST_TIMEOUT=$(( 900 + (RT + RAMP + 4) * 60 * ${GUEST_ROUNDS:-1} ))
     follow "$W/bench-$run.log"
     VERBOSE=0 run_guest "bench-$run" "$script" "$@" || rc=1
     unfollow
@@ -169,13 +173,13 @@ for run in $RUNS; do
         rel=${BENCH_PEER_KERNEL:-}
         [[ -n $rel ]] || rel=$(fetched_kernel '6.12.*-amd64' trixie:amd64)
         use_kernel "$rel" amd64
-        log "bench: peers guest, $KVER (subjects a, b, g, p, c, e, f; ${RT} s per workload)"
+        log "bench: peers guest, $KVER (subjects a, b, g, p, c, e, f; $ROUNDS rounds, ${RT} s per workload)"
         ko=$(module_for); brd=$(kernel_module brd)
         kit=()
         add_programs "$BIN_DIR" virtio-loopback-adapter vhost-user-blk
         add_host_tools fio strace qemu-storage-daemon qemu-nbd nbd-client vdpa
         # The images live on the guest's /tmp, a tmpfs of half its memory: six of them here.
-        GUEST_MEM=$(( 640 + 8 * SIZE )) GUEST_MODULES="virtio_blk vdpa vduse virtio_vdpa nbd" \
+        GUEST_MEM=$(( 640 + 8 * SIZE )) GUEST_MODULES="virtio_blk vdpa vduse virtio_vdpa nbd" GUEST_ROUNDS=$ROUNDS \
             guest peers "$HERE/guest-peers.sh" "$ko:/lib/modules/virtio_loopback.ko" "$brd:/lib/modules/brd.ko" \
             "$HERE/bench-guest.sh:/bin/bench-guest.sh" "${kit[@]}"
         ;;
