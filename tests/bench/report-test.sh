@@ -31,7 +31,8 @@ raw() {
                 elif [[ $w == read-1m && $s == e-vduse ]]; then bw=$(( 650 * 1024 )); fi
                 echo "RESULT $s $w iops=$(( 1000 + 100 * r )) bw_kib=$bw lat_us=$lat p99_us=900 ios=5000 cpu_us=50.0 cpu_pct=90"
                 [[ $s == b-ours || $s == p-polled ]] &&
-                    echo "COUNTER $s $w before kicks=10 interrupts=5 requests=0 after kicks=$(( 10 + 1000 * r )) interrupts=$(( 5 + r )) requests=$(( 1000 * r ))"
+                    echo "COUNTER $s $w before kicks=10 interrupts=5 requests=0 bounce_bytes=100 after kicks=$(( 10 + 1000 * r ))" \
+                        "interrupts=$(( 5 + r )) requests=$(( 1000 * r )) bounce_bytes=$(( 100 + 1500000000 ))"
             done
         done
         for s in $SUBJECTS; do
@@ -63,8 +64,9 @@ check report_rounds_trailed "$md" "Rounds in which b trailed a peer: read-1m b/e
 check report_rounds_every "$md" "| read-1m | 500 / 600 / 700 | 600 / 900 / 700 |" "every round, in order"
 check report_rounds_json "$json" '"bw_kib_rounds": [614400, 921600, 716800]' "results.json keeps every round"
 check report_rounds_json_count "$json" '"rounds": 3' "results.json counts the rounds"
-# Counters summed: 6000 requests and 6000 kicks over the rounds, 6 interrupts.
-check report_rounds_counters "$md" "| randread-4k-qd1 | 6000 | 1.00 | 0.00 |" "counters summed over rounds"
+# Counters summed: 6000 requests and 6000 kicks over the rounds, 6 interrupts, and
+# 4.5e9 bytes bounced (beyond 32 bits: summed and printed as an integer).
+check report_rounds_counters "$md" "| randread-4k-qd1 | 6000 | 1.00 | 0.00 | 750000.00 |" "counters summed over rounds"
 
 raw 3 c-qsd >"$W/raw3bad.txt"
 if "$HERE/report.sh" "$W/out3bad" 2026-01-01 5 1 128 "$W/host.txt" "peers=$W/raw3bad.txt" >"$W/report3bad.log" 2>&1; then

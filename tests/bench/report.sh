@@ -95,7 +95,8 @@ done < <(awk '
                 for (m = i; m > 1 && vals[k, idx[m - 1]] + 0 > vals[k, idx[m]] + 0; m--) { t = idx[m]; idx[m] = idx[m - 1]; idx[m - 1] = t }
             printf "F\t%s\t%s\n", k, vals[k, idx[int((n + 1) / 2)]]
         }
-        for (j = 1; j <= nc; j++) printf "C\t%s\t%s\n", corder[j], csum[corder[j]]
+        # %.0f: a sum beyond 2^31 would otherwise print as %.6g (bytes bounced).
+        for (j = 1; j <= nc; j++) printf "C\t%s\t%.0f\n", corder[j], csum[corder[j]]
         for (r in rounds) printf "R\t%s\t%s\n", r, rounds[r]
     }
 ' "$all")
