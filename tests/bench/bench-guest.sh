@@ -221,7 +221,8 @@ newest_loop() { ls -d /sys/devices/virtual/misc/virtio-loopback/virtio-loopback.
 loop_of() { readlink -f "/sys/block/${1#/dev/}" | sed -n 's|\(.*/virtio-loopback\.[0-9]*\)/.*|\1|p'; }
 disk_info() {
     _q=$(cat "/sys/block/${2#/dev/}/queue/nr_requests" 2>/dev/null)
-    echo "INFO $1: $2 ($(readlink -f "/sys/block/${2#/dev/}"), queue depth ${_q:-none: bio-based})"
+    _e=$(sed -n 's/.*\[\(.*\)\].*/\1/p' "/sys/block/${2#/dev/}/queue/scheduler" 2>/dev/null)
+    echo "INFO $1: $2 ($(readlink -f "/sys/block/${2#/dev/}"), queue depth ${_q:-none: bio-based}, scheduler ${_e:-none})"
 }
 
 # start_loopback NAME BACKEND_CMD...: the back end on $D/NAME.sock with its own image and an
@@ -240,6 +241,9 @@ start_loopback() {
     _s=$(loop_of "$_d")
     [ -n "$_s" ] || _s=$(newest_loop)
     [ -n "$_s" ] || { setup_fail "$_n" "$_d-not-on-the-loopback"; return 1; }
+    # What dist/udev/90-virtio-loopback.rules does on an installed system (no udev here):
+    # a loopback disk runs without an I/O scheduler. Other disks keep the kernel's default.
+    echo none >"/sys/block/${_d#/dev/}/queue/scheduler" || { setup_fail "$_n" no-scheduler-none; return 1; }
     eval "${_v}_dev=$_d; ${_v}_sysfs=$_s"
     disk_info "$_n" "$_d"
     eval "threads_info $_n \$${_v}_bpid \$${_v}_apid"

@@ -7,7 +7,7 @@
 # config input1.conf, its udev rule and the test tools are the only additions.
 # Output: RESULT/DATA/INFO lines on the console (tests/qemu/lib.sh check_log).
 #
-# EXPECT: boot_state module_autoload units_started hwrng blk_disk blk_image udev_modes hidraw_mode
+# EXPECT: boot_state module_autoload units_started hwrng blk_disk blk_scheduler blk_image udev_modes hidraw_mode
 # EXPECT: unprivileged blk_restart input_idle input_hotplug input_events journal_priorities
 # EXPECT: stop_removes start_again adapter_stop_removes
 set -u
@@ -116,6 +116,19 @@ if [[ -n $disk && -b $disk ]]; then
     fi
 else
     fail blk_disk "no /dev/disk/by-id/virtio-virtio-loopback-blk0 ($(ls /dev/vd* 2>/dev/null | tr '\n' ' '))"
+fi
+# 90-virtio-loopback.rules: the loopback disk without an I/O scheduler, where the kernel
+# would give a single-queue disk mq-deadline.
+if [[ -n $disk && -b $disk ]]; then
+    q=/sys/class/block/${disk#/dev/}
+    sched=$(cat "$q/queue/scheduler") hwqs=$(ls "$q/mq" | wc -l)
+    if [[ $sched == *"[none]"* && $sched == *mq-deadline* && $hwqs == 1 ]]; then
+        pass blk_scheduler "$disk: $sched, $hwqs hardware queue"
+    else
+        fail blk_scheduler "$disk: $sched (want [none], mq-deadline available), $hwqs hardware queues"
+    fi
+else
+    fail blk_scheduler "no loopback disk"
 fi
 img=/var/lib/virtio-loopback/blk0/disk.img
 if [[ -f $img ]]; then
