@@ -194,6 +194,12 @@ round_ratios() {
 
 # ---- results.md ----------------------------------------------------------------------
 kernel_of() { kv "$1" VERSION kernel; }
+# subjects_header: a table's first two lines, one column per subject of $cols.
+subjects_header() {
+    local line="| workload" sep="|---" c
+    for c in $cols; do line="$line | $(label "${c#*:}")"; sep="$sep|---"; done
+    echo "$line |"; echo "$sep|"
+}
 {
     [[ -z ${BENCH_NOTE:-} ]] || { echo "**Note: $BENCH_NOTE**"; echo; }
     echo "Run of $date: ${rt} s per workload after ${ramp} s of warm-up, ${size} MiB disks, images on the guest's tmpfs;"
@@ -259,9 +265,7 @@ kernel_of() { kv "$1" VERSION kernel; }
         echo
         echo "Latency at queue depth 1, µs: mean (p99), submission to completion$( (( nr > 1 )) && echo "; medians of the rounds")."
         echo
-        line="| workload"; sep="|---"
-        for c in $cols; do line="$line | $(label "${c#*:}")"; sep="$sep|---"; done
-        echo "$line |"; echo "$sep|"
+        subjects_header
         for w in randread-4k-qd1 randwrite-4k-qd1; do
             line="| $w"
             for c in $cols; do
@@ -273,9 +277,7 @@ kernel_of() { kv "$1" VERSION kernel; }
         echo
         echo "Guest CPU per request, µs of busy vCPU time (busy share of all vCPUs)$( (( nr > 1 )) && echo "; medians of the rounds")."
         echo
-        line="| workload"; sep="|---"
-        for c in $cols; do line="$line | $(label "${c#*:}")"; sep="$sep|---"; done
-        echo "$line |"; echo "$sep|"
+        subjects_header
         for w in $WORKLOADS; do
             line="| $w"
             for c in $cols; do
@@ -288,9 +290,7 @@ kernel_of() { kv "$1" VERSION kernel; }
             echo
             echo "Every round, in order: IOPS or MiB/s (the first table's medians come from these)."
             echo
-            line="| workload"; sep="|---"
-            for c in $cols; do line="$line | $(label "${c#*:}")"; sep="$sep|---"; done
-            echo "$line |"; echo "$sep|"
+            subjects_header
             for w in $WORKLOADS; do
                 line="| $w"
                 for c in $cols; do
