@@ -20,11 +20,13 @@
 #                             of BENCH_ROUNDS rounds (default 2), each variant of
 #                             BENCH_VARIANTS is loaded, its subjects set up and every
 #                             workload run on each; each round starts with the next
-#                             variant. A variant is label:module[:params[:dir[:subjects]]]:
+#                             variant. A variant is label:module[:params[:dir[:subjects[:sched]]]]:
 #                             params "name=value,..." for insmod, dir a folder whose
 #                             adapter and back end replace those on PATH (an earlier
-#                             tree's), subjects letters "b,p" (default b). Results are
-#                             named <letter>-<label>
+#                             tree's), subjects letters "b,p" (default b), sched 1 to
+#                             keep the kernel's default I/O scheduler on its disks (as
+#                             a tree from before 90-virtio-loopback.rules shipped them).
+#                             Results are named <letter>-<label>
 #
 # The blk subjects, every disk BENCH_SIZE_MB, every image on BENCH_DIR (BENCH_TAG, if
 # set, is appended to each subject's name: two image folders in one guest):
@@ -242,8 +244,11 @@ start_loopback() {
     [ -n "$_s" ] || _s=$(newest_loop)
     [ -n "$_s" ] || { setup_fail "$_n" "$_d-not-on-the-loopback"; return 1; }
     # What dist/udev/90-virtio-loopback.rules does on an installed system (no udev here):
-    # a loopback disk runs without an I/O scheduler. Other disks keep the kernel's default.
-    echo none >"/sys/block/${_d#/dev/}/queue/scheduler" || { setup_fail "$_n" no-scheduler-none; return 1; }
+    # a loopback disk runs without an I/O scheduler. Other disks keep the kernel's default,
+    # and so does this one with BENCH_KERNEL_SCHEDULER=1 (a tree from before the rule).
+    if [ "${BENCH_KERNEL_SCHEDULER:-0}" != 1 ]; then
+        echo none >"/sys/block/${_d#/dev/}/queue/scheduler" || { setup_fail "$_n" no-scheduler-none; return 1; }
+    fi
     eval "${_v}_dev=$_d; ${_v}_sysfs=$_s"
     disk_info "$_n" "$_d"
     eval "threads_info $_n \$${_v}_bpid \$${_v}_apid"
@@ -483,7 +488,7 @@ modules)
         order=$*
         first=$1; shift; set -- "$@" "$first"
         for variant in $order; do
-            IFS=: read -r label ko params bindir letters <<EOF
+            IFS=: read -r label ko params bindir letters sched <<EOF
 $variant
 EOF
             progress "round $round: module $label"
@@ -492,7 +497,7 @@ EOF
             waitfor 5 test -c /dev/virtio-loopback
             _path=$PATH; [ -z "$bindir" ] || PATH=$bindir:$PATH
             for s in $(echo "${letters:-b}" | tr ',' ' '); do
-                "setup_$s" || continue
+                BENCH_KERNEL_SCHEDULER=${sched:-0} "setup_$s" || continue
                 eval "_vd=\$dev_$s _vs=\$sysfs_$s _vf=\${fio_$s:-}"
                 for w in $WORKLOADS; do fio_one "$s-$label" "$_vd" "$w" "$_vs" "$_vf"; done
                 "stop_$s"

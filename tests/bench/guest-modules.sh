@@ -7,7 +7,7 @@
 . /lib/guest-lib.sh
 arg() { sed -n "s/.*$1=\([0-9]*\).*/\1/p" /proc/cmdline; }
 if [ "$(arg benchstack)" = 1 ]; then
-    variants="new:/lib/modules/virtio_loopback.ko:::b,p prev:/lib/modules/prev.ko::/opt/prev:b"
+    variants="new:/lib/modules/virtio_loopback.ko:::b,p prev:/lib/modules/prev.ko::/opt/prev:b:$(arg benchprevsched)"
 else
     variants="new:/lib/modules/virtio_loopback.ko prev:/lib/modules/prev.ko work:/lib/modules/virtio_loopback.ko:call_context=1"
 fi

@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# The guest script of run-bench.sh's peers guest (6.12 amd64): subjects a, b, g, c, e, f in one
+# The guest script of run-bench.sh's peers guest (6.12 amd64): subjects a, b, g, p, c, e, f in one
 # interleaved run, in rounds. Knobs come from the kernel command line.
 # EXPECT: bench_done
 . /lib/guest-lib.sh

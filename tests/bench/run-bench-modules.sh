@@ -20,7 +20,10 @@
 # (default docs/bench).
 #
 # Environment: BENCH_PREV_REF (required: a commit, tag or branch),
-# BENCH_PREV_STACK, BENCH_RUNTIME (s per workload, default 5), BENCH_ROUNDS
+# BENCH_PREV_STACK, BENCH_PREV_KERNEL_SCHEDULER (1: the earlier stack's disks keep
+# the kernel's default I/O scheduler, as a tree from before
+# dist/udev/90-virtio-loopback.rules shipped them; this tree's run without one),
+# BENCH_RUNTIME (s per workload, default 5), BENCH_ROUNDS
 # (default 2), BENCH_SIZE_MB (default 128), BENCH_OUT.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -60,7 +63,7 @@ kit=("$W/kit/virtio_loopback.ko:/lib/modules/virtio_loopback.ko" "$W/kit/prev.ko
     "$(command -v fio)")
 [[ $STACK == 1 ]] && kit+=("$W/prev/out/linux-x64/virtio-loopback-adapter:/opt/prev/virtio-loopback-adapter"
     "$W/prev/out/linux-x64/vhost-user-blk:/opt/prev/vhost-user-blk")
-export GUEST_APPEND="benchrt=$RT benchsize=$SIZE benchrounds=$ROUNDS benchstack=$STACK"
+export GUEST_APPEND="benchrt=$RT benchsize=$SIZE benchrounds=$ROUNDS benchstack=$STACK benchprevsched=${BENCH_PREV_KERNEL_SCHEDULER:-0}"
 export GUEST_TIMEOUT=$(( 600 + RT * 60 * ROUNDS ))
 export GUEST_MEM=$(( 512 + 3 * SIZE ))
 rc=0
