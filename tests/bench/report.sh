@@ -172,15 +172,15 @@ has_run engines && TABLES+=("engines-tmpfs|Debian 6.1 amd64, the same guest, ima
 col_run() { echo "${1%%:*}"; }
 col_subj() { echo "${1#*:}"; }
 ratio_label() { local n=${1%%/*} d=${1#*/}; n=$(col_subj "$n"); d=$(col_subj "$d"); echo "${n%%-*}/${d%%-*}"; }
-ratio_value() { # RATIO WORKLOAD
-    local n=${1%%/*} d=${1#*/} k=iops
-    case $2 in *-1m|verify*) k=bw_kib ;; esac
-    ratio "${F[${n%%:*}|${n#*:}|$2|$k]:-}" "${F[${d%%:*}|${d#*:}|$2|$k]:-}"
-}
 # measure WORKLOAD: the key a workload is compared by (IOPS, or bandwidth for 1 MiB and verify).
 measure() { case $1 in *-1m|verify*) echo bw_kib ;; *) echo iops ;; esac; }
 # shown WORKLOAD V: V as the tables show it (MiB/s for bandwidth), grouped.
 shown() { local v=$2; [[ -z $v || $(measure "$1") == iops ]] || v=$(( v / 1024 )); grouped "$v"; }
+ratio_value() { # RATIO WORKLOAD
+    local n=${1%%/*} d=${1#*/} k
+    k=$(measure "$2")
+    ratio "${F[${n%%:*}|${n#*:}|$2|$k]:-}" "${F[${d%%:*}|${d#*:}|$2|$k]:-}"
+}
 # round_ratios RATIO WORKLOAD: the ratio in each round, space-separated (rounds pair up
 # by position: round i of each subject ran in the same round of the guest).
 round_ratios() {
@@ -227,9 +227,7 @@ subjects_header() {
             line="| $w"
             for c in $cols; do
                 run=${c%%:*} s=${c#*:}
-                v=${F[$run|$s|$w|iops]:-}
-                case $w in *-1m|verify*) v=${F[$run|$s|$w|bw_kib]:-}; [[ -z $v ]] || v=$(( v / 1024 )) ;; esac
-                v=$(grouped "$v")
+                v=$(shown "$w" "${F[$run|$s|$w|$(measure "$w")]:-}")
                 [[ ${F[$run|$s|$w|verify]:-} != failed ]] || v="$v VERIFY FAILED"
                 line="$line | $v"
             done
