@@ -49,7 +49,7 @@ vl_finish() {
     fi
     if dmesg | grep -qE "$VL_TROUBLE"; then
         dmesg | grep -E -B2 -A8 "$VL_TROUBLE" | head -n 60
-        fail "$1_dmesg" "kernel trouble in dmesg"
+        fail "$1_dmesg" "kernel trouble in dmesg: $(dmesg | grep -m 1 -E "$VL_TROUBLE")"
     else
         pass "$1_dmesg" "${2:-dmesg clean (no warnings, bugs or oopses)}"
     fi
