@@ -11,6 +11,7 @@
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/version.h>
+#include <linux/virtio.h>
 
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
 #define vl_eventfd_signal(ctx)	eventfd_signal(ctx)
@@ -42,6 +43,18 @@
 #define vl_vm_flags_set(vma, flags)	vm_flags_set(vma, flags)
 #else
 #define vl_vm_flags_set(vma, flags)	((vma)->vm_flags |= (flags))
+#endif
+
+/*
+ * One virtqueue broken or unbroken (for a failed device). Before 6.0 the
+ * module breaks nothing (vl_dev_break()).
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 0, 0)
+#define vl_virtqueue_break(vq)		__virtqueue_break(vq)
+#define vl_virtqueue_unbreak(vq)	__virtqueue_unbreak(vq)
+#else
+#define vl_virtqueue_break(vq)		do { } while (0)
+#define vl_virtqueue_unbreak(vq)	do { } while (0)
 #endif
 
 #endif /* VL_COMPAT_H */

@@ -19,6 +19,7 @@
 #include <uapi/linux/virtio_ids.h>
 #include <uapi/linux/virtio_net.h>
 
+#include "compat.h"
 #include "dev.h"
 
 /*
@@ -160,8 +161,9 @@ static const struct vl_vq_ops vl_dev_vq_ops = {
 /*
  * The module fails the device's requests from now on: every outstanding one
  * on every queue, each new one as it comes, and those of queues set up later
- * (vl_find_vqs() checks @failing). From 6.0 on a device broken before gets
- * unbroken first, so that the driver sees the completions.
+ * (vl_find_vqs() checks @failing). A queue broken before gets unbroken
+ * first, so that the driver sees the completions; a console's transmit
+ * queue stays broken (vl_vq_breakable()).
  */
 void vl_dev_fail_queues(struct vl_dev *d)
 {
@@ -169,20 +171,19 @@ void vl_dev_fail_queues(struct vl_dev *d)
 
 	mutex_lock(&d->lock);
 	d->failing = true;
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 0, 0)
-	/* With virtqueues the device is registered: its vq list exists. */
-	if (d->vqs_live)
-		__virtio_unbreak_device(&d->vdev);
-#endif
-	for (i = 0; i < d->num_queues; i++)
+	for (i = 0; i < d->num_queues; i++) {
+		vl_vq_unbreak(&d->queues[i]);
 		vl_vq_fail(&d->queues[i]);
+	}
 	mutex_unlock(&d->lock);
 }
 
 /*
  * A failed device (FAIL_DEVICE, a broken rule) after DRIVER_OK: fail what is
- * queued, then break the virtqueues so that new requests fail at once, and
- * tell the driver (NEEDS_RESET is in the status already). Process context.
+ * queued, then break the virtqueues (those vl_vq_breakable() allows) so that
+ * new requests fail at once, and tell the driver (NEEDS_RESET is in the
+ * status already). Process context; d->lock serialises against
+ * vl_find_vqs() and vl_del_vqs().
  *
  * virtqueue_notify() skips a broken queue, so a buffer that a driver adds
  * while the queues break would never be kicked. Drivers add under a
@@ -202,15 +203,19 @@ void vl_dev_break(struct vl_dev *d)
 	mutex_lock(&d->lock);
 	for (round = 0; round < 4 && again; round++) {
 		if (round) {
-			__virtio_unbreak_device(&d->vdev);
-			for (i = 0; i < d->num_queues; i++)
+			for (i = 0; i < d->num_queues; i++) {
+				vl_vq_unbreak(&d->queues[i]);
 				vl_vq_fail(&d->queues[i]);
+			}
 		}
-		virtio_break_device(&d->vdev);
+		for (i = 0; i < d->num_queues; i++)
+			if (d->queues[i].vq && vl_vq_breakable(&d->queues[i]))
+				vl_virtqueue_break(d->queues[i].vq);
 		synchronize_rcu();
 		again = false;
 		for (i = 0; i < d->num_queues; i++)
-			again |= vl_vq_has_unseen(&d->queues[i]);
+			if (vl_vq_breakable(&d->queues[i]))
+				again |= vl_vq_has_unseen(&d->queues[i]);
 	}
 	mutex_unlock(&d->lock);
 	if (again)

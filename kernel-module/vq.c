@@ -257,6 +257,48 @@ static bool vl_vq_may_post(u32 device_id, unsigned int index)
 }
 
 /*
+ * Whether a failed device's queue may be broken at any moment. Not a
+ * console's transmit queue: virtio_console's put_chars() and control
+ * messages wait for their buffer until virtqueue_get_buf() returns it or the
+ * queue is broken, and then free or reuse it. Broken between their add and
+ * that get, the buffer stays in the ring, and the driver's removal frees it
+ * as a port buffer (KASAN: use-after-free in free_buf()). Such a queue
+ * breaks from its next kick instead (vl_vq_notify()), once that driver has
+ * its buffer back; until then it fails each new buffer as it comes.
+ */
+bool vl_vq_breakable(const struct vl_queue *q)
+{
+	return !vl_vq_may_post(q->device_id, q->index);
+}
+
+/*
+ * A kick on a failed console transmit queue returned its buffer (posted
+ * queues at the kick itself). The driver takes it back before it lets
+ * interrupts or preemption on again, so an irq_work on this CPU runs after
+ * that: then the queue breaks, and the next writer's add fails at once
+ * instead of leaving a buffer in the ring while it waits. hvc keeps the
+ * output and retries. Hard interrupt context.
+ */
+static void vl_vq_break_irq(struct irq_work *work)
+{
+	struct vl_queue *q = container_of(work, struct vl_queue, break_irq);
+
+	spin_lock(&q->lock);
+	if (q->vq && q->state == VL_VQ_FAILING)
+		vl_virtqueue_break(q->vq);
+	spin_unlock(&q->lock);
+}
+
+/* Let the driver see the fail pass's completions (a failing device). */
+void vl_vq_unbreak(struct vl_queue *q)
+{
+	spin_lock_irq(&q->lock);
+	if (q->vq && vl_vq_breakable(q))
+		vl_virtqueue_unbreak(q->vq);
+	spin_unlock_irq(&q->lock);
+}
+
+/*
  * A copy waits in the queue's backlog (in order) until a shadow head is
  * free, so the back end may lag by up to VL_POST_BACKLOG copies or a
  * quarter of the pool, not just by a ring: a writer that outruns it for a
@@ -799,8 +841,11 @@ static bool vl_vq_notify(struct virtqueue *vq)
 	 * Nobody serves the ring: fail the new requests, from the delivery
 	 * context (the driver may hold the lock its callback takes).
 	 */
-	if (fail)
+	if (fail) {
 		vl_vq_schedule_delivery(q);
+		if (!vl_vq_breakable(q))
+			irq_work_queue(&q->break_irq);
+	}
 	/*
 	 * The driver wants an interrupt for posted chains: the same, through
 	 * an irq_work of its own. This one runs on this CPU, whose driver may
@@ -1125,6 +1170,7 @@ void vl_vq_init(struct vl_queue *q, struct virtio_device *vdev,
 	INIT_WORK(&q->kick_work, vl_vq_kick_work);
 	init_irq_work(&q->call_irq, vl_vq_call_irq);
 	init_irq_work(&q->owed_irq, vl_vq_owed_irq);
+	init_irq_work(&q->break_irq, vl_vq_break_irq);
 	INIT_WORK(&q->call_work, vl_vq_call_work);
 	INIT_WORK(&q->post_log, vl_vq_post_log_work);
 }
@@ -1138,6 +1184,7 @@ void vl_vq_synchronize(struct vl_queue *q)
 {
 	irq_work_sync(&q->call_irq);
 	irq_work_sync(&q->owed_irq);
+	irq_work_sync(&q->break_irq);
 	flush_work(&q->call_work);
 	/* A fail pass runs the delivery from process context. */
 	while (test_bit(VL_Q_BUSY, &q->deliver_bits))

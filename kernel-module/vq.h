@@ -147,6 +147,9 @@ enum vl_vq_state {
  *	interrupt would (never inside the eventfd's wake-up).
  * @owed_irq: runs the delivery that a posted chain's interrupt needs, queued
  *	by the kick (on the CPU of a driver that may spin next).
+ * @break_irq: breaks a failed device's console transmit queue on the CPU of
+ *	the kick that asked, once that driver has its buffer back
+ *	(vl_vq_breakable()).
  * @call_work: runs the delivery from a work item instead (measurement knob
  *	call_context=1).
  * @deliver_bits: VL_Q_BUSY while one context delivers, VL_Q_AGAIN when
@@ -208,6 +211,7 @@ struct vl_queue {
 	poll_table call_pt;
 	struct irq_work call_irq;
 	struct irq_work owed_irq;
+	struct irq_work break_irq;
 	struct work_struct call_work;
 	unsigned long deliver_bits;
 };
@@ -223,6 +227,8 @@ void vl_vq_del(struct vl_queue *q);
 void vl_vq_enable(struct vl_queue *q);
 void vl_vq_stop(struct vl_queue *q);
 void vl_vq_fail(struct vl_queue *q);
+bool vl_vq_breakable(const struct vl_queue *q);
+void vl_vq_unbreak(struct vl_queue *q);
 bool vl_vq_has_unseen(struct vl_queue *q);
 u32 vl_vq_progress(struct vl_queue *q, u16 *shadow_used_idx);
 void vl_vq_set_fds(struct vl_queue *q, struct eventfd_ctx *kick,
