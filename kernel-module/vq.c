@@ -272,9 +272,9 @@ bool vl_vq_breakable(const struct vl_queue *q)
 }
 
 /*
- * A kick on a failed console transmit queue returned its buffer (posted
- * queues at the kick itself). The driver takes it back before it lets
- * interrupts or preemption on again, so an irq_work on this CPU runs after
+ * A kick with interrupts off on a failed console transmit queue returned
+ * its buffer (posted queues at the kick itself). The driver takes it back
+ * before it lets interrupts on again, so an irq_work on this CPU runs after
  * that: then the queue breaks, and the next writer's add fails at once
  * instead of leaving a buffer in the ring while it waits. hvc keeps the
  * output and retries. Hard interrupt context.
@@ -843,7 +843,13 @@ static bool vl_vq_notify(struct virtqueue *vq)
 	 */
 	if (fail) {
 		vl_vq_schedule_delivery(q);
-		if (!vl_vq_breakable(q))
+		/*
+		 * A console write kicks with interrupts off, so the break runs
+		 * once it has its buffer back. A control message waits with
+		 * them on: the break could run inside its wait, so that queue
+		 * stays unbroken and fails each message here.
+		 */
+		if (!vl_vq_breakable(q) && irqs_disabled())
 			irq_work_queue(&q->break_irq);
 	}
 	/*
