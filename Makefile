@@ -247,7 +247,7 @@ vm-test: $(BINARIES) module
 	mkdir -p tests/qemu/work/module; \
 	QEMU_WORK_DIR=$(CURDIR)/tests/qemu/work/module kernel-module/tests/run-qemu-test.sh \
 		>tests/qemu/work/module/run.log 2>&1 || rc=1; \
-	sed -n '/^failed: /p;$$p' tests/qemu/work/module/run.log | tee tests/qemu/work/module/summary; \
+	tail -n 1 tests/qemu/work/module/run.log; \
 	QEMU_WORK_DIR=$(CURDIR)/tests/qemu/work/hostile kernel-module/tests/run-hostile.sh \
 		>tests/qemu/work/hostile.log 2>&1 || rc=1; \
 	tail -n 1 tests/qemu/work/hostile.log; \

@@ -36,20 +36,21 @@ export KERNEL_VERSION=$rel
 # KASAN, lockdep and kmemleak make everything slower under TCG.
 export GUEST_TIMEOUT=${GUEST_TIMEOUT:-600} GUEST_MEM=${GUEST_MEM:-1024}
 rc=0
-# keep LOG SUMMARY: the suite's closing line with the failed results end_run
-# lists above it, so that test-summary.sh names what failed.
-keep() { sed -n '/^failed: /p;$p' "$1" | tee "$2"; }
+# keep SUITE_SUMMARY NAME: the suite's own summary (its closing line under the
+# failed results) as NAME.summary, which test-summary.sh reads; a suite that
+# ended without one leaves none, and counts as failed there.
+keep() { rm -f "$work/$2.summary"; [[ ! -f $1 ]] || tee "$work/$2.summary" <"$1"; }
 QEMU_WORK_DIR=$work/module VL_GUESTS=${DEBUG_GUESTS:-rng input blk fuzz churn} \
 	VL_FUZZ_OPS=${VL_FUZZ_OPS:-10000} \
 	"$HERE/run-qemu-test.sh" "$rel" >"$work/module.log" 2>&1 || rc=1
-keep "$work/module.log" "$work/module.summary"
+keep "$work/module/summary" module
 QEMU_WORK_DIR=$work/hostile VL_ATTACKS=${DEBUG_ATTACKS:-} \
 	"$HERE/run-hostile.sh" "$rel" >"$work/hostile.log" 2>&1 || rc=1
-keep "$work/hostile.log" "$work/hostile.summary"
+keep "$work/hostile/summary" hostile
 # shellcheck disable=SC2086
 LB_CHURN=${LB_CHURN:-10} LB_KILLS=${LB_KILLS:-3} QEMU_WORK_DIR=$work \
 	"$REPO_ROOT/tests/qemu/run-loopback-test.sh" ${DEBUG_LOOPBACK:-all faults gpio console} \
 	>"$work/loopback.log" 2>&1 || rc=1
-keep "$work/loopback.log" "$work/loopback.summary"
+keep "$work/loopback-$rel/summary" loopback
 log "done in $(( $(date +%s) - t0 )) s"
 exit $rc

@@ -42,4 +42,4 @@ for a in ${VL_ATTACKS:-next-loop next-clear bad-id dup-id bad-len idx-jump outli
 		"$QEMU_WORK_DIR/vl-guest-lib.sh:/bin/vl-guest-lib.sh" \
 		"$QEMU_WORK_DIR/vl-test.env:/bin/vl-test.env" || true
 done
-summary | tee "$QEMU_WORK_DIR/summary"
+write_summary "$QEMU_WORK_DIR/summary"

@@ -65,4 +65,4 @@ for g in ${VL_GUESTS:-rng input blk fuzz churn}; do
 		*) die "unknown guest $g" ;;
 	esac
 done
-summary
+write_summary "$QEMU_WORK_DIR/summary"

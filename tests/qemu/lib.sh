@@ -479,15 +479,23 @@ begin_run() {
     trap stop_backends EXIT
 }
 
-# end_run RC: write the failed results and then the closing line to $W/summary
-# (scripts/test-summary.sh adds up the last lines and repeats the failures, so
-# the end of a long run names what failed), print it, and exit non-zero if RC
-# is or anything failed.
+# write_summary FILE: the failed results and then the closing line, into FILE
+# and on stdout (scripts/test-summary.sh adds up the last lines and repeats the
+# failures, so the end of a long run names what failed); non-zero when
+# anything failed.
+write_summary() {
+    local rc=0
+    { (( ${#FAILED_RESULTS[@]} == 0 )) || printf 'failed: %s\n' "${FAILED_RESULTS[@]}"
+      summary; } >"$1" || rc=1
+    cat "$1"
+    return "$rc"
+}
+
+# end_run RC: write_summary to $W/summary, and exit non-zero if RC is or
+# anything failed.
 end_run() {
     local rc=$1
-    { (( ${#FAILED_RESULTS[@]} == 0 )) || printf 'failed: %s\n' "${FAILED_RESULTS[@]}"
-      summary; } >"$W/summary" || rc=1
-    cat "$W/summary"
+    write_summary "$W/summary" || rc=1
     exit "$rc"
 }
 
