@@ -158,6 +158,17 @@ static const struct vl_vq_ops vl_dev_vq_ops = {
 	.queue = vl_dev_sibling,
 };
 
+/* Unbreak (where allowed) and fail every queue. d->lock held. */
+static void vl_dev_fail_each_queue(struct vl_dev *d)
+{
+	unsigned int i;
+
+	for (i = 0; i < d->num_queues; i++) {
+		vl_vq_unbreak(&d->queues[i]);
+		vl_vq_fail(&d->queues[i]);
+	}
+}
+
 /*
  * The module fails the device's requests from now on: every outstanding one
  * on every queue, each new one as it comes, and those of queues set up later
@@ -167,14 +178,9 @@ static const struct vl_vq_ops vl_dev_vq_ops = {
  */
 void vl_dev_fail_queues(struct vl_dev *d)
 {
-	unsigned int i;
-
 	mutex_lock(&d->lock);
 	d->failing = true;
-	for (i = 0; i < d->num_queues; i++) {
-		vl_vq_unbreak(&d->queues[i]);
-		vl_vq_fail(&d->queues[i]);
-	}
+	vl_dev_fail_each_queue(d);
 	mutex_unlock(&d->lock);
 }
 
@@ -202,12 +208,8 @@ void vl_dev_break(struct vl_dev *d)
 	vl_dev_fail_queues(d);
 	mutex_lock(&d->lock);
 	for (round = 0; round < 4 && again; round++) {
-		if (round) {
-			for (i = 0; i < d->num_queues; i++) {
-				vl_vq_unbreak(&d->queues[i]);
-				vl_vq_fail(&d->queues[i]);
-			}
-		}
+		if (round)
+			vl_dev_fail_each_queue(d);
 		for (i = 0; i < d->num_queues; i++)
 			if (d->queues[i].vq && vl_vq_breakable(&d->queues[i]))
 				vl_virtqueue_break(d->queues[i].vq);
