@@ -15,6 +15,11 @@
 #include "compat.h"
 #include "pool.h"
 
+bool vl_timing;
+module_param_named(timing, vl_timing, bool, 0644);
+MODULE_PARM_DESC(timing,
+		 "Sum the time of the transport's steps per device (time_*_ns in sysfs), for measurements");
+
 static struct vl_dma_dev *to_vl_dma(struct device *dev)
 {
 	return container_of(dev, struct vl_dma_dev, dev);
@@ -139,6 +144,7 @@ static dma_addr_t vl_dma_map_page(struct device *dev, struct page *page,
 {
 	struct vl_pool *pool = vl_dev_pool(dev);
 	phys_addr_t phys = page_to_phys(page) + offset;
+	u64 start = vl_time_start();
 	unsigned long off, i, n;
 	long idx;
 
@@ -169,6 +175,7 @@ static dma_addr_t vl_dma_map_page(struct device *dev, struct page *page,
 		vl_bounce(pool, off, phys, size, true);
 	/* Live only once its contents are in place. */
 	smp_store_release(&pool->slots[idx].len, size + 1);
+	vl_time_end(to_vl_dma(dev), VL_TIME_MAP, start);
 	return VL_POOL_DMA_BASE + off;
 }
 
@@ -176,6 +183,7 @@ static void vl_dma_unmap_page(struct device *dev, dma_addr_t addr, size_t size,
 			      enum dma_data_direction dir, unsigned long attrs)
 {
 	struct vl_pool *pool = vl_dev_pool(dev);
+	u64 start = vl_time_start();
 	unsigned long off, i, n;
 	long flags;
 
@@ -192,6 +200,7 @@ static void vl_dma_unmap_page(struct device *dev, dma_addr_t addr, size_t size,
 	for (i = 0; i < n; i++)
 		WRITE_ONCE(pool->slots[(off >> VL_SLOT_SHIFT) + i].head, 0);
 	vl_pool_free(pool, off >> VL_SLOT_SHIFT, size);
+	vl_time_end(to_vl_dma(dev), VL_TIME_UNMAP, start);
 }
 
 static void vl_dma_sync_for_cpu(struct device *dev, dma_addr_t addr,
@@ -470,6 +479,31 @@ static ssize_t violations_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(violations);
 
+struct vl_time_attr {
+	struct device_attribute attr;
+	enum vl_time step;
+};
+
+static ssize_t vl_time_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
+{
+	struct vl_time_attr *ta = container_of(attr, struct vl_time_attr, attr);
+
+	return sysfs_emit(buf, "%lld\n",
+			  atomic64_read(&to_vl_dma(dev)->time_ns[ta->step]));
+}
+
+#define VL_TIME_ATTR(_name, _step)					\
+	struct vl_time_attr dev_attr_##_name = {			\
+		.attr = __ATTR(_name, 0444, vl_time_show, NULL),	\
+		.step = _step,						\
+	}
+static VL_TIME_ATTR(time_kick_ns, VL_TIME_KICK);
+static VL_TIME_ATTR(time_map_ns, VL_TIME_MAP);
+static VL_TIME_ATTR(time_unmap_ns, VL_TIME_UNMAP);
+static VL_TIME_ATTR(time_deliver_ns, VL_TIME_DELIVER);
+static VL_TIME_ATTR(time_callback_ns, VL_TIME_CALLBACK);
+
 static struct attribute *vl_dma_attrs[] = {
 	&dev_attr_pool_size.attr,
 	&dev_attr_pool_used.attr,
@@ -478,6 +512,11 @@ static struct attribute *vl_dma_attrs[] = {
 	&dev_attr_kicks.attr,
 	&dev_attr_interrupts.attr,
 	&dev_attr_violations.attr,
+	&dev_attr_time_kick_ns.attr.attr,
+	&dev_attr_time_map_ns.attr.attr,
+	&dev_attr_time_unmap_ns.attr.attr,
+	&dev_attr_time_deliver_ns.attr.attr,
+	&dev_attr_time_callback_ns.attr.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(vl_dma);

@@ -14,6 +14,7 @@
 #include <linux/fs.h>
 #include <linux/kref.h>
 #include <linux/mutex.h>
+#include <linux/sched/clock.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 
@@ -99,6 +100,20 @@ struct vl_pool {
 	struct page *dead_page;
 };
 
+/*
+ * The transport's steps whose time the timing parameter sums per device
+ * (time_*_ns in sysfs), for measurements. CALLBACK is the driver's own
+ * completion work, and includes the UNMAPs it does there.
+ */
+enum vl_time {
+	VL_TIME_KICK,		/* vl_vq_notify(): forward, kick the back end */
+	VL_TIME_MAP,		/* a mapping: pool slots, bounce in or poison */
+	VL_TIME_UNMAP,		/* an unmapping: bounce out, free */
+	VL_TIME_DELIVER,	/* a delivery pass, without the callback */
+	VL_TIME_CALLBACK,	/* vring_interrupt(): the driver's callback */
+	VL_TIME_NR,
+};
+
 /**
  * struct vl_dma_dev - the parent of a virtio device; carries the DMA ops
  * @dev: registered under the misc device; virtio_ring maps through it.
@@ -108,6 +123,7 @@ struct vl_pool {
  * @interrupts: used-buffer notifications delivered to the driver, all
  *	queues.
  * @violations: rules the back end broke (each breaks the device).
+ * @time_ns: nanoseconds spent in each &enum vl_time step while timing is on.
  *
  * The counters are in sysfs next to the pool's, for per-request accounting.
  */
@@ -118,7 +134,23 @@ struct vl_dma_dev {
 	atomic64_t kicks;
 	atomic64_t interrupts;
 	atomic64_t violations;
+	atomic64_t time_ns[VL_TIME_NR];
 };
+
+extern bool vl_timing;
+
+/* The start of a timed step: 0 unless timing is on. */
+static inline u64 vl_time_start(void)
+{
+	return READ_ONCE(vl_timing) ? local_clock() : 0;
+}
+
+static inline void vl_time_end(struct vl_dma_dev *dma, enum vl_time step,
+			       u64 start)
+{
+	if (start)
+		atomic64_add(local_clock() - start, &dma->time_ns[step]);
+}
 
 /* pool.c */
 extern const struct file_operations vl_pool_fops;

@@ -824,6 +824,7 @@ static void vl_vq_post_wait(struct vl_queue *q)
 static bool vl_vq_notify(struct virtqueue *vq)
 {
 	struct vl_queue *q = vq->priv;
+	u64 start = vl_time_start();
 	bool kick, fail, waiting;
 	unsigned long flags;
 
@@ -860,6 +861,7 @@ static bool vl_vq_notify(struct virtqueue *vq)
 	 */
 	if (READ_ONCE(q->owed))
 		irq_work_queue(&q->owed_irq);
+	vl_time_end(q->dma, VL_TIME_KICK, start);
 	return true;
 }
 
@@ -1026,6 +1028,7 @@ static bool vl_vq_fail_outstanding(struct vl_queue *q)
 static void vl_vq_run(struct vl_queue *q)
 {
 	bool interrupt = false, violated = false, kick = false;
+	u64 start = vl_time_start();
 	struct virtqueue *vq;
 
 	spin_lock(&q->lock);
@@ -1046,9 +1049,12 @@ static void vl_vq_run(struct vl_queue *q)
 		vl_vq_kick(q);
 	if (violated)
 		q->ops->violation(q);
+	vl_time_end(q->dma, VL_TIME_DELIVER, start);
 	if (interrupt) {
 		atomic64_inc(&q->dma->interrupts);
+		start = vl_time_start();
 		vring_interrupt(0, vq);
+		vl_time_end(q->dma, VL_TIME_CALLBACK, start);
 	}
 }
 

@@ -4,13 +4,14 @@
 # Guest side of run-qemu-test.sh: a virtio-blk RAM disk served by
 # vl-blk-test with a 256 KiB pool: 4 MiB written and read back through
 # bounce buffers, indirect descriptors and pool back-pressure; fsync sends
-# FLUSH. Then a back end that dies with O_DIRECT writes in flight: closing
-# its control fd must fail them (EIO) and remove the disk promptly.
+# FLUSH; the timing parameter's counters move only while it is on. Then a
+# back end that dies with O_DIRECT writes in flight: closing its control fd
+# must fail them (EIO) and remove the disk promptly.
 # Then FAIL_DEVICE: a back end that gives up with requests in flight, as
 # its answer to DRIVER_OK, and before DRIVER_OK (while answering the first
 # RESET): I/O must end with EIO at once while the disk stays, with
 # NEEDS_RESET (0x40) in the virtio status.
-# EXPECT: vb_insmod vb_disk vb_rw vb_backpressure vb_flush vb_remove
+# EXPECT: vb_insmod vb_disk vb_rw vb_backpressure vb_timing vb_flush vb_remove
 # EXPECT: vb_dead_stall vb_dead_eio vb_dead_remove
 # EXPECT: vb_fail_eio vb_fail_state vb_fail_new_io vb_fail_remove
 # EXPECT: vb_fail_at_driver_ok vb_fail_at_reset vb_rmmod vb_dmesg
@@ -49,6 +50,21 @@ if [ "${fails:-0}" -gt 0 ]; then
     pass vb_backpressure "$fails streaming mappings refused with a full pool, every request still completed"
 else
     skip vb_backpressure "the pool never ran full"
+fi
+# The timing parameter: nothing summed while off; every step timed while on; still again once off.
+step_ns() { cat $parent/time_kick_ns $parent/time_map_ns $parent/time_unmap_ns $parent/time_deliver_ns $parent/time_callback_ns | tr '\n' ' '; }
+off=$(step_ns)
+echo 1 >/sys/module/virtio_loopback/parameters/timing
+dd if=/dev/vda of=/dev/null bs=65536 count=16 iflag=direct 2>/dev/null
+on=$(step_ns)
+echo 0 >/sys/module/virtio_loopback/parameters/timing
+dd if=/dev/vda of=/dev/null bs=65536 count=16 iflag=direct 2>/dev/null
+after=$(step_ns)
+zero=0; for t in $on; do [ "$t" -gt 0 ] || zero=1; done
+if [ "$off" = "0 0 0 0 0 " ] && [ $zero = 0 ] && [ "$after" = "$on" ]; then
+    pass vb_timing "kick map unmap deliver callback ns: off $off; after 1 MiB read with timing=1: $on; unchanged once off"
+else
+    fail vb_timing "off '$off', on '$on', off again '$after'"
 fi
 kill -TERM $pid
 wait $pid

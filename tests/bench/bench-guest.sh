@@ -60,6 +60,8 @@
 # Environment: BENCH_RUNTIME (s per workload, default 10), BENCH_RAMP (s of
 # warm-up before each measured workload, default 1), BENCH_SIZE_MB (the disk,
 # default 128), BENCH_MODULE (default /lib/modules/virtio_loopback.ko),
+# BENCH_TIMING (1: load the module with timing=1, so that every loopback disk's
+# COUNTER lines carry the time of the transport's steps; kernel-module/README.md),
 # BENCH_DIR (a tmpfs for the images, default /tmp/bench), BENCH_EVENTS (input
 # latency samples, default 10000), BENCH_POLL_US (g's poll window), BENCH_OURS_ARGS (more
 # options for every subject of our vhost-user-blk, to try one out), BENCH_WORKLOADS
@@ -125,7 +127,7 @@ cat >"$D/snap.sh" <<'EOF'
 awk '$1 == "cpu" { printf "busy=%d total=%d ", $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat
 awk '{ printf "requests=%d ", $1 + $5 }' "/sys/block/${1#/dev/}/stat"
 if [ -n "${2:-}" ]; then
-    for c in kicks interrupts bounce_bytes pool_map_failures; do
+    for c in kicks interrupts bounce_bytes pool_map_failures time_kick_ns time_map_ns time_unmap_ns time_deliver_ns time_callback_ns; do
         [ -r "$2/$c" ] && printf '%s=%s ' $c "$(cat "$2/$c")"
     done
 fi
@@ -474,7 +476,7 @@ blk_subjects() {
 }
 
 load_module() {
-    insmod "$KO" 2>/dev/null
+    insmod "$KO" ${BENCH_TIMING:+timing=$BENCH_TIMING} 2>/dev/null
     waitfor 5 test -c /dev/virtio-loopback || { setup_fail loopback no-module; return 1; }
 }
 

@@ -6,5 +6,5 @@
 . /lib/guest-lib.sh
 arg() { sed -n "s/.*$1=\([0-9]*\).*/\1/p" /proc/cmdline; }
 BENCH_RUNTIME=$(arg benchrt) BENCH_RAMP=$(arg benchramp) BENCH_EVENTS=$(arg benchevents) BENCH_SIZE_MB=$(arg benchsize) \
-    sh /bin/bench-guest.sh loopback
+    BENCH_TIMING=$(arg benchtiming) sh /bin/bench-guest.sh loopback
 if [ $? = 0 ]; then pass bench_done "loopback subjects measured"; else fail bench_done "bench-guest.sh failed"; fi

@@ -42,7 +42,9 @@
 # 3), BENCH_SIZE_MB (default 128), BENCH_EVENTS
 # (input samples, default 10000), BENCH_OUT, BENCH_RUNS (default
 # "peers loopback vm arm64"; a subset is for working on one run, and the
-# report then covers only those).
+# report then covers only those), BENCH_TIMING (1: the peers and loopback guests
+# load the module with timing=1, and the report adds where b's module time goes;
+# the clock reads cost a little of every request, so it is not for the tables).
 # make bench-smoke runs 1-second workloads into tests/qemu/work/bench/out.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -60,6 +62,8 @@ for r in $RUNS; do
 done
 [[ $RT =~ ^[1-9][0-9]*$ && $RAMP =~ ^[0-9]+$ && $SIZE =~ ^[1-9][0-9]*$ && $EVENTS =~ ^[1-9][0-9]*$ && $ROUNDS =~ ^[1-9][0-9]*$ ]] ||
     die "BENCH_RUNTIME, BENCH_SIZE_MB, BENCH_EVENTS and BENCH_ROUNDS must be positive integers, BENCH_RAMP a non-negative one"
+TIMING=${BENCH_TIMING:-}
+[[ -z $TIMING || $TIMING == 1 ]] || die "BENCH_TIMING: '$TIMING' (1 or unset)"
 begin_run bench
 mkdir -p "$OUT" "$W/kit"
 T0=$(now_ms)
@@ -157,7 +161,7 @@ rc=0
 guest() {
     local run=$1 script=$2; shift 2
     local t0; t0=$(now_ms)
-    export GUEST_APPEND="benchrt=$RT benchramp=$RAMP benchevents=$EVENTS benchsize=$SIZE benchrounds=${GUEST_ROUNDS:-1}"
+    export GUEST_APPEND="benchrt=$RT benchramp=$RAMP benchevents=$EVENTS benchsize=$SIZE benchrounds=${GUEST_ROUNDS:-1}${TIMING:+ benchtiming=$TIMING}"
     export GUEST_TIMEOUT=$(( 900 + (RT + RAMP + 4) * 60 * ${GUEST_ROUNDS:-1} ))
     follow "$W/bench-$run.log"
     VERBOSE=0 run_guest "bench-$run" "$script" "$@" || rc=1
