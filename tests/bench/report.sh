@@ -120,8 +120,6 @@ grouped() {
     while (( ${#s} > 3 )); do o=,${s: -3}$o; s=${s:0:${#s}-3}; done
     echo "$s$o"
 }
-# usper NS N: NS nanoseconds per N requests, in µs with two decimals.
-usper() { local c=$(( ($1 + $2 * 5) / ($2 * 10) )); printf '%d.%02d\n' $((c / 100)) $((c % 100)); }
 json_str() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
 # num V: V, or null when empty.
 num() { [[ -n $1 ]] && echo "$1" || echo null; }
@@ -318,6 +316,7 @@ subjects_header() {
         done
         if [[ ${C[$run|b-ours|randread-4k-qd32|time_kick_ns]:-0} != 0 ]]; then
             echo
+            # ns per request / 1000: µs.
             echo "Where b's module time goes (BENCH_TIMING=1: the module's timing=1), µs per request; the driver's callback includes the unmaps it makes; the share is the module's four steps against all guest CPU time:"
             echo
             echo "| workload | kick | map | unmap | deliver | driver's callback | module | guest CPU | module share |"
@@ -328,11 +327,11 @@ subjects_header() {
                 t=() sum=0
                 for step in kick map unmap deliver callback; do
                     v=${C[$run|b-ours|$w|time_${step}_ns]:-0}
-                    t+=("$(usper "$v" "$ios")")
+                    t+=("$(ratio "$v" $((ios * 1000)))")
                     [[ $step == callback ]] || sum=$((sum + v))
                 done
                 busy=$(( ${C[$run|b-ours|$w|busy]:-0} * 10000000 ))
-                echo "| $w | ${t[0]} | ${t[1]} | ${t[2]} | ${t[3]} | ${t[4]} | $(usper "$sum" "$ios") | $(usper "$busy" "$ios") | $(( busy > 0 ? sum * 100 / busy : 0 )) % |"
+                echo "| $w | ${t[0]} | ${t[1]} | ${t[2]} | ${t[3]} | ${t[4]} | $(ratio "$sum" $((ios * 1000))) | $(ratio "$busy" $((ios * 1000))) | $(( busy > 0 ? sum * 100 / busy : 0 )) % |"
             done
         fi
         if grep -q "^$run SYSCALLS " "$all"; then
